@@ -1,0 +1,53 @@
+# vaelab — make demo | make test | make bench | make web
+# Everything runs in .venv with the tested pins of constraints.txt (torch==2.13.0 CPU build among them).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip
+STAMP  := $(VENV)/.installed
+# The data: ../shared/data when it is there (this project's machines and CI), else the per-user cache
+# (files are then downloaded with SHA-256 checks). Override with VAELAB_DATA=/path make demo.
+VAELAB_DATA ?= $(if $(wildcard ../shared/data/mnist),$(abspath ../shared/data),)
+export VAELAB_DATA
+DEMO   := runs/demo
+
+.PHONY: demo test bench web install clean help
+
+help:
+	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
+	@echo "make test   install the dev extras and run the whole test suite"
+	@echo "make bench  training throughput vs a pytorch/examples-style loop, NLL wall time, memory"
+	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package"
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	@if [ -f $(DEMO)/config.json ]; then \
+	  $(BIN)/vaelab train --name demo --resume --epochs 30 --no-progress; \
+	else \
+	  $(BIN)/vaelab train --name demo --latent-dim 2 --hidden 512,256 --epochs 30 --no-progress; \
+	fi
+	$(BIN)/vaelab evaluate $(DEMO) --k 1000 --no-progress
+	$(BIN)/vaelab sample $(DEMO) -n 64
+	$(BIN)/vaelab reconstruct $(DEMO)
+	@echo
+	@echo "run directory:    $(DEMO)/  (vaelab info $(DEMO))"
+	@echo "samples:          $(DEMO)/figures/samples.png"
+	@echo "reconstructions:  $(DEMO)/figures/reconstructions.png"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_nll.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache

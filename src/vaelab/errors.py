@@ -1,0 +1,21 @@
+"""One exception type per family; every message names the file or option and what was expected."""
+
+
+class VaelabError(Exception):
+    """Base class of every error vaelab raises on purpose (the CLI prints these without a traceback)."""
+
+
+class DatasetError(VaelabError):
+    """A dataset file is missing, corrupt, truncated or does not match its catalogue entry."""
+
+
+class ConfigError(VaelabError, ValueError):
+    """An option or configuration value is unknown or impossible (names the option and what was expected)."""
+
+
+class CheckpointError(VaelabError):
+    """A checkpoint or run directory cannot be read (names the file)."""
+
+
+class TrainingError(VaelabError):
+    """Training cannot go on, e.g. the loss became non-finite (the last good checkpoint is kept)."""

@@ -1,0 +1,129 @@
+"""What every vaelab model shares: the output object and the encode / decode interface.
+
+Every model (VAE, autoencoders, PCA, ...) maps images ``x`` of shape ``(N, C, H, W)`` in [0, 1] to codes and
+back:
+
+* ``encode(x) -> (mu, logvar)``: ``mu`` is ``(N, D)``; ``logvar`` is ``(N, D)`` for a probabilistic encoder and
+  ``None`` for a deterministic one (then ``mu`` is the code itself).
+* ``decode(z) -> x_mean``: ``z`` is ``(N, D)``; returns ``(N, C, H, W)`` pixel means in [0, 1] (Bernoulli
+  probabilities or Gaussian means).
+* ``forward(x, y=None, generator=None) -> ModelOutput`` with per-image ``loss`` in nats (or the model's loss
+  unit), which the trainer averages over the batch and minimises.
+* ``sample(n, generator) -> x_mean``: decoded images for codes drawn from the prior (or the model's stand-in).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+from torch import nn
+
+from vaelab.errors import ConfigError
+
+
+@dataclass
+class ModelOutput:
+    """The result of a forward pass; every tensor term is per image, shape ``(N,)``, in nats.
+
+    Attributes:
+        loss: the objective minimised (e.g. recon_nll + beta * kl).
+        recon_nll: -E_q[log p(x|z)] (Monte-Carlo over the k samples), or the reconstruction error.
+        kl: KL(q(z|x) || p(z)); zeros for deterministic models.
+        mu, logvar: encoder outputs ``(N, D)`` (``logvar`` None for deterministic models).
+        z: the latent sample(s) used, ``(k, N, D)``.
+        elbo: recon_nll + kl negated, ``(N,)``, where the model defines one (None otherwise).
+        extra: further per-image loss terms (e.g. ``{"class_ce": ...}``) logged by the trainer.
+    """
+
+    loss: torch.Tensor
+    recon_nll: torch.Tensor
+    kl: torch.Tensor
+    mu: torch.Tensor
+    logvar: torch.Tensor | None
+    z: torch.Tensor
+    elbo: torch.Tensor | None = None
+    extra: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def terms(self) -> dict[str, torch.Tensor]:
+        """The per-image scalar terms to log: ``loss``, ``recon_nll``, ``kl``, ``elbo`` (if any) and extras."""
+        out = {"loss": self.loss, "recon_nll": self.recon_nll, "kl": self.kl}
+        if self.elbo is not None:
+            out["elbo"] = self.elbo
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class ModelConfig:
+    """Base of every model's config dataclass: construction from a dict with checked keys."""
+
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ModelConfig":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(f"option(s) {unknown} not used by this model; expected some of {sorted(names)}")
+        cfg = cls(**values)
+        cfg.image_shape = tuple(int(v) for v in cfg.image_shape)
+        for f in fields(cls):  # JSON turns tuples into lists
+            if isinstance(getattr(cfg, f.name), list):
+                setattr(cfg, f.name, tuple(getattr(cfg, f.name)))
+        cfg.validate()
+        return cfg
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def validate(self) -> None:
+        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
+            raise ConfigError(f"image_shape={self.image_shape}: expected (C, H, W) with positive sizes")
+
+
+class LatentModel(nn.Module):
+    """Base class: holds the config and defines the interface documented in this module."""
+
+    config_class = ModelConfig
+    probabilistic = True  # the encoder returns a distribution (mu, logvar)
+    likelihood = "bernoulli"  # what the trainer binarizes for; "gaussian" / "mse" train on grey pixels
+    trainable = True  # False for closed-form models (PCA), fitted by ``fit`` instead of the trainer
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.config.latent_dim)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.config.image_shape)
+
+    @property
+    def num_pixels(self) -> int:
+        c, h, w = self.image_shape
+        return c * h * w
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, generator=None) -> ModelOutput:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Decoded posterior mean: ``decode(encode(x)[0])``, shape of ``x``."""
+        return self.decode(self.encode(x)[0])
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode ``n`` codes from the prior N(0, I): ``(n, C, H, W)`` pixel means."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(device)
+        return self.decode(z)

@@ -1,0 +1,133 @@
+"""The MLP variational autoencoder (Kingma & Welling, Auto-Encoding Variational Bayes, ICLR 2014).
+
+Encoder q(z|x) = N(mu(x), diag(exp(logvar(x)))), prior p(z) = N(0, I), decoder p(x|z) Bernoulli (logits) or
+Gaussian (mean sigmoid(.), fixed or learned std). Training minimises, per image, in nats:
+
+    loss = recon_nll + beta * kl,   recon_nll = -1/k sum_i log p(x | z_i),   z_i = mu + exp(logvar / 2) * eps_i
+
+with the reparameterization trick and the analytic KL to N(0, I). ``beta`` = 1 gives the negative ELBO.
+``log_weights`` gives the importance weights of the importance-weighted bound (Burda et al. 2015).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from vaelab.errors import ConfigError
+from vaelab.likelihoods import (
+    bernoulli_log_prob,
+    diagonal_normal_log_prob,
+    gaussian_kl_standard_normal,
+    gaussian_log_prob,
+    standard_normal_log_prob,
+)
+from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
+from vaelab.models.networks import ACTIVATIONS, mlp
+
+
+@dataclass
+class VAEConfig(ModelConfig):
+    """Hyper-parameters of the MLP VAE.
+
+    Attributes:
+        hidden: sizes of the encoder's hidden layers (the decoder mirrors them).
+        latent_dim: D, the size of z.
+        activation: hidden activation (``relu``, ``tanh``, ...).
+        likelihood: ``bernoulli`` (binarized pixels) or ``gaussian``.
+        decoder_std: Gaussian only: the fixed std (the seeds' ``decoder_std`` / c), or None to learn one.
+        beta: weight of the KL term (the seeds' C); 1 gives the ELBO.
+        k: Monte-Carlo samples of z per image in the training loss.
+    """
+
+    hidden: tuple[int, ...] = (400,)
+    latent_dim: int = 20
+    activation: str = "relu"
+    likelihood: str = "bernoulli"
+    decoder_std: float | None = None
+    beta: float = 1.0
+    k: int = 1
+
+    def validate(self) -> None:
+        super().validate()
+        if int(self.latent_dim) < 1:
+            raise ConfigError(f"latent_dim={self.latent_dim}: expected an integer >= 1")
+        if any(int(h) < 1 for h in self.hidden):
+            raise ConfigError(f"hidden={list(self.hidden)}: expected layer sizes >= 1")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"activation={self.activation!r}: expected one of {sorted(ACTIVATIONS)}")
+        if self.likelihood not in ("bernoulli", "gaussian"):
+            raise ConfigError(f"likelihood={self.likelihood!r}: expected 'bernoulli' or 'gaussian'")
+        if self.decoder_std is not None and not float(self.decoder_std) > 0:
+            raise ConfigError(f"decoder_std={self.decoder_std}: expected a positive number (or omit it to learn it)")
+        if not (float(self.beta) >= 0 and math.isfinite(float(self.beta))):
+            raise ConfigError(f"beta={self.beta}: expected a finite number >= 0")
+        if int(self.k) < 1:
+            raise ConfigError(f"k={self.k}: expected an integer >= 1 Monte-Carlo samples")
+
+
+class VAE(LatentModel):
+    """MLP VAE on images ``(N, C, H, W)``; see the module docstring for the objective."""
+
+    config_class = VAEConfig
+
+    def __init__(self, config: VAEConfig):
+        super().__init__(config)
+        P, D, H = self.num_pixels, int(config.latent_dim), [int(h) for h in config.hidden]
+        self.likelihood = config.likelihood
+        self.encoder = mlp([P, *H], config.activation, final_activation=True) if H else nn.Identity()
+        last = H[-1] if H else P
+        self.fc_mu = nn.Linear(last, D)
+        self.fc_logvar = nn.Linear(last, D)
+        self.decoder = mlp([D, *reversed(H), P], config.activation)
+        if config.likelihood == "gaussian" and config.decoder_std is None:
+            self.log_std = nn.Parameter(torch.zeros(1))  # one learned std shared by all pixels
+        else:
+            self.register_buffer("log_std", torch.tensor([math.log(config.decoder_std or 1.0)]))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x (N, C, H, W)`` -> ``mu, logvar`` each ``(N, D)``."""
+        h = self.encoder(x.flatten(1))
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    def decoder_params(self, z: torch.Tensor) -> torch.Tensor:
+        """Raw decoder output ``(..., P)`` for ``z (..., D)``: logits (Bernoulli) or pre-sigmoid means."""
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``z (N, D)`` -> pixel means ``(N, C, H, W)`` in [0, 1]."""
+        return torch.sigmoid(self.decoder_params(z)).view(-1, *self.image_shape)
+
+    def log_likelihood(self, params: torch.Tensor, x_flat: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) in nats, ``(...)``, from decoder params ``(..., P)`` and targets ``(..., P)``."""
+        if self.likelihood == "bernoulli":
+            return bernoulli_log_prob(params, x_flat)
+        return gaussian_log_prob(torch.sigmoid(params), self.log_std, x_flat)
+
+    @staticmethod
+    def reparameterize(mu, logvar, k: int = 1, generator=None) -> torch.Tensor:
+        """``z = mu + exp(logvar / 2) * eps``, eps ~ N(0, I); returns ``(k, N, D)``."""
+        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    def forward(self, x: torch.Tensor, y=None, generator=None) -> ModelOutput:
+        """Per-image loss terms for ``x (N, C, H, W)`` (binarized beforehand for the Bernoulli likelihood)."""
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar, int(self.config.k), generator)
+        recon_nll = -self.log_likelihood(self.decoder_params(z), x.flatten(1)).mean(0)
+        kl = gaussian_kl_standard_normal(mu, logvar)
+        loss = recon_nll + float(self.config.beta) * kl
+        return ModelOutput(loss, recon_nll, kl, mu, logvar, z, elbo=-(recon_nll + kl))
+
+    def log_weights(self, x: torch.Tensor, k: int, generator=None) -> torch.Tensor:
+        """Importance log-weights log p(x, z_i) - log q(z_i | x), z_i ~ q(z|x): ``(k, N)`` in nats.
+
+        ``logsumexp(w, 0) - log k`` is the importance-weighted bound of Burda et al. (2015) on log p(x).
+        """
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar, k, generator)
+        log_px_z = self.log_likelihood(self.decoder_params(z), x.flatten(1))
+        return log_px_z + standard_normal_log_prob(z) - diagonal_normal_log_prob(z, mu, logvar)

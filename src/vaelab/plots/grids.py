@@ -1,0 +1,56 @@
+"""Image grids without torchvision: tile ``(N, C, H, W)`` images in [0, 1] into one uint8 picture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def make_grid(images, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -> np.ndarray:
+    """Tile images into a grid, row-major.
+
+    Args:
+        images: tensor or array ``(N, C, H, W)`` (C = 1 or 3) with values in [0, 1].
+        nrow: images per row.
+        padding: pixels between tiles and around the border.
+        pad_value: grey level of the padding in [0, 1].
+
+    Returns:
+        uint8 array ``(H', W')`` for C = 1, ``(H', W', 3)`` for C = 3. Tile ``i`` starts at row
+        ``padding + (i // nrow) * (H + padding)``, column ``padding + (i % nrow) * (W + padding)``.
+    """
+    if isinstance(images, torch.Tensor):
+        images = images.detach().cpu().float().numpy()
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images of shape {images.shape}: expected (N, C, H, W) with C = 1 or 3")
+    n, c, h, w = images.shape
+    ncol = min(nrow, max(n, 1))
+    nrows = max(1, -(-n // ncol))
+    grid = np.full((c, padding + nrows * (h + padding), padding + ncol * (w + padding)), pad_value, np.float32)
+    for i in range(n):
+        r, col = divmod(i, ncol)
+        y, x = padding + r * (h + padding), padding + col * (w + padding)
+        grid[:, y : y + h, x : x + w] = images[i]
+    grid = (np.clip(grid, 0, 1) * 255).round().astype(np.uint8)
+    return grid[0] if c == 1 else grid.transpose(1, 2, 0)
+
+
+def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
+    """Save a uint8 ``(H, W)`` or ``(H, W, 3)`` array as PNG, enlarged ``scale`` times (nearest neighbour)."""
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.fromarray(array)
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    img.save(path)
+    return path
+
+
+def save_grid(images, path: str | Path, nrow: int = 8, padding: int = 2, scale: int = 2) -> Path:
+    """``make_grid`` then ``save_image``; returns the path."""
+    return save_image(make_grid(images, nrow, padding), path, scale)
