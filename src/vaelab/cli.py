@@ -83,7 +83,11 @@ def _add_train(sub):
     t.add_argument("--limit", type=int, help="train on the first N training images only")
     t.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.set_defaults(func=cmd_train)
+    extra = []
+    for mod in _command_modules():
+        mod.add_train_flags(g)
+        extra += list(mod.TRAIN_MODEL_FLAGS)
+    p.set_defaults(func=cmd_train, _extra_model_flags=tuple(extra))
 
 
 def _train_options(args) -> tuple[str, str, dict, dict, dict]:
@@ -288,6 +292,14 @@ def cmd_info(args) -> int:
 PARSER_BUILDERS = [_add_train, _add_evaluate, _add_sample, _add_reconstruct, _add_info]
 
 
+def _command_modules():
+    import importlib
+
+    from vaelab.commands import COMMAND_MODULES
+
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
+
+
 def build_parser() -> argparse.ArgumentParser:
     from vaelab import __version__
 
@@ -297,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for add in PARSER_BUILDERS:
         add(sub)
+    for mod in _command_modules():
+        mod.register(sub)
     return parser
 
 

@@ -1,0 +1,44 @@
+"""Shared fixtures. Real data comes from $VAELAB_DATA (CI: ../shared/data); tests use slices and few steps."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder holding mnist/, frey-face/, faces/ (``$VAELAB_DATA``, else ../shared/data)."""
+    path = Path(os.environ.get("VAELAB_DATA") or DEFAULT_DATA)
+    if not (path / "mnist" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.fail(f"real MNIST not found under {path}: set VAELAB_DATA to the folder holding mnist/")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Never download or write into the user's cache from a test."""
+    monkeypatch.setenv("VAELAB_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("VAELAB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def mnist_vae_run(tmp_path_factory, data_dir):
+    """A small real run: 2-D VAE (hidden 256) trained 3 epochs on the first 10,000 MNIST training images.
+
+    Shared by the tests of every layer above training (evaluation, plots, export, explorer). Read-only: tests
+    that write into a run copy it first (``shutil.copytree``).
+    """
+    from vaelab.training import TrainConfig, train
+
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    run_dir = tmp_path_factory.mktemp("runs") / "vae2d"
+    run, _, _ = train(run_dir, "vae", {"latent_dim": 2, "hidden": (256,)},
+                      TrainConfig(epochs=3, batch_size=128, seed=0, progress=False),
+                      "mnist", data_dir, val_size=10000, limit=10000)
+    return run
