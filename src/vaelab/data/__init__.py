@@ -15,7 +15,7 @@ import torch
 
 from vaelab.data.binarize import binarize_dynamic, binarize_static
 from vaelab.data.catalog import CATALOG, DatasetSpec, get_spec, locate
-from vaelab.data.idx import read_idx
+from vaelab.data.idx import read_idx, read_idx_pair
 from vaelab.errors import DatasetError
 
 SPLITS = ("train", "val", "test", "train-full")
@@ -54,12 +54,7 @@ class ImageDataset:
 
 def _read_mnist(paths: dict[str, Path]):
     def pair(img, lab):
-        x = read_idx(paths[img], expected_ndim=3)
-        y = read_idx(paths[lab], expected_ndim=1)
-        if x.shape[0] != y.shape[0]:
-            raise DatasetError(f"{paths[img]}: {x.shape[0]} images but {paths[lab]} has {y.shape[0]} labels")
-        if x.shape[1:] != (28, 28):
-            raise DatasetError(f"{paths[img]}: images of {x.shape[1]}x{x.shape[2]}; expected 28x28")
+        x, y = read_idx_pair(paths[img], paths[lab])
         return x[:, None], y
 
     return pair("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"), pair(

@@ -10,6 +10,7 @@ checksum mismatch never leaves a file in the cache. ``VAELAB_OFFLINE=1`` turns d
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -197,16 +198,21 @@ def download(url: str, dest: Path, sha256: str, size: int | None = None, progres
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
             total = int(resp.headers.get("Content-Length") or 0) or size
             with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
+                received = 0
                 for block in iter(lambda: resp.read(1 << 16), b""):
                     out.write(block)
                     h.update(block)
+                    received += len(block)
                     bar.update(len(block))
+            announced = int(resp.headers.get("Content-Length") or 0)
+            if announced and received != announced:
+                raise DatasetError(f"{url}: download failed (incomplete: {received} of {announced} bytes)")
         digest = h.hexdigest()
         if digest != sha256:
             raise DatasetError(f"{url}: SHA-256 {digest} does not match the expected {sha256}; file discarded")
         os.replace(tmp, dest)
         return dest
-    except (urllib.error.URLError, OSError, TimeoutError) as exc:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
         raise DatasetError(f"{url}: download failed ({exc})") from None
     finally:
         tmp.unlink(missing_ok=True)

@@ -96,3 +96,19 @@ def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None)
     if compress or (compress is None and path.suffix == ".gz"):
         data = gzip.compress(data)
     path.write_bytes(data)
+
+
+def read_idx_pair(images_path: str | Path, labels_path: str | Path, image_size: tuple[int, int] | None = (28, 28)):
+    """Read an images file ``(N, H, W)`` and its labels file ``(N,)``; returns ``(images, labels)`` uint8.
+
+    Raises:
+        DatasetError: any ``read_idx`` failure, a count of images differing from the count of labels, or images
+            not of ``image_size``.
+    """
+    x = read_idx(images_path, expected_ndim=3)
+    y = read_idx(labels_path, expected_ndim=1)
+    if x.shape[0] != y.shape[0]:
+        raise DatasetError(f"{images_path}: {x.shape[0]} images but {labels_path} has {y.shape[0]} labels")
+    if image_size is not None and tuple(x.shape[1:]) != tuple(image_size):
+        raise DatasetError(f"{images_path}: images of {x.shape[1]}x{x.shape[2]}; expected {image_size[0]}x{image_size[1]}")
+    return x, y

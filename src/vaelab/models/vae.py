@@ -41,6 +41,8 @@ class VAEConfig(ModelConfig):
         decoder_std: Gaussian only: the fixed std (the seeds' ``decoder_std`` / c), or None to learn one.
         beta: weight of the KL term (the seeds' C); 1 gives the ELBO.
         k: Monte-Carlo samples of z per image in the training loss.
+        decoder_mean: Gaussian only: ``sigmoid`` (means in [0, 1], for pixels) or ``identity`` (unbounded; with
+            ``hidden=()`` this is the linear-Gaussian VAE, i.e. probabilistic PCA, whose log p(x) is exact).
     """
 
     hidden: tuple[int, ...] = (400,)
@@ -50,6 +52,7 @@ class VAEConfig(ModelConfig):
     decoder_std: float | None = None
     beta: float = 1.0
     k: int = 1
+    decoder_mean: str = "sigmoid"
 
     def validate(self) -> None:
         super().validate()
@@ -65,6 +68,8 @@ class VAEConfig(ModelConfig):
             raise ConfigError(f"decoder_std={self.decoder_std}: expected a positive number (or omit it to learn it)")
         if not (float(self.beta) >= 0 and math.isfinite(float(self.beta))):
             raise ConfigError(f"beta={self.beta}: expected a finite number >= 0")
+        if self.decoder_mean not in ("sigmoid", "identity"):
+            raise ConfigError(f"decoder_mean={self.decoder_mean!r}: expected 'sigmoid' or 'identity'")
         if int(self.k) < 1:
             raise ConfigError(f"k={self.k}: expected an integer >= 1 Monte-Carlo samples")
 
@@ -97,15 +102,21 @@ class VAE(LatentModel):
         """Raw decoder output ``(..., P)`` for ``z (..., D)``: logits (Bernoulli) or pre-sigmoid means."""
         return self.decoder(z)
 
+    def mean(self, params: torch.Tensor) -> torch.Tensor:
+        """Mean of p(x|z) from the decoder's raw output (sigmoid, or identity for ``decoder_mean='identity'``)."""
+        if self.likelihood == "gaussian" and self.config.decoder_mean == "identity":
+            return params
+        return torch.sigmoid(params)
+
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """``z (N, D)`` -> pixel means ``(N, C, H, W)`` in [0, 1]."""
-        return torch.sigmoid(self.decoder_params(z)).view(-1, *self.image_shape)
+        """``z (N, D)`` -> pixel means ``(N, C, H, W)`` (in [0, 1] unless ``decoder_mean='identity'``)."""
+        return self.mean(self.decoder_params(z)).view(-1, *self.image_shape)
 
     def log_likelihood(self, params: torch.Tensor, x_flat: torch.Tensor) -> torch.Tensor:
         """log p(x|z) in nats, ``(...)``, from decoder params ``(..., P)`` and targets ``(..., P)``."""
         if self.likelihood == "bernoulli":
             return bernoulli_log_prob(params, x_flat)
-        return gaussian_log_prob(torch.sigmoid(params), self.log_std, x_flat)
+        return gaussian_log_prob(self.mean(params), self.log_std, x_flat)
 
     @staticmethod
     def reparameterize(mu, logvar, k: int = 1, generator=None) -> torch.Tensor:

@@ -1,0 +1,99 @@
+"""The command line: a small end-to-end run on real MNIST, and clear messages (no traceback) for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from vaelab.cli import main
+
+
+def run_cli(*args, cwd=None):
+    """Run ``python -m vaelab ARGS`` in a subprocess; returns (exit code, stdout, stderr)."""
+    env = dict(os.environ)
+    proc = subprocess.run([sys.executable, "-m", "vaelab", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_train_evaluate_sample_reconstruct_info(tmp_path, data_dir):
+    runs = tmp_path / "runs"
+    code, out, err = run_cli("train", "--latent-dim", "2", "--hidden", "64", "--epochs", "1", "--limit", "1000",
+                             "--val-size", "500", "--name", "small", "--runs-dir", runs, "--data-dir", data_dir,
+                             "--no-progress")
+    assert code == 0, err
+    run = runs / "small"
+    assert f"run: {run}" in out
+    for name in ("config.json", "metrics.jsonl", "checkpoints/best.pt", "checkpoints/last.pt", "epoch_samples.npy"):
+        assert (run / name).is_file(), name
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+
+    assert main(["evaluate", str(run), "--k", "5", "--limit", "200", "--no-progress"]) == 0
+    ev = json.loads((run / "eval.json").read_text())
+    assert ev["k"] == 5 and ev["n_images"] == 200 and ev["split"] == "test" and ev["nll"] <= -ev["elbo"]
+
+    assert main(["sample", str(run), "-n", "9"]) == 0
+    img = np.asarray(Image.open(run / "figures" / "samples.png"))
+    assert img.shape == (2 * (2 + 3 * 30), 2 * (2 + 3 * 30))  # 3x3 tiles of 28 px, padding 2, scaled 2x
+
+    assert main(["reconstruct", str(run), "-n", "8", "--per-row", "4"]) == 0
+    img = np.asarray(Image.open(run / "figures" / "reconstructions.png"))
+    assert img.shape == (2 * (2 + 4 * 30), 2 * (2 + 4 * 30))  # inputs / reconstructions, 2 pairs of rows
+
+    code, out, err = run_cli("info", run)
+    assert code == 0 and "model      vae" in out and "NLL" in out and "K=5" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["train", "--latent-dim", "0"], "latent_dim=0: expected an integer >= 1"),
+    (["train", "--beta", "-1"], "beta=-1.0: expected a finite number >= 0"),
+    (["train", "--dataset", "cifar"], "unknown dataset 'cifar'; expected one of"),
+    (["train", "--epochs", "0"], "--epochs 0: expected an integer >= 1"),
+    (["train", "--model", "gan"], "--model 'gan': expected one of"),
+    (["train", "--hidden", "a,b"], "'a,b': expected comma-separated integers"),
+    (["train", "--likelihood", "poisson"], "likelihood='poisson'"),
+    (["train", "--config", "missing.toml"], "--config missing.toml: file not found"),
+    (["train", "--resume", "--name", "nothing"], "--resume: runs/nothing is not a run directory"),
+    (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["evaluate", "no/such/run"], "no/such/run: not a vaelab run directory"),
+    (["sample", "no/such/run"], "no/such/run: not a vaelab run directory"),
+])
+def test_bad_input_gets_one_clear_line(tmp_path, args, message):
+    code, out, err = run_cli(*args, cwd=tmp_path)
+    assert code == 2 or code == 1
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_bad_toml_and_corrupt_checkpoint(tmp_path, mnist_vae_run):
+    import shutil
+
+    (tmp_path / "bad.toml").write_text("latent_dim = = 3")
+    code, _, err = run_cli("train", "--config", "bad.toml", cwd=tmp_path)
+    assert code == 2 and "--config bad.toml: not valid TOML" in err
+
+    run = tmp_path / "run"
+    shutil.copytree(mnist_vae_run.path, run)
+    (run / "checkpoints" / "best.pt").write_bytes(b"garbage")
+    code, _, err = run_cli("sample", run)
+    assert code == 1 and f"{run / 'checkpoints' / 'best.pt'}: cannot read checkpoint" in err
+    assert "Traceback" not in err
+
+
+def test_toml_config_and_flags(tmp_path, data_dir):
+    (tmp_path / "c.toml").write_text(
+        "[model]\nlatent_dim = 3\nhidden = [32]\nbeta = 0.5\n[train]\nepochs = 1\nbatch_size = 50\n"
+        "[data]\nlimit = 200\nval_size = 100\n")
+    code, _, err = run_cli("train", "--config", "c.toml", "--beta", "2", "--name", "t", "--data-dir", data_dir,
+                           "--no-progress", cwd=tmp_path)
+    assert code == 0, err
+    cfg = json.loads((tmp_path / "runs" / "t" / "config.json").read_text())
+    assert cfg["model_config"]["latent_dim"] == 3 and cfg["model_config"]["hidden"] == [32]
+    assert cfg["model_config"]["beta"] == 2.0  # the flag wins over the file
+    assert cfg["train"]["batch_size"] == 50 and cfg["dataset"]["n_train"] == 200
