@@ -287,10 +287,13 @@ function buildSliders() {
   box.innerHTML = "";
   S.sliders = [];
   for (let d = 0; d < S.D; d++) {
+    // the codes' range plus 10%; for a VAE at least [-3, 3], where the prior N(0, I) puts 99.7% of its mass
     const span = Math.max(hi[d] - lo[d], 1e-3), input = document.createElement("input"), out = document.createElement("output");
+    let a = lo[d] - 0.1 * span, b = hi[d] + 0.1 * span;
+    if (S.probabilistic) { a = Math.min(a, -3); b = Math.max(b, 3); }
     input.type = "range";
-    input.min = (lo[d] - 0.1 * span).toFixed(3); input.max = (hi[d] + 0.1 * span).toFixed(3);
-    input.step = (span / 1000).toPrecision(3); input.value = "0";
+    input.min = a.toFixed(3); input.max = b.toFixed(3);
+    input.step = ((b - a) / 1000).toPrecision(3); input.value = "0";
     input.dataset.dim = String(d); input.setAttribute("aria-label", "z" + (d + 1));
     const label = document.createElement("label");
     label.textContent = "z" + (d + 1);
