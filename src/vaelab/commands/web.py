@@ -67,7 +67,7 @@ def cmd_explore(args) -> int:
                           "choose another --port (0 = any free port)") from None
     host, port = server.server_address[:2]
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/"
-    print(f"serving {site}/ at {url}  (Ctrl-C stops)")
+    print(f"serving {site}/ at {url}  (Ctrl-C stops)", flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: --host {args.host} makes the explorer reachable from other machines")
     if args.open:

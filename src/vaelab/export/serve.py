@@ -77,8 +77,8 @@ def resolve_request_path(root: Path, raw_path: str) -> Path:
 class SiteHandler(BaseHTTPRequestHandler):
     """GET / HEAD of files under ``self.root``; see the module docstring."""
 
-    server_version = "vaelab"
-    sys_version = ""
+    def version_string(self) -> str:
+        return "vaelab"
     protocol_version = "HTTP/1.1"
 
     def __init__(self, *args, root: Path, quiet: bool = True, **kwargs):

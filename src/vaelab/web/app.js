@@ -15,7 +15,8 @@ const FIELD = 28, BOX = 20, STROKE = 20;
 
 // ---------------------------------------------------------------------------------------------------------
 // test hooks (read by the Playwright tests and the benchmark)
-const hooks = (window.vaelab = { ready: false, readyMs: null, busy: 0, errors: [], stats: { decodeMs: [], encodeMs: [] } });
+const hooks = (window.vaelab = { ready: false, readyMs: null, busy: 0, errors: [], stats: { decodeMs: [], encodeMs: [] },
+  marks: { moduleStart: performance.now() } });
 
 function fail(err) {
   hooks.errors.push(String(err && err.stack || err));
@@ -425,14 +426,18 @@ async function fetchBytes(url) {
 }
 
 async function main() {
-  const metaP = fetch("model/meta.json").then((r) => { if (!r.ok) throw new Error(`model/meta.json: HTTP ${r.status}`); return r.json(); });
-  const [meta, encBytes, decBytes, codeBytes] = await Promise.all([
-    metaP, fetchBytes("model/encoder.onnx"), fetchBytes("model/decoder.onnx"), fetchBytes("model/codes.bin"),
-  ]);
-  const labelBytes = meta.labels ? await fetchBytes("model/labels.bin") : null;
   const opts = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
-  encoder = await ort.InferenceSession.create(encBytes, opts);
-  decoder = await ort.InferenceSession.create(decBytes, opts);
+  // the encoder session is created as soon as its bytes are here (this loads and compiles onnxruntime's
+  // WebAssembly) while the decoder, the codes and the labels are still being fetched
+  const metaP = fetch("model/meta.json").then((r) => { if (!r.ok) throw new Error(`model/meta.json: HTTP ${r.status}`); return r.json(); });
+  const encP = fetchBytes("model/encoder.onnx").then((b) => ort.InferenceSession.create(b, opts));
+  const decBytesP = fetchBytes("model/decoder.onnx"), codesP = fetchBytes("model/codes.bin");
+  const labelsP = metaP.then((m) => (m.labels ? fetchBytes("model/labels.bin") : null));
+  encoder = await encP;
+  hooks.marks.encoderSession = performance.now();
+  decoder = await ort.InferenceSession.create(await decBytesP, opts);
+  hooks.marks.decoderSession = performance.now();
+  const [meta, codeBytes, labelBytes] = await Promise.all([metaP, codesP, labelsP]);
 
   const D = meta.latent_dim, shape = meta.image_shape;
   S = {
