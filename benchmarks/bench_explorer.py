@@ -45,6 +45,15 @@ def _pct(xs, q):
     return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
 
+def _shrink_png(path: Path) -> None:
+    """Re-save a screenshot with a 256-colour palette (README figures stay under 200 KB)."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        small = im.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    small.save(path, optimize=True)
+
+
 def _new_page(browser, url, offsite):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
     page = ctx.new_page()
@@ -132,7 +141,9 @@ def main() -> int:
                 page.mouse.move(ov["x"] + ov["width"] * 0.35, ov["y"] + ov["height"] * 0.6)
                 page.wait_for_function("window.vaelab.busy === 0")
                 args.screenshot.parent.mkdir(parents=True, exist_ok=True)
+                page.set_viewport_size({"width": 1280, "height": 700})
                 page.screenshot(path=str(args.screenshot), full_page=True)
+                _shrink_png(args.screenshot)
             version = browser.version
             browser.close()
         server.shutdown()

@@ -242,11 +242,11 @@ function drawScatter() {
   drawOverlay();
 }
 
-function marker(ctx, z, style, label) {
+function marker(ctx, z, style, label, below = false) {
   const [x, y] = toScreen(...project(z));
   ctx.strokeStyle = style; ctx.fillStyle = style; ctx.lineWidth = 2;
   ctx.beginPath(); ctx.arc(x, y, 6, 0, 2 * Math.PI); ctx.stroke();
-  if (label) { ctx.font = "bold 12px sans-serif"; ctx.fillText(label, x + 8, y - 6); }
+  if (label) { ctx.font = "bold 12px sans-serif"; ctx.fillText(label, x + 8, below ? y + 16 : y - 6); }
   return [x, y];
 }
 
@@ -261,7 +261,7 @@ function drawOverlay() {
   if (S.A) marker(ctx, S.A.z, "#111", "A");
   if (S.B) marker(ctx, S.B.z, "#111", "B");
   if (S.mu) {
-    const [x, y] = marker(ctx, S.mu, "#000", "drawn");
+    const [x, y] = marker(ctx, S.mu, "#000", "drawn", true);
     ctx.beginPath(); ctx.arc(x, y, 3, 0, 2 * Math.PI); ctx.fill();
   }
   if (S.genZ) {
