@@ -115,6 +115,7 @@ async function encode(pixels) {
     const t = performance.now();
     const out = await encoder.run({ x: new ort.Tensor("float32", Float32Array.from(pixels), [1, ...S.shape]) });
     hooks.stats.encodeMs.push(performance.now() - t);
+    if (hooks.stats.encodeMs.length > 10000) hooks.stats.encodeMs.shift();
     return { mu: Float32Array.from(out.mu.data), logvar: out.logvar ? Float32Array.from(out.logvar.data) : null };
   });
 }
@@ -126,7 +127,7 @@ async function decodeMany(zs, record = false) {
   return exclusive(async () => {
     const t = performance.now();
     const out = await decoder.run({ z: new ort.Tensor("float32", flat, [n, D]) });
-    if (record) hooks.stats.decodeMs.push(performance.now() - t);
+    if (record) { hooks.stats.decodeMs.push(performance.now() - t); if (hooks.stats.decodeMs.length > 10000) hooks.stats.decodeMs.shift(); }
     const data = out.x_mean.data, P = S.P;
     return Array.from({ length: n }, (_, i) => Float32Array.from(data.subarray(i * P, (i + 1) * P)));
   });
