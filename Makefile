@@ -11,6 +11,10 @@ STAMP  := $(VENV)/.installed
 VAELAB_DATA ?= $(if $(wildcard ../shared/data/mnist),$(abspath ../shared/data),)
 export VAELAB_DATA
 DEMO   := runs/demo
+# onnxruntime-web (npm, pinned in web/package-lock.json): only the wasm backend files the explorer loads
+VENDOR      := src/vaelab/web/vendor
+ORT_DIST    := web/node_modules/onnxruntime-web/dist
+ORT_FILES   := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
 .PHONY: demo test bench web install clean help
 
@@ -41,13 +45,25 @@ demo: install
 	@echo "run directory:    $(DEMO)/  (vaelab info $(DEMO))"
 	@echo "samples:          $(DEMO)/figures/samples.png"
 	@echo "reconstructions:  $(DEMO)/figures/reconstructions.png"
+	$(BIN)/vaelab export $(DEMO)
+	@echo
+	@echo "open the explorer: $(BIN)/vaelab explore $(DEMO) --open"
 
-test: install
+test: install web
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: install web
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_nll.py
+	$(BIN)/python benchmarks/bench_explorer.py
+
+web: $(addprefix $(VENDOR)/,$(ORT_FILES))
+
+$(addprefix $(VENDOR)/,$(ORT_FILES)) &: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --ignore-scripts
+	mkdir -p $(VENDOR)
+	cp $(addprefix $(ORT_DIST)/,$(ORT_FILES)) $(VENDOR)/
+	touch $(addprefix $(VENDOR)/,$(ORT_FILES))
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache web/node_modules $(VENDOR)

@@ -1,0 +1,219 @@
+"""ONNX export of a run's encoder and decoder, checked against PyTorch with onnxruntime, plus the data the
+explorer page needs.
+
+``export_run(run)`` writes into ``RUN/export/``:
+
+    encoder.onnx   input ``x`` float32 (N, C, H, W) in [0, 1] -> ``mu`` (N, D) and, for a probabilistic encoder,
+                   ``logvar`` (N, D)
+    decoder.onnx   input ``z`` float32 (N, D) -> ``x_mean`` (N, C, H, W) pixel probabilities / means in [0, 1]
+    codes.bin      encoder ``mu`` of the test split, float32 little-endian, row-major (n_codes, D)
+    labels.bin     the test split's labels, uint8 (n_codes,) (absent for unlabelled datasets)
+    meta.json      latent_dim, model, dataset, image_shape, probabilistic, nll (from eval.json if present),
+                   n_codes, code_range, pca (for D > 2), the onnxruntime check's max absolute differences
+
+Both models have a dynamic batch axis and are single files (no external data). They are exported with
+``torch.onnx.export(..., dynamo=True)`` (the torch.export-based exporter of torch >= 2.9) and run with
+onnxruntime on real test images / codes; a max absolute difference above ``TOLERANCE`` raises ``ExportError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from vaelab.errors import VaelabError
+from vaelab.runs import RunDir, atomic_write_bytes, atomic_write_text
+
+TOLERANCE = 1e-4  # max |onnxruntime - PyTorch| accepted, on pixel probabilities and codes
+OPSET = 20
+EXPORT_FILES = ("encoder.onnx", "decoder.onnx", "codes.bin", "meta.json")
+
+
+class ExportError(VaelabError):
+    """The export failed, its onnxruntime check disagrees with PyTorch, or a site asset is missing."""
+
+
+class _Encoder(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        mu, logvar = self.model.encode(x)
+        return (mu, logvar) if logvar is not None else mu
+
+
+class _Decoder(nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, z):
+        return self.model.decode(z)
+
+
+def _onnx_export(module: nn.Module, example: torch.Tensor, path: Path, input_name: str,
+                 output_names: list[str]) -> None:
+    """``torch.onnx.export`` with the dynamo exporter, batch axis dynamic, one self-contained file."""
+    batch = torch.export.Dim("batch", min=1, max=1 << 20)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    quiet = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
+            warnings.simplefilter("ignore")
+            logging.getLogger("torch.onnx").setLevel(logging.ERROR)
+            torch.onnx.export(module.eval(), (example,), str(tmp), input_names=[input_name],
+                              output_names=output_names, dynamic_shapes=({0: batch},), dynamo=True,
+                              external_data=False, opset_version=OPSET, verbose=False)
+        tmp.replace(path)
+    except Exception as exc:  # the exporter raises many types
+        tmp.unlink(missing_ok=True)
+        raise ExportError(f"{path}: ONNX export failed ({type(exc).__name__}: {str(exc)[:300]})") from None
+    finally:
+        for extra in path.parent.glob(tmp.name + "*"):  # stray external-data files, if any
+            extra.unlink(missing_ok=True)
+
+
+def _session(path: Path):
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
+
+def export_onnx(model, out_dir: str | Path, x_check: torch.Tensor) -> dict:
+    """Write ``encoder.onnx`` and ``decoder.onnx`` of ``model`` into ``out_dir`` and check them.
+
+    Args:
+        model: a ``LatentModel`` (``encode`` / ``decode`` as in ``vaelab.models.base``), on the CPU.
+        out_dir: the folder to write into.
+        x_check: images ``(N, C, H, W)`` in [0, 1] to compare onnxruntime with PyTorch on (N >= 2, so the
+            dynamic batch axis is exercised with a batch other than the export example's).
+
+    Returns:
+        ``{"encoder_max_abs_diff": ..., "decoder_max_abs_diff": ..., "probabilistic": bool}``.
+
+    Raises:
+        ExportError: the export fails or a max absolute difference exceeds ``TOLERANCE``.
+    """
+    out_dir = Path(out_dir)
+    model = model.cpu().eval()
+    with torch.no_grad():
+        mu, logvar = model.encode(x_check[:1])
+    probabilistic = logvar is not None
+    enc_out = ["mu", "logvar"] if probabilistic else ["mu"]
+    _onnx_export(_Encoder(model), x_check[:1].float(), out_dir / "encoder.onnx", "x", enc_out)
+    _onnx_export(_Decoder(model), mu.detach().float(), out_dir / "decoder.onnx", "z", ["x_mean"])
+
+    with torch.no_grad():
+        ref_mu, ref_logvar = model.encode(x_check)
+        z = torch.cat([ref_mu, torch.randn(len(ref_mu), ref_mu.shape[1], generator=torch.Generator().manual_seed(0))])
+        ref_x = model.decode(z)
+    enc = _session(out_dir / "encoder.onnx").run(None, {"x": x_check.float().numpy()})
+    dec = _session(out_dir / "decoder.onnx").run(None, {"z": z.numpy()})
+    enc_diff = float(np.abs(enc[0] - ref_mu.numpy()).max())
+    if probabilistic:
+        enc_diff = max(enc_diff, float(np.abs(enc[1] - ref_logvar.numpy()).max()))
+    dec_diff = float(np.abs(dec[0] - ref_x.numpy()).max())
+    for name, diff in (("encoder.onnx", enc_diff), ("decoder.onnx", dec_diff)):
+        if not diff <= TOLERANCE:
+            raise ExportError(f"{out_dir / name}: onnxruntime differs from PyTorch by {diff:.3g} "
+                              f"(max absolute difference; at most {TOLERANCE:g} expected)")
+    return {"encoder_max_abs_diff": enc_diff, "decoder_max_abs_diff": dec_diff, "probabilistic": probabilistic}
+
+
+def _pca_plane(codes: np.ndarray) -> dict | None:
+    """The 2-D PCA plane of the codes (scikit-learn): mean (D,), components (2, D), explained variance ratio."""
+    if codes.shape[1] <= 2:
+        return None
+    from sklearn.decomposition import PCA
+
+    pca = PCA(n_components=2, random_state=0).fit(codes.astype(np.float64))
+    return {"mean": pca.mean_.round(6).tolist(), "components": pca.components_.round(6).tolist(),
+            "explained_variance_ratio": pca.explained_variance_ratio_.round(6).tolist()}
+
+
+def export_run(run: RunDir | str | Path, checkpoint: str = "best", data_dir=None, n_codes: int | None = None,
+               batch_size: int = 1000) -> dict:
+    """Export a run for the explorer into ``RUN/export/`` (see the module docstring for the files).
+
+    Args:
+        run: the run directory.
+        checkpoint: ``best`` or ``last``.
+        data_dir: folder with the dataset (default: the run's config, then ``$VAELAB_DATA``).
+        n_codes: encode only the first ``n_codes`` test images (default: the whole test split).
+
+    Returns:
+        the meta dict written to ``meta.json``.
+
+    Raises:
+        CheckpointError: not a run directory / unreadable checkpoint. DatasetError: the test split is missing.
+        ExportError: the export or its onnxruntime check fails.
+    """
+    from vaelab.data import load_dataset
+
+    run = (run if isinstance(run, RunDir) else RunDir(run)).require()
+    cfg = run.load_config()
+    model = run.load_model(checkpoint, "cpu")
+    ds_cfg = cfg["dataset"]
+    test = load_dataset(ds_cfg["name"], "test", data_dir or ds_cfg.get("data_dir"),
+                        val_size=ds_cfg.get("val_size"), limit=n_codes)
+    out = run.export
+    check = export_onnx(model, out, test.images[:64])
+
+    with torch.no_grad():
+        codes = torch.cat([model.encode(test.images[i : i + batch_size])[0]
+                           for i in range(0, len(test), batch_size)]).numpy().astype("<f4")
+    atomic_write_bytes(out / "codes.bin", codes.tobytes())
+    if test.labels is not None:
+        atomic_write_bytes(out / "labels.bin", test.labels.numpy().astype(np.uint8).tobytes())
+    else:
+        (out / "labels.bin").unlink(missing_ok=True)
+    ev = run.read_eval() or {}
+    meta = {
+        "format": 1,
+        "run": run.path.name,
+        "model": cfg["model"],
+        "model_config": cfg.get("model_config", {}),
+        "dataset": ds_cfg["name"],
+        "image_shape": list(model.image_shape),
+        "latent_dim": int(codes.shape[1]),
+        "probabilistic": check["probabilistic"],
+        "likelihood": getattr(model, "likelihood", None),
+        "checkpoint": checkpoint,
+        "nll": ev.get("nll"),
+        "nll_stderr": ev.get("nll_stderr"),
+        "nll_k": ev.get("k"),
+        "nll_split": ev.get("split"),
+        "elbo": ev.get("elbo"),
+        "n_codes": int(codes.shape[0]),
+        "codes": {"file": "codes.bin", "dtype": "float32", "byteorder": "little", "shape": list(codes.shape),
+                  "what": "encoder mu of the test split"},
+        "labels": {"file": "labels.bin", "dtype": "uint8"} if test.labels is not None else None,
+        "code_range": {"min": codes.min(0).round(4).tolist(), "max": codes.max(0).round(4).tolist()},
+        "pca": _pca_plane(codes),
+        "onnx_check": {"encoder_max_abs_diff": check["encoder_max_abs_diff"],
+                       "decoder_max_abs_diff": check["decoder_max_abs_diff"], "tolerance": TOLERANCE},
+    }
+    atomic_write_text(out / "meta.json", json.dumps(meta, indent=1) + "\n")
+    return meta
+
+
+def export_is_current(run: RunDir) -> bool:
+    """True if ``RUN/export/`` has every file and is newer than the run's checkpoints."""
+    files = [run.export / f for f in EXPORT_FILES]
+    if not all(f.is_file() for f in files):
+        return False
+    newest_ckpt = max((p.stat().st_mtime for p in run.checkpoints.glob("*.pt")), default=0.0)
+    return min(f.stat().st_mtime for f in files) >= newest_ckpt

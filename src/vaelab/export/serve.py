@@ -1,0 +1,141 @@
+"""A small static file server for the explorer site (``http.server.ThreadingHTTPServer``).
+
+It serves only files inside the site folder: request paths with a ``..`` segment (also when percent-encoded,
+``%2e%2e``), backslashes, NUL bytes, absolute paths after decoding (``//etc/passwd``, ``/%2Fetc``) and paths
+that resolve (through symlinks) outside the site are refused with 403. It binds 127.0.0.1 unless another host
+is asked for, answers GET and HEAD only, and sends the MIME types the page needs (``.mjs`` as
+``text/javascript``, ``.wasm`` as ``application/wasm`` for streaming compilation).
+
+No COOP/COEP headers are sent: the page runs onnxruntime-web single-threaded, so that the published static site
+behaves the same on hosts that cannot set headers (e.g. GitHub Pages).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import urllib.parse
+from functools import partial
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+MIME_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".wasm": "application/wasm",
+    ".onnx": "application/octet-stream",
+    ".bin": "application/octet-stream",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+    ".txt": "text/plain; charset=utf-8",
+    ".map": "application/json",
+}
+
+
+class Refused(Exception):
+    """A request path that points outside the site or is malformed."""
+
+
+def resolve_request_path(root: Path, raw_path: str) -> Path:
+    """Map a request target to a file under ``root``.
+
+    Raises:
+        Refused: ``..`` segments (plain or percent-encoded), backslashes, NUL, absolute paths after decoding,
+            or a path whose real location (symlinks followed) is outside ``root``.
+    """
+    root = root.resolve()
+    if raw_path.startswith("/"):  # origin-form: path [? query] (a leading '//' is an absolute path, refused below)
+        path = raw_path.split("?", 1)[0].split("#", 1)[0]
+    else:  # absolute-form (http://host/path) is accepted; anything else is refused
+        parts = urllib.parse.urlsplit(raw_path)
+        if parts.scheme not in ("http", "https"):
+            raise Refused(raw_path)
+        path = parts.path or "/"
+    if not path.startswith("/"):
+        raise Refused(raw_path)
+    decoded = urllib.parse.unquote(path, errors="strict")
+    if "\x00" in decoded or "\\" in decoded:
+        raise Refused(raw_path)
+    rel = decoded[1:]
+    if rel.startswith("/") or posixpath.isabs(rel) or (len(rel) > 1 and rel[1] == ":"):
+        raise Refused(raw_path)
+    parts = [p for p in rel.split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        raise Refused(raw_path)
+    target = root.joinpath(*parts) if parts else root
+    real = target.resolve()
+    if not real.is_relative_to(root):
+        raise Refused(raw_path)
+    if real.is_dir():
+        real = real / "index.html"
+    return real
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    """GET / HEAD of files under ``self.root``; see the module docstring."""
+
+    def version_string(self) -> str:
+        return "vaelab"
+    protocol_version = "HTTP/1.1"
+
+    def __init__(self, *args, root: Path, quiet: bool = True, **kwargs):
+        self.root = Path(root)
+        self.quiet = quiet
+        super().__init__(*args, **kwargs)
+
+    def log_message(self, format, *args):  # noqa: A002 (signature of the base class)
+        if not self.quiet:
+            super().log_message(format, *args)
+
+    def _error(self, status: HTTPStatus) -> None:
+        body = f"{status.value} {status.phrase}\n".encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _serve(self) -> None:
+        words = self.requestline.split()
+        target = words[1] if len(words) >= 2 else self.path  # http.server collapses a leading '//'; check the original
+        try:
+            path = resolve_request_path(self.root, target)
+        except (Refused, UnicodeDecodeError):
+            return self._error(HTTPStatus.FORBIDDEN)
+        if not path.is_file():
+            return self._error(HTTPStatus.NOT_FOUND)
+        data = path.read_bytes()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", MIME_TYPES.get(path.suffix.lower(), "application/octet-stream"))
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    do_GET = _serve
+    do_HEAD = _serve
+
+    def _not_allowed(self):
+        self._error(HTTPStatus.METHOD_NOT_ALLOWED)
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed
+
+
+def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> ThreadingHTTPServer:
+    """A ``ThreadingHTTPServer`` serving the site folder ``root`` on ``host:port`` (port 0: a free port).
+
+    Call ``serve_forever()`` (e.g. in a thread) and ``shutdown()``; the bound port is ``server.server_address[1]``.
+
+    Raises:
+        OSError: the address is in use or cannot be bound.
+    """
+    handler = partial(SiteHandler, root=Path(root).resolve(), quiet=quiet)
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server

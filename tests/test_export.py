@@ -1,0 +1,149 @@
+"""``vaelab export`` / ``vaelab site``: ONNX models checked with onnxruntime, codes, labels, meta, the site."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from vaelab.cli import main
+from vaelab.data import load_dataset
+from vaelab.export import onnx as export_onnx_mod
+from vaelab.export import site as site_mod
+from vaelab.export.onnx import ExportError, export_onnx, export_run
+from vaelab.export.site import build_site
+from vaelab.models import VAE, VAEConfig
+
+
+@pytest.fixture(scope="module")
+def exported(mnist_vae_run, tmp_path_factory):
+    run_path = tmp_path_factory.mktemp("export") / "vae2d"
+    shutil.copytree(mnist_vae_run.path, run_path)
+    (run_path / "eval.json").write_text(json.dumps({"nll": 150.25, "nll_stderr": 0.5, "k": 100, "split": "test",
+                                                    "elbo": -155.0}))
+    assert main(["export", str(run_path)]) == 0
+    return run_path
+
+
+def _sess(path):
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+
+def test_export_files_and_onnx_graphs(exported, mnist_vae_run, data_dir):
+    out = exported / "export"
+    assert sorted(p.name for p in out.iterdir()) == ["codes.bin", "decoder.onnx", "encoder.onnx", "labels.bin",
+                                                     "meta.json"]  # single-file models: no external data
+    enc, dec = onnx.load(out / "encoder.onnx"), onnx.load(out / "decoder.onnx")
+    for m in (enc, dec):
+        onnx.checker.check_model(m)
+        assert all(t.data_location != onnx.TensorProto.EXTERNAL for t in m.graph.initializer)
+    assert [i.name for i in enc.graph.input] == ["x"] and [o.name for o in enc.graph.output] == ["mu", "logvar"]
+    assert [i.name for i in dec.graph.input] == ["z"] and [o.name for o in dec.graph.output] == ["x_mean"]
+    assert enc.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # symbolic batch axis
+    model = mnist_vae_run.load_model()
+    x = load_dataset("mnist", "test", data_dir, limit=37).images  # a batch size the export never saw
+    mu, logvar = _sess(out / "encoder.onnx").run(None, {"x": x.numpy()})
+    (xm,) = _sess(out / "decoder.onnx").run(None, {"z": mu})
+    with torch.no_grad():
+        tmu, tlv = model.encode(x)
+        tx = model.decode(tmu)
+    assert mu.shape == (37, 2) and xm.shape == (37, 1, 28, 28)
+    assert np.abs(mu - tmu.numpy()).max() < 1e-4 and np.abs(logvar - tlv.numpy()).max() < 1e-4
+    assert np.abs(xm - tx.numpy()).max() < 1e-4
+
+
+def test_codes_labels_meta(exported, mnist_vae_run, data_dir):
+    out = exported / "export"
+    meta = json.loads((out / "meta.json").read_text())
+    test = load_dataset("mnist", "test", data_dir)
+    codes = np.fromfile(out / "codes.bin", dtype="<f4").reshape(meta["n_codes"], meta["latent_dim"])
+    labels = np.fromfile(out / "labels.bin", dtype=np.uint8)
+    assert meta["n_codes"] == len(test) == 10000 and meta["latent_dim"] == 2
+    assert np.array_equal(labels, test.labels.numpy())
+    with torch.no_grad():
+        mu = mnist_vae_run.load_model().encode(test.images[:500])[0].numpy()
+    assert np.abs(codes[:500] - mu).max() < 1e-5
+    assert meta["model"] == "vae" and meta["dataset"] == "mnist" and meta["image_shape"] == [1, 28, 28]
+    assert meta["probabilistic"] is True and meta["nll"] == 150.25 and meta["nll_k"] == 100
+    assert meta["pca"] is None  # D = 2: the map shows z itself
+    assert meta["code_range"]["min"] == pytest.approx(codes.min(0), abs=1e-3)
+    assert 0 <= meta["onnx_check"]["decoder_max_abs_diff"] <= 1e-4
+
+
+def test_export_prints_max_difference(mnist_vae_run, tmp_path, capsys):
+    run_path = tmp_path / "r"
+    shutil.copytree(mnist_vae_run.path, run_path, ignore=shutil.ignore_patterns("export", "site"))
+    assert main(["export", str(run_path), "--n-codes", "300"]) == 0
+    text = capsys.readouterr().out
+    assert "max absolute difference: encoder" in text and "vaelab explore" in text
+    meta = json.loads((run_path / "export" / "meta.json").read_text())
+    assert meta["n_codes"] == 300 and meta["nll"] is None
+
+
+def test_export_difference_above_tolerance_is_an_error(mnist_vae_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(export_onnx_mod, "TOLERANCE", -1.0)  # any difference (even 0) now exceeds it
+    with pytest.raises(ExportError, match="onnxruntime differs from PyTorch"):
+        export_onnx(mnist_vae_run.load_model(), tmp_path, torch.rand(4, 1, 28, 28))
+
+
+class _Deterministic(VAE):
+    """A VAE whose encoder is used deterministically: encode returns (mu, None), as autoencoders do."""
+
+    probabilistic = False
+
+    def encode(self, x):
+        return super().encode(x)[0], None
+
+
+def test_deterministic_and_wider_models_export(tmp_path):
+    torch.manual_seed(0)
+    model = _Deterministic(VAEConfig(latent_dim=5, hidden=(32,))).eval()
+    check = export_onnx(model, tmp_path, torch.rand(8, 1, 28, 28))
+    assert check["probabilistic"] is False
+    enc = onnx.load(tmp_path / "encoder.onnx")
+    assert [o.name for o in enc.graph.output] == ["mu"]
+    (mu,) = _sess(tmp_path / "encoder.onnx").run(None, {"x": np.zeros((3, 1, 28, 28), np.float32)})
+    assert mu.shape == (3, 5)
+
+
+def test_pca_plane_for_latent_dim_above_2():
+    codes = np.random.default_rng(0).normal(size=(500, 6)) * np.array([5, 3, 1, 0.5, 0.2, 0.1])
+    plane = export_onnx_mod._pca_plane(codes.astype(np.float32))
+    comps = np.array(plane["components"])
+    assert comps.shape == (2, 6) and np.allclose(comps @ comps.T, np.eye(2), atol=1e-4)
+    assert abs(abs(comps[0, 0]) - 1) < 0.05 and abs(abs(comps[1, 1]) - 1) < 0.05
+    assert np.allclose(plane["mean"], codes.mean(0), atol=1e-5)
+
+
+def test_site_is_self_contained(exported, tmp_path, capsys):
+    out = tmp_path / "pub"
+    assert main(["site", str(exported), str(out)]) == 0
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert files == ["app.js", "index.html", "model/codes.bin", "model/decoder.onnx", "model/encoder.onnx",
+                     "model/labels.bin", "model/meta.json", "style.css", "vendor/ort-wasm-simd-threaded.mjs",
+                     "vendor/ort-wasm-simd-threaded.wasm", "vendor/ort.wasm.min.mjs"]
+    html = (out / "index.html").read_text() + (out / "app.js").read_text()
+    assert "http://" not in html and "https://" not in html and "cdn" not in html.lower()
+    assert (out / "vendor" / "ort-wasm-simd-threaded.wasm").read_bytes()[:4] == b"\0asm"
+
+
+def test_missing_onnxruntime_web_asks_for_make_web(exported, tmp_path, monkeypatch, capsys):
+    fake = tmp_path / "web"
+    fake.mkdir()
+    for name in site_mod.PAGE_FILES:
+        shutil.copy(site_mod.web_dir() / name, fake / name)
+    monkeypatch.setattr(site_mod, "web_dir", lambda: fake)
+    with pytest.raises(ExportError, match="run `make web`"):
+        build_site(exported, tmp_path / "s")
+    assert main(["site", str(exported), str(tmp_path / "s")]) == 1
+    assert "make web" in capsys.readouterr().err
+
+
+def test_export_of_a_non_run_is_an_error(tmp_path, capsys):
+    assert main(["export", str(tmp_path)]) == 1
+    assert "not a vaelab run directory" in capsys.readouterr().err

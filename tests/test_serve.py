@@ -1,0 +1,103 @@
+"""The explorer's static server: path-traversal refusals, MIME types, default 127.0.0.1 binding."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import threading
+
+import pytest
+
+from vaelab.cli import build_parser
+from vaelab.export.serve import Refused, make_server, resolve_request_path
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("serve")
+    root = tmp_path / "site"
+    (root / "vendor").mkdir(parents=True)
+    (root / "index.html").write_text("<!doctype html><title>x</title>")
+    (root / "app.js").write_text("export {};")
+    (root / "vendor" / "ort.wasm.min.mjs").write_text("export const x = 1;")
+    (root / "vendor" / "a.wasm").write_bytes(b"\0asm\1\0\0\0")
+    (tmp_path / "secret.txt").write_text("SECRET")
+    os.symlink(tmp_path / "secret.txt", root / "link-out.txt")
+    os.symlink(tmp_path, root / "dir-out")
+    os.symlink(root / "app.js", root / "link-in.js")
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    srv = make_server(site)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def _get(srv, raw_path: str, method: str = "GET"):
+    host, port = srv.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=10)
+    conn.putrequest(method, raw_path, skip_host=False, skip_accept_encoding=True)
+    conn.endheaders()
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    return resp.status, resp.getheader("Content-Type"), body
+
+
+def test_binds_127_0_0_1_by_default(site):
+    srv = make_server(site)
+    try:
+        assert srv.server_address[0] == "127.0.0.1" and srv.server_address[1] > 0
+    finally:
+        srv.server_close()
+    args = build_parser().parse_args(["explore", "runs/x"])
+    assert args.host == "127.0.0.1"
+
+
+def test_serves_files_with_mime_types(server):
+    assert _get(server, "/")[0] == 200 and _get(server, "/")[1].startswith("text/html")
+    status, ctype, body = _get(server, "/vendor/ort.wasm.min.mjs")
+    assert status == 200 and ctype.startswith("text/javascript") and body == b"export const x = 1;"
+    assert _get(server, "/vendor/a.wasm")[1] == "application/wasm"
+    assert _get(server, "/app.js?v=1")[0] == 200
+    assert _get(server, "/link-in.js")[2] == b"export {};"  # symlink inside the site is fine
+    status, _, body = _get(server, "/vendor/a.wasm", "HEAD")
+    assert status == 200 and body == b""
+    assert _get(server, "/missing.js")[0] == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/../secret.txt",
+    "/vendor/../../secret.txt",
+    "/%2e%2e/secret.txt",
+    "/%2E%2E%2Fsecret.txt",
+    "/vendor/%2e%2e/%2e%2e/secret.txt",
+    "/..%5csecret.txt",
+    "//etc/passwd",
+    "/%2Fetc/passwd",
+    "/%2F%2Fetc/passwd",
+    "/link-out.txt",
+    "/dir-out/secret.txt",
+    "/index.html%00.js",
+])
+def test_refuses_paths_out_of_the_site(server, path):
+    status, _, body = _get(server, path)
+    assert status == 403, (path, status)
+    assert b"SECRET" not in body and b"root:" not in body
+
+
+def test_refuses_other_methods(server):
+    assert _get(server, "/index.html", "POST")[0] == 405
+
+
+def test_resolve_request_path_unit(site):
+    assert resolve_request_path(site, "/") == (site / "index.html").resolve()
+    assert resolve_request_path(site, "/vendor/./a.wasm") == (site / "vendor" / "a.wasm").resolve()
+    for bad in ("/../x", "/%2e%2e/x", "//etc/passwd", "/link-out.txt", "relative"):
+        with pytest.raises(Refused):
+            resolve_request_path(site, bad)
