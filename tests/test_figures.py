@@ -105,7 +105,14 @@ def test_manifold_inverse_normal_cdf_grid(figs):
 def test_manifold_cli_and_errors(run_copy, data_dir, capsys):
     assert main(["plot", str(run_copy), "manifold", "--size", "4", "--range", "-1", "1", "--no-progress",
                  "--data-dir", str(data_dir), "--dpi", "100"]) == 0
-    assert (run_copy / "figures" / "manifold.png").is_file()
+    full = run_copy / "figures" / "manifold.png"
+    assert main(["plot", str(run_copy), "manifold", "--size", "4", "--range", "-1", "1", "--no-progress",
+                 "--data-dir", str(data_dir), "--dpi", "100", "--compact", "--out", str(run_copy / "small.png")]) == 0
+    with Image.open(full) as a, Image.open(run_copy / "small.png") as b:
+        assert a.size == b.size and b.mode == "P" and a.mode == "RGBA"
+        diff = np.abs(np.asarray(a.convert("RGB"), int) - np.asarray(b.convert("RGB"), int))
+        assert diff.mean() < 2.0  # the same picture in 256 colours
+    assert (run_copy / "small.png").stat().st_size < full.stat().st_size
     assert main(["plot", str(run_copy), "manifold", "--dims", "0,5", "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--dims 0,5" in err[0]

@@ -85,7 +85,7 @@ def _eval_section(ev: dict | None, latent_dim: int) -> str:
     parts = []
     if "nll" in ev:
         parts.append(f'<p class="big">NLL = {ev["nll"]:.2f} ± {ev.get("nll_stderr", float("nan")):.2f} nats '
-                     f'per image (importance-weighted, K = {ev.get("k")})</p>')
+                     f'per image (importance-weighted, K = {ev.get("k")}, {ev.get("n_images")} {ev.get("split")} images)</p>')
     rows = []
     labels = [("nll", "negative log-likelihood -log p(x), importance-weighted (Burda et al. 2015)"),
               ("elbo", "ELBO (K-sample average)"), ("recon_nll", "reconstruction -E_q[log p(x|z)]"),
@@ -187,7 +187,7 @@ def write_report(figs, out: str | Path | None = None, reuse: bool = False, laten
     title = f"vaelab run {cfg.get('name') or run.path.name}"
     h = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
          f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+         f"<title>{html.escape(title)}</title><link rel='icon' href='data:,'><style>{CSS}</style></head><body>",
          f"<h1>{html.escape(title)}</h1>",
          f"<p class='sub'>model <b>{html.escape(cfg['model'])}</b>, "
          f"{figs.latent_dim}-D latent, trained on {html.escape(ds['name'])} ({ds.get('n_train')} training / "

@@ -35,6 +35,7 @@ def _common() -> argparse.ArgumentParser:
     g.add_argument("--checkpoint", default="best", choices=["best", "last"])
     g.add_argument("--data-dir", type=Path, help="folder holding <dataset>/<files>")
     g.add_argument("--dpi", type=int, default=150, help="PNG resolution, >= 100 (default 150)")
+    g.add_argument("--compact", action="store_true", help="256-colour PNGs (a few times smaller)")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
 
@@ -135,7 +136,8 @@ def plot_options(args) -> dict:
 def cmd_plot(args) -> int:
     from vaelab.plots.render import RunFigures
 
-    figs = RunFigures(args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress)
+    figs = RunFigures(args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress,
+                      compact=args.compact)
     result = figs.render(args.kind, **plot_options(args))
     for path in result["files"]:
         print(path)
@@ -156,6 +158,7 @@ def _add_report(sub) -> None:
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--data-dir", type=Path)
     p.add_argument("--dpi", type=int, default=150)
+    p.add_argument("--compact", action="store_true", help="256-colour PNGs (a smaller page)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_report)
 
@@ -164,7 +167,8 @@ def cmd_report(args) -> int:
     from vaelab.plots.render import RunFigures
     from vaelab.report import write_report
 
-    figs = RunFigures(args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress)
+    figs = RunFigures(args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress,
+                      compact=args.compact)
     path = write_report(figs, args.out, reuse=args.reuse, latent_n=args.n)
     print(path)
     return 0

@@ -141,7 +141,9 @@ def plot_manifold(rendered: dict, path: str | Path, title: str = "", path_codes:
                     ax.annotate(text, (x, y), xytext=(8, 8), textcoords="offset points", color=PATH_COLOR,
                                 fontsize=14, fontweight="bold",
                                 path_effects=[pe.withStroke(linewidth=3, foreground="white")])
-            ax.set_xlim(-0.5, canvas.shape[1] - 0.5)
-            ax.set_ylim(canvas.shape[0] - 0.5, -0.5)
+            # path ends off the grid: widen the view (white around the grid) so the whole path shows
+            margin = 0.5 * w
+            ax.set_xlim(min(-0.5, px.min() - margin), max(canvas.shape[1] - 0.5, px.max() + margin))
+            ax.set_ylim(max(canvas.shape[0] - 0.5, py.max() + margin), min(-0.5, py.min() - margin))
         ax.set_title(title or f"Decoded images over a {n} x {n} grid of codes")
         return save_figure(fig, path, dpi)

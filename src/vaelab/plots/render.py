@@ -28,18 +28,23 @@ class RunFigures:
         run: run directory (``RunDir`` or path). checkpoint: ``best`` or ``last``.
         data_dir: where the dataset lives (default: as recorded in config.json, then ``$VAELAB_DATA``).
         dpi: PNG resolution (>= 100). progress: tqdm bars on long renders.
+        compact: write 256-colour PNGs (smaller; for docs and slides).
 
     Raises:
         CheckpointError: not a run directory / unreadable checkpoint (when the model is first needed).
     """
 
-    def __init__(self, run, checkpoint: str = "best", data_dir=None, dpi: int = 150, progress: bool = True):
+    def __init__(self, run, checkpoint: str = "best", data_dir=None, dpi: int = 150, progress: bool = True,
+                 compact: bool = False):
         self.run = run if isinstance(run, RunDir) else RunDir(run)
         self.run.require()
         self.config = self.run.load_config()
         self.checkpoint, self.data_dir, self.dpi, self.progress = checkpoint, data_dir, int(dpi), progress
         if self.dpi < 100:
             raise ConfigError(f"--dpi {dpi}: expected at least 100")
+        from vaelab.plots.style import COMPACT
+
+        COMPACT["on"] = bool(compact)
         self._model = None
         self._test = None
         self._codes = None

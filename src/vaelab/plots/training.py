@@ -42,6 +42,7 @@ def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int
         ValueError: no epoch records.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     if not metrics:
         raise ValueError("no epoch records in metrics.jsonl: train the run first")
@@ -61,11 +62,13 @@ def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int
                 data[term][split] = (list(line.get_xdata()), list(line.get_ydata()))
             ax.set_title(TERM_TITLES.get(term, term))
             ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_ylabel("nats per image")
             ax.grid(alpha=0.3)
             ax.legend()
+        fig.tight_layout()
         if title:
-            fig.suptitle(title)
+            fig.suptitle(title, y=1.04)
         out = save_figure(fig, path, dpi)
     return {"path": out, "data": data}
 
