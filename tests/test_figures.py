@@ -363,3 +363,17 @@ def test_plot_help_lists_every_kind(capsys):
     for kind in ("latent", "manifold", "interpolate", "all-pairs", "samples-per-epoch", "curves", "projector",
                  "reconstructions", "samples"):
         assert kind in out
+
+
+def test_readme_figures_are_small_pngs():
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "figures"
+    pngs = sorted(docs.glob("*.png"))
+    section = (docs.parent / "sections" / "figures.md").read_text()
+    assert len(pngs) >= 8
+    for png in pngs:
+        assert png.stat().st_size <= 200_000, png
+        assert f"../figures/{png.name}" in section, png.name  # every picture is shown
+        with Image.open(png) as im:
+            assert im.info["dpi"][0] >= 99.5  # >= 100 dpi (PNG stores dots per metre)
