@@ -1,0 +1,33 @@
+"""The core's two image grids as arrays: prior samples and test images above their reconstructions.
+
+The same pictures as ``vaelab sample`` and ``vaelab reconstruct`` (``vaelab.plots.grids.make_grid`` layout),
+for ``vaelab plot RUN samples|reconstructions`` and the report.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+from vaelab.plots.grids import save_grid
+
+
+@torch.no_grad()
+def save_samples(model, path: str | Path, n: int = 64, seed: int = 0) -> tuple[Path, torch.Tensor]:
+    """Decode ``n`` prior draws (``model.sample``, generator seeded with ``seed``) into a square grid PNG."""
+    imgs = model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
+    return save_grid(imgs, path, nrow=int(math.ceil(math.sqrt(n)))), imgs
+
+
+@torch.no_grad()
+def save_reconstructions(model, images: torch.Tensor, path: str | Path, per_row: int = 16
+                         ) -> tuple[Path, torch.Tensor]:
+    """Test images (odd rows) above their reconstructions ``decode(encode(x)[0])`` (even rows)."""
+    device = next(model.parameters()).device
+    recon = model.reconstruct(images.to(device)).cpu()
+    rows = []
+    for i in range(0, len(images), per_row):
+        rows += [images[i : i + per_row], recon[i : i + per_row]]
+    return save_grid(torch.cat(rows), path, nrow=per_row), recon

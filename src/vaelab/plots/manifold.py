@@ -1,0 +1,149 @@
+"""The learned manifold: decoded images over a grid of codes (Kingma & Welling 2014, Fig. 4; the Keras VAE seed).
+
+A ``n x n`` grid over two latent dimensions (the other dimensions held at 0, the prior mean), either evenly
+spaced on ``[lo, hi]`` or, with ``spacing="ppf"``, through the inverse normal CDF: values
+``Phi^-1(p)`` for ``p`` evenly spaced on ``[Phi(lo), Phi(hi)]``, so each tile covers the same prior mass (the
+paper's picture uses ``p`` on [0.05, 0.95]). Row 0 of the picture is the largest ``z_2`` (up is up).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vaelab.errors import ConfigError
+from vaelab.plots.style import PATH_COLOR, save_figure, styled
+
+
+def grid_values(n: int, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear") -> np.ndarray:
+    """``n`` increasing values on ``[lo, hi]``: evenly spaced (``linear``) or equal prior mass (``ppf``).
+
+    Raises:
+        ConfigError: n < 2, lo >= hi, or an unknown spacing.
+    """
+    from scipy.stats import norm
+
+    if int(n) < 2:
+        raise ConfigError(f"--size {n}: expected a grid of at least 2 x 2")
+    if not lo < hi:
+        raise ConfigError(f"--range {lo} {hi}: expected lo < hi")
+    if spacing == "linear":
+        return np.linspace(lo, hi, int(n))
+    if spacing == "ppf":
+        return norm.ppf(np.linspace(norm.cdf(lo), norm.cdf(hi), int(n)))
+    raise ConfigError(f"--spacing {spacing!r}: expected 'linear' or 'ppf'")
+
+
+def manifold_codes(latent_dim: int, n: int = 20, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear",
+                   dims: tuple[int, int] = (0, 1)) -> np.ndarray:
+    """Codes of the grid: float32 ``(n, n, D)``; ``codes[i, j]`` has ``z[dims[0]] = v[j]`` (columns, left to
+    right) and ``z[dims[1]] = v[n - 1 - i]`` (rows, top to bottom), every other coordinate 0.
+
+    Raises:
+        ConfigError: latent_dim < 2 or bad ``dims``.
+    """
+    if latent_dim < 2:
+        raise ConfigError(f"the manifold needs a latent space of >= 2 dimensions (this model has {latent_dim})")
+    a, b = (int(d) for d in dims)
+    if a == b or not (0 <= a < latent_dim and 0 <= b < latent_dim):
+        raise ConfigError(f"--dims {a},{b}: expected two different dimensions in 0..{latent_dim - 1}")
+    v = grid_values(n, lo, hi, spacing)
+    codes = np.zeros((n, n, latent_dim), np.float32)
+    codes[:, :, a] = v[None, :]
+    codes[:, :, b] = v[::-1][:, None]
+    return codes
+
+
+@torch.no_grad()
+def decode_codes(model, codes: np.ndarray, batch_size: int = 500, progress: bool = False) -> np.ndarray:
+    """``decode`` of ``(..., D)`` codes in batches: float32 ``(..., C, H, W)`` in [0, 1]."""
+    from tqdm.auto import tqdm
+
+    flat = np.asarray(codes, np.float32).reshape(-1, codes.shape[-1])
+    device = next(model.parameters()).device
+    out = []
+    for i in tqdm(range(0, len(flat), batch_size), desc="decoding", disable=not progress, leave=False):
+        out.append(model.decode(torch.from_numpy(flat[i : i + batch_size]).to(device)).float().cpu())
+    imgs = torch.cat(out).numpy()
+    return imgs.reshape(*codes.shape[:-1], *imgs.shape[1:])
+
+
+def tile(images: np.ndarray) -> np.ndarray:
+    """``(R, K, C, H, W)`` -> ``(R * H, K * W)`` (C = 1) or ``(R * H, K * W, 3)`` without padding, so tile
+    ``[i, j]`` is ``canvas[i*H:(i+1)*H, j*W:(j+1)*W]``."""
+    r, k, c, h, w = images.shape
+    canvas = images.transpose(0, 3, 1, 4, 2).reshape(r * h, k * w, c)
+    return canvas[..., 0] if c == 1 else canvas
+
+
+def render_manifold(model, n: int = 20, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear",
+                    dims: tuple[int, int] = (0, 1), progress: bool = False) -> dict:
+    """Decode the grid. Returns ``{"codes" (n, n, D), "values" (n,), "images" (n, n, C, H, W), "canvas"}``
+    where ``canvas`` is ``tile(images)``: float32 in [0, 1]."""
+    codes = manifold_codes(model.latent_dim, n, lo, hi, spacing, dims)
+    images = decode_codes(model, codes, progress=progress)
+    return {"codes": codes, "values": grid_values(n, lo, hi, spacing), "images": images, "canvas": tile(images),
+            "dims": tuple(int(d) for d in dims), "spacing": spacing}
+
+
+def plot_manifold(rendered: dict, path: str | Path, title: str = "", path_codes: np.ndarray | None = None,
+                  path_labels: tuple[str, str] | None = None, dpi: int = 150) -> Path:
+    """Draw ``render_manifold``'s canvas with its axes in latent units and, optionally, an interpolation path.
+
+    Args:
+        path_codes: ``(T, D)`` codes of a path (e.g. ``interpolation.interpolate_codes``), drawn in red through
+            their coordinates on the two plotted dimensions; ``path_labels`` names its two ends.
+    """
+    import matplotlib.patheffects as pe
+    import matplotlib.pyplot as plt
+
+    canvas, v, (a, b) = rendered["canvas"], rendered["values"], rendered["dims"]
+    n = len(v)
+    h, w = rendered["images"].shape[-2:]
+    # pixel x of value z: tile j's centre is (j + 0.5) * w; between centres, linear in z (exact for linear grids)
+    centres_x = (np.arange(n) + 0.5) * w
+    centres_y = (np.arange(n) + 0.5) * h  # row i holds v[n - 1 - i]
+
+    from scipy.stats import norm
+
+    # the grid is evenly spaced in z (linear) or in Phi(z) (ppf): pixel position is affine in that coordinate,
+    # also outside the grid, so a straight path in z is drawn where its codes really fall
+    warp = (lambda z: np.asarray(z, np.float64)) if rendered["spacing"] == "linear" else norm.cdf
+
+    def to_px(z, vals, centres, flip):
+        u = warp(vals[::-1] if flip else vals)
+        return centres[0] + (warp(z) - u[0]) / (u[1] - u[0]) * (centres[1] - centres[0])
+
+    with styled():
+        fig, ax = plt.subplots(figsize=(8, 8))
+        cmap = "gray" if canvas.ndim == 2 else None
+        ax.imshow(canvas, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        if rendered["spacing"] == "linear":  # round values at their place on the affine axis
+            tv = np.linspace(v[0], v[-1], 5)
+            ax.set_xticks(to_px(tv, v, centres_x, False), [f"{t:.3g}" for t in tv])
+            ax.set_yticks(to_px(tv, v, centres_y, True), [f"{t:.3g}" for t in tv])
+        else:  # uneven grid: label some tiles with their value
+            ticks = np.unique(np.linspace(0, n - 1, min(n, 5)).round().astype(int))
+            ax.set_xticks(centres_x[ticks], [f"{v[j]:.2g}" for j in ticks])
+            ax.set_yticks(centres_y[ticks], [f"{v[::-1][i]:.2g}" for i in ticks])
+        ax.set_xlabel(f"$z_{{{a + 1}}}$")
+        ax.set_ylabel(f"$z_{{{b + 1}}}$")
+        if path_codes is not None:
+            pc = np.asarray(path_codes)
+            px = to_px(pc[:, a], v, centres_x, False)
+            py = to_px(pc[:, b], v, centres_y, True)
+            ax.plot(px, py, "-", color=PATH_COLOR, lw=2.5)
+            ax.plot(px[[0, -1]], py[[0, -1]], "o", color=PATH_COLOR, ms=9, mec="white", mew=1.5)
+            if path_labels:
+                for (x, y), text in zip([(px[0], py[0]), (px[-1], py[-1])], path_labels):
+                    ax.annotate(text, (x, y), xytext=(8, 8), textcoords="offset points", color=PATH_COLOR,
+                                fontsize=14, fontweight="bold",
+                                path_effects=[pe.withStroke(linewidth=3, foreground="white")])
+            # path ends off the grid: widen the view (white around the grid) so the whole path shows
+            margin = 0.5 * w
+            ax.set_xlim(min(-0.5, px.min() - margin), max(canvas.shape[1] - 0.5, px.max() + margin))
+            ax.set_ylim(max(canvas.shape[0] - 0.5, py.max() + margin), min(-0.5, py.min() - margin))
+        ax.set_title(title or f"Decoded images over a {n} x {n} grid of codes")
+        return save_figure(fig, path, dpi)

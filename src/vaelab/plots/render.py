@@ -1,0 +1,317 @@
+"""Every figure of a run, rendered from its directory: what ``vaelab plot RUN KIND`` and ``vaelab report`` call.
+
+``RunFigures(run)`` loads the model (``best`` checkpoint by default) and the test split lazily, once, and has
+one method per figure kind. Each writes into ``RUN/figures/`` (the projector into ``RUN/tensorboard/``) and
+returns a dict with the written ``files`` and the arrays drawn, so callers (and tests) can check content.
+
+Everything is written against the generic model interface (``encode -> (mu, logvar|None)``, ``decode(z)``,
+``sample(n)``), so it applies to any model; ``applicable_kinds`` says which figures make sense for a run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from vaelab.errors import ConfigError
+from vaelab.runs import RunDir
+
+KINDS = ("latent", "manifold", "interpolate", "all-pairs", "samples-per-epoch", "curves", "projector",
+         "reconstructions", "samples")
+
+
+class RunFigures:
+    """Figures of one run.
+
+    Args:
+        run: run directory (``RunDir`` or path). checkpoint: ``best`` or ``last``.
+        data_dir: where the dataset lives (default: as recorded in config.json, then ``$VAELAB_DATA``).
+        dpi: PNG resolution (>= 100). progress: tqdm bars on long renders.
+        compact: write 256-colour PNGs (smaller; for docs and slides).
+
+    Raises:
+        CheckpointError: not a run directory / unreadable checkpoint (when the model is first needed).
+    """
+
+    def __init__(self, run, checkpoint: str = "best", data_dir=None, dpi: int = 150, progress: bool = True,
+                 compact: bool = False):
+        self.run = run if isinstance(run, RunDir) else RunDir(run)
+        self.run.require()
+        self.config = self.run.load_config()
+        self.checkpoint, self.data_dir, self.dpi, self.progress = checkpoint, data_dir, int(dpi), progress
+        if self.dpi < 100:
+            raise ConfigError(f"--dpi {dpi}: expected at least 100")
+        from vaelab.plots.style import COMPACT
+
+        COMPACT["on"] = bool(compact)
+        self._model = None
+        self._test = None
+        self._codes = None
+
+    # lazily loaded pieces ---------------------------------------------------------------------------------
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = self.run.load_model(self.checkpoint)
+        return self._model
+
+    @property
+    def test(self):
+        """The whole test split (``ImageDataset``)."""
+        if self._test is None:
+            from vaelab.data import load_dataset
+
+            ds = self.config["dataset"]
+            self._test = load_dataset(ds["name"], "test", self.data_dir or ds.get("data_dir"),
+                                      val_size=ds.get("val_size"))
+        return self._test
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        return None if self.test.labels is None else self.test.labels.numpy()
+
+    def codes(self) -> np.ndarray:
+        """Encoder means of the whole test split, ``(N, D)`` (cached)."""
+        if self._codes is None:
+            from vaelab.plots.latent import encode_codes
+
+            self._codes = encode_codes(self.model, self.test.images, progress=self.progress)
+        return self._codes
+
+    @property
+    def name(self) -> str:
+        return self.config.get("name") or self.run.path.name
+
+    @property
+    def conditional(self) -> bool:
+        """Does ``sample(n)`` give sample i the class i % 10 (class-conditional models)?"""
+        from vaelab.models.registry import MODELS
+
+        cls = MODELS.get(self.config["model"], (None, None))[1]
+        if cls is not None and hasattr(cls, "conditional"):
+            return bool(cls.conditional)
+        return "guided" in self.config["model"]
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.config["model_config"].get("latent_dim") or self.model.latent_dim)
+
+    @property
+    def probabilistic(self) -> bool:
+        return bool(getattr(self.model, "probabilistic", True))
+
+    def out(self, filename: str) -> Path:
+        return self.run.figures / filename
+
+    def _label_text(self) -> str:
+        return "digit" if self.config["dataset"]["name"] == "mnist" else "class"
+
+    def applicable_kinds(self) -> list[str]:
+        """The figure kinds that apply to this run (the report shows these)."""
+        kinds = []
+        if self.run.read_metrics():
+            kinds.append("curves")
+        if self.run.epoch_samples_path.is_file():
+            kinds.append("samples-per-epoch")
+        if self.probabilistic:
+            kinds.append("samples")
+        kinds += ["reconstructions", "latent"]
+        if self.latent_dim == 2:
+            kinds.append("manifold")
+        kinds.append("interpolate")
+        labels = self.labels
+        if labels is not None and 2 <= len(np.unique(labels)) <= 10:
+            kinds.append("all-pairs")
+        return [k for k in KINDS if k in kinds]
+
+    # figure kinds -----------------------------------------------------------------------------------------
+    def latent(self, n: int | None = None, method: str = "tsne", perplexity: float = 30.0, seed: int = 0,
+               out: Path | None = None) -> dict:
+        """Test codes coloured by class, class centres labelled; codes above 2-D through ``method``.
+
+        ``n``: first n test images (default: all for 2-D codes, 5,000 for an embedding)."""
+        from vaelab.plots.embedding import METHOD_TITLES, reduce_2d
+        from vaelab.plots.latent import plot_latent
+
+        codes, labels = self.codes(), self.labels
+        d = codes.shape[1]
+        n = int(n) if n is not None else (len(codes) if d <= 2 else 5000)
+        if n < 3:
+            raise ConfigError(f"--n {n}: expected at least 3 codes")
+        codes = codes[:n]
+        labels = None if labels is None else labels[:n]
+        kind = "posterior means" if self.probabilistic else "codes"
+        if d <= 2:
+            coords, axis, title = codes, ("$z_1$", "$z_2$"), f"{len(codes):,} test {kind}, {d}-D latent"
+            path = out or self.out("latent.png")
+        else:
+            if self.progress:
+                print(f"{METHOD_TITLES[method]} of {len(codes):,} {d}-D codes ...", flush=True)
+            coords = reduce_2d(codes, method, seed=seed, perplexity=perplexity)
+            m = METHOD_TITLES[method]
+            axis, title = (f"{m} 1", f"{m} 2"), f"{m} of {len(codes):,} test {kind} ({d}-D latent)"
+            path = out or self.out(f"latent-{method}.png")
+        res = plot_latent(coords, labels, path, f"{self.name}: {title}", axis, dpi=self.dpi,
+                          point_size=4.0 if len(codes) > 3000 else 10.0)
+        return {"files": [res["path"]], "coords": res["coords"], "centres": res["centres"], "codes": codes,
+                "labels": labels}
+
+    def _default_range(self) -> tuple[float, float]:
+        if self.probabilistic:
+            return (-2.0, 2.0)
+        c = self.codes()[:, :2]  # deterministic codes are not N(0, I): span the bulk of the test codes
+        lo, hi = np.percentile(c, 1), np.percentile(c, 99)
+        return (float(lo), float(hi))
+
+    def _class_code(self, digit: int | None, index: int | None, flag: str) -> tuple[np.ndarray, str, int]:
+        """A code for one end of a path: test image ``index``, or the representative image of class ``digit``."""
+        from vaelab.plots.interpolation import representative_indices
+
+        codes = self.codes()
+        if index is not None:
+            if not 0 <= int(index) < len(codes):
+                raise ConfigError(f"{flag} index {index}: expected 0..{len(codes) - 1} (a test image)")
+            idx = int(index)
+            return codes[idx], f"#{idx}", idx
+        if self.labels is None:
+            raise ConfigError(f"{flag}: {self.config['dataset']['name']} has no labels; give test image indices "
+                              "(--from-index / --to-index)")
+        idx = representative_indices(codes, self.labels, [int(digit)])[int(digit)]
+        return codes[idx], str(int(digit)), idx
+
+    def manifold(self, size: int = 20, lo: float | None = None, hi: float | None = None,
+                 spacing: str = "linear", dims: tuple[int, int] = (0, 1), path_from: int | None = None,
+                 path_to: int | None = None, path_from_index: int | None = None,
+                 path_to_index: int | None = None, spherical: bool = False, out: Path | None = None) -> dict:
+        """Decoded images over a ``size x size`` grid of codes on ``[lo, hi]^2`` (default [-2, 2]); optional
+        interpolation path (between two classes' representative images, or two test images) in red."""
+        from vaelab.plots.interpolation import interpolate_codes
+        from vaelab.plots.manifold import plot_manifold, render_manifold
+
+        if lo is None or hi is None:
+            dlo, dhi = self._default_range()
+            lo, hi = (dlo if lo is None else lo), (dhi if hi is None else hi)
+        rendered = render_manifold(self.model, size, lo, hi, spacing, dims, progress=self.progress)
+        path_codes = labels = None
+        if path_from is not None or path_from_index is not None or path_to is not None or path_to_index is not None:
+            if (path_from is None and path_from_index is None) or (path_to is None and path_to_index is None):
+                raise ConfigError("--path-from/--path-to: give both ends of the path (digits or test indices)")
+            za, la, _ = self._class_code(path_from, path_from_index, "--path-from")
+            zb, lb, _ = self._class_code(path_to, path_to_index, "--path-to")
+            path_codes = interpolate_codes(za, zb, 50, spherical)
+            labels = (la, lb)
+        grid = "inverse-normal-CDF" if spacing == "ppf" else "even"
+        title = f"{self.name}: decoded {size} x {size} grid on [{lo:.2g}, {hi:.2g}]$^2$ ({grid} spacing)"
+        path = plot_manifold(rendered, out or self.out("manifold.png"), title, path_codes, labels, self.dpi)
+        rendered.update(files=[path], path_codes=path_codes)
+        return rendered
+
+    def interpolate(self, from_digit: int | None = 0, to_digit: int | None = 7, from_index: int | None = None,
+                    to_index: int | None = None, steps: int = 20, spherical: bool = False, scale: int = 4,
+                    duration_ms: int = 100, out: Path | None = None) -> dict:
+        """Codes z(t) from one test image's code to another's; a looping GIF and a strip PNG of the frames."""
+        from vaelab.plots.interpolation import gif_frames, interpolate_codes, plot_strip, save_gif
+        from vaelab.plots.manifold import decode_codes
+
+        if int(scale) < 1:
+            raise ConfigError(f"--scale {scale}: expected an integer >= 1")
+        za, la, ia = self._class_code(from_digit if from_index is None else None, from_index, "--from")
+        zb, lb, ib = self._class_code(to_digit if to_index is None else None, to_index, "--to")
+        codes = interpolate_codes(za, zb, steps, spherical)
+        images = decode_codes(self.model, codes)
+        stem = out.with_suffix("") if out else self.out(
+            f"interpolate-{la.replace('#', 'i')}-{lb.replace('#', 'i')}" + ("-slerp" if spherical else ""))
+        frames = gif_frames(images, scale)
+        gif = save_gif(frames, stem.with_suffix(".gif"), duration_ms)
+        how = "spherical" if spherical else "linear"
+        t = np.linspace(0, 1, len(codes))
+        png = plot_strip(images, stem.with_suffix(".png"), t,
+                         f"{self.name}: {how} interpolation {la} → {lb} (test images {ia} → {ib})", self.dpi)
+        return {"files": [gif, png], "codes": codes, "images": images, "frames": frames, "z_from": za,
+                "z_to": zb, "indices": (ia, ib)}
+
+    def all_pairs(self, steps: int = 8, spherical: bool = False, classes: list[int] | None = None,
+                  out: Path | None = None) -> dict:
+        """The table of interpolation strips between every ordered pair of classes (default 0..9)."""
+        from vaelab.plots.interpolation import all_pairs, plot_all_pairs, representative_indices
+
+        if self.labels is None:
+            raise ConfigError(f"all-pairs: {self.config['dataset']['name']} has no labels")
+        present = sorted(int(c) for c in np.unique(self.labels))
+        classes = present[:10] if classes is None else [int(c) for c in classes]
+        codes = self.codes()
+        reps_idx = representative_indices(codes, self.labels, classes)
+        reps = {c: codes[i] for c, i in reps_idx.items()}
+        strips = all_pairs(self.model, reps, steps, spherical, progress=self.progress)
+        how = "spherical" if spherical else "linear"
+        path = plot_all_pairs(strips, classes, out or self.out("all-pairs.png"),
+                              f"{self.name}: {how} interpolations between every pair of {self._label_text()}s",
+                              dpi=self.dpi)
+        return {"files": [path], "strips": strips, "classes": classes, "indices": reps_idx, "reps": reps}
+
+    def samples_per_epoch(self, max_rows: int = 20, out: Path | None = None) -> dict:
+        """Samples decoded from the same prior noise at the end of every epoch (``epoch_samples.npy``)."""
+        from vaelab.plots.training import epoch_rows, plot_samples_per_epoch
+
+        arr = self.run.read_epoch_samples()
+        if arr is None:
+            raise ConfigError(f"{self.run.epoch_samples_path}: not found; this run saved no samples per epoch")
+        res = plot_samples_per_epoch(arr, out or self.out("samples-per-epoch.png"), self.conditional,
+                                     epoch_rows(len(arr), max_rows), f"{self.name}: samples at each epoch's end "
+                                     "(same noise every epoch)", self.dpi)
+        return {"files": [res["path"]], "rows": res["rows"], "canvas": res["canvas"], "samples": arr}
+
+    def curves(self, out: Path | None = None) -> dict:
+        """Loss terms per epoch (train and validation) from ``metrics.jsonl``."""
+        from vaelab.plots.training import plot_curves
+
+        metrics = self.run.read_metrics()
+        if not metrics:
+            raise ConfigError(f"{self.run.metrics_path}: no epoch records; train the run first")
+        beta = self.config["model_config"].get("beta")
+        title = f"{self.name}: training curves" + (f" (beta = {beta})" if beta not in (None, 1, 1.0) else "")
+        res = plot_curves(metrics, out or self.out("curves.png"), title, self.dpi)
+        return {"files": [res["path"]], "data": res["data"]}
+
+    def projector(self, n: int = 5000, out: Path | None = None) -> dict:
+        """TensorBoard embedding-projector export of the first ``n`` test codes, sprite and labels
+        (``tensorboard --logdir RUN/tensorboard``)."""
+        from vaelab.plots.embedding import write_projector
+
+        if int(n) < 1:
+            raise ConfigError(f"--n {n}: expected at least 1 code")
+        codes = self.codes()[: int(n)]
+        images = self.test.images[: len(codes)]
+        labels = None if self.labels is None else self.labels[: len(codes)]
+        paths = write_projector(out or self.run.tensorboard / "projector", codes, labels, images)
+        return {"files": [p for p in paths.values() if p is not None], "paths": paths, "codes": codes,
+                "labels": labels}
+
+    def samples(self, n: int = 64, seed: int = 0, out: Path | None = None) -> dict:
+        """Prior samples, as ``vaelab sample``."""
+        from vaelab.plots.gallery import save_samples
+
+        if int(n) < 1:
+            raise ConfigError(f"-n {n}: expected at least 1 sample")
+        path, imgs = save_samples(self.model, out or self.out("samples.png"), int(n), seed)
+        return {"files": [path], "images": imgs}
+
+    def reconstructions(self, n: int = 32, per_row: int = 16, out: Path | None = None) -> dict:
+        """First ``n`` test images above their reconstructions, as ``vaelab reconstruct``."""
+        from vaelab.plots.gallery import save_reconstructions
+
+        if int(n) < 1 or int(per_row) < 1:
+            raise ConfigError("-n and --per-row: expected integers >= 1")
+        x = self.test.images[: int(n)]
+        path, recon = save_reconstructions(self.model, x, out or self.out("reconstructions.png"), int(per_row))
+        return {"files": [path], "images": x, "reconstructions": recon}
+
+    def render(self, kind: str, **options) -> dict:
+        """Render figure ``kind`` (one of ``KINDS``) with ``options`` for its method."""
+        if kind not in KINDS:
+            raise ConfigError(f"figure kind {kind!r}: expected one of {list(KINDS)}")
+        return getattr(self, kind.replace("-", "_"))(**options)
+
+
+__all__ = ["KINDS", "RunFigures"]
