@@ -125,6 +125,10 @@ def cmd_train(args) -> int:
     model_name, dataset, model_opts, train_opts, data_opts = _train_options(args)
     if args.no_progress:
         train_opts["progress"] = False
+    if not args.resume:  # the model family's preferred training defaults (flags and --config override them)
+        from vaelab.models.registry import train_defaults
+
+        train_opts = {**train_defaults(model_name), **train_opts}
     train_cfg = TrainConfig.from_dict(train_opts)
     name = data_opts.get("name") or f"{model_name}-{dataset}-z{model_opts.get('latent_dim', 'd')}"
     run_dir = args.runs_dir / name

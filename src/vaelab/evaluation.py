@@ -83,7 +83,7 @@ def evaluate(
         raise ConfigError(f"--k {k}: expected an integer >= 1 importance samples")
     if not hasattr(model, "log_weights"):
         raise ConfigError(f"model {type(model).__name__} has no importance weights (not a VAE); no NLL to estimate")
-    device = next(model.parameters()).device
+    device = model.device
     model.eval()
     x_all, bin_note = _binarize_for(model, data.images, binarize)
     P = model.num_pixels
