@@ -470,6 +470,8 @@ def train(
         if resume:
             raise ConfigError(f"--resume: {run.path} holds a closed-form model ({model_name}); nothing to resume")
         return run, None, fit_closed_form(model, run, cfg, train_ds, val_ds)
+    if not resume and hasattr(model, "init_from_data"):  # data-dependent initialisation (linear autoencoder)
+        model.init_from_data(train_ds.images)
     trainer = Trainer(model, run, cfg, train_ds, val_ds, on_step=on_step)
     if resume:
         trainer.resume()

@@ -77,7 +77,7 @@ class AutoencoderConfig(ModelConfig):
 @dataclass
 class LinearAEConfig(AutoencoderConfig):
     hidden: tuple[int, ...] = ()
-    latent_dim: int = 10
+    latent_dim: int = 6  # MNIST's eigenvalues 6 and 7 differ by a third: a gap that SGD finds quickly
     output: str = "linear"
 
     def validate(self) -> None:
@@ -166,9 +166,31 @@ class Autoencoder(LatentModel):
 
 
 class LinearAutoencoder(Autoencoder):
-    """One linear layer each way (``hidden=()``, ``output='linear'``): ``encoder.0`` and ``decoder.0``."""
+    """One linear layer each way (``hidden=()``, ``output='linear'``): ``encoder.0`` and ``decoder.0``.
+
+    Initialisation (symmetric, data-dependent): the decoder weight starts as the transpose of the (random)
+    encoder weight, and ``init_from_data`` (called by the trainer on the training images before the first step)
+    sets the decoder bias to the mean image and the encoder bias so that codes start centred. From there the
+    subspace is found in ~150 full-batch Adam steps; from PyTorch's default (large, unrelated decoder weights) it
+    takes thousands (measured: still > 10 degrees from PCA's subspace after 1,000 steps). Training defaults
+    (``train_defaults``): batch 10,000, lr 1e-2, 40 epochs, since minibatch noise otherwise keeps the subspace a few
+    degrees away from PCA's.
+    """
 
     config_class = LinearAEConfig
+    train_defaults = {"batch_size": 10000, "lr": 1e-2, "epochs": 40}
+
+    def __init__(self, config: LinearAEConfig):
+        super().__init__(config)
+        with torch.no_grad():
+            self.decoder[0].weight.copy_(self.encoder[0].weight.T)
+
+    @torch.no_grad()
+    def init_from_data(self, x: torch.Tensor) -> None:
+        """Decoder bias = mean training image; encoder bias = -W_e mean (codes start centred). ``x (N, C, H, W)``."""
+        mean = x.flatten(1).mean(0).to(self.device)
+        self.decoder[0].bias.copy_(mean)
+        self.encoder[0].bias.copy_(-self.encoder[0].weight @ mean)
 
     @property
     def decoder_weight(self) -> torch.Tensor:
