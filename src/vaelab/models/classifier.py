@@ -26,7 +26,7 @@ class ClassifierConfig:
     dropout: float = 0.25
 
     def validate(self) -> None:
-        if len(self.image_shape) != 3 or min(self.image_shape) < 4:
+        if len(self.image_shape) != 3 or self.image_shape[0] < 1 or min(self.image_shape[1:]) < 4:
             raise ConfigError(f"image_shape={self.image_shape}: expected (C, H, W) of at least 4x4")
         if len(self.channels) != 2 or min(self.channels) < 1 or int(self.hidden) < 1 or int(self.num_classes) < 2:
             raise ConfigError("classifier: expected 2 positive channel counts, hidden >= 1, num_classes >= 2")
