@@ -125,7 +125,7 @@ def cmd_subspace(args) -> int:
     from vaelab.runs import RunDir, atomic_write_text
 
     run = RunDir(args.run).require()
-    model = run.load_model()
+    model = run.load_model(args.checkpoint)
     if not hasattr(model, "decoder_weight"):
         raise ConfigError(f"{run.path}: a {run.load_config()['model']!r} run; subspace needs a linear-ae run")
     train = _split(run, "train", args.data_dir)
@@ -136,7 +136,7 @@ def cmd_subspace(args) -> int:
             for i in range(model.latent_dim)]
     table = _table(rows, ["i", "principal angle (deg)", "|w_i| (PCA: 1)", "angle(w_i, PC_i) (deg)",
                           "closest PC (angle, deg)"])
-    note = (f"Decoder columns w_i of {run.path.name} vs PCA fitted on the same {len(train)} training images.\n"
+    note = (f"Decoder columns w_i of {run.path.name} ({args.checkpoint} checkpoint) vs PCA fitted on the same {len(train)} training images.\n"
             f"Largest principal angle: {res['max_principal_angle_deg']:.3f} deg (same subspace if ~0); largest "
             f"|cos| between two decoder columns: {res['max_column_cosine']:.3f} (PCA: 0).")
     out = run.path / "subspace.json"
@@ -241,8 +241,12 @@ def register(sub) -> None:
     e.add_argument("--data-dir", type=Path)
     e.set_defaults(func=cmd_classifier_evaluate)
 
-    p = sub.add_parser("subspace", help="linear autoencoder vs PCA: principal angles and the two bases")
+    p = sub.add_parser("subspace", help="linear autoencoder vs PCA: principal angles and the two bases",
+                       description="Compare a linear-ae run's decoder with PCA fitted on the run's training images. "
+                       "Uses the last checkpoint by default: the question is where training converged (the "
+                       "best-validation checkpoint can be an earlier epoch).")
     p.add_argument("run", type=Path)
+    p.add_argument("--checkpoint", default="last", choices=["best", "last"])
     p.add_argument("--data-dir", type=Path)
     p.set_defaults(func=cmd_subspace)
 
