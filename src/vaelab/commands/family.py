@@ -157,7 +157,7 @@ def cmd_denoise(args) -> int:
     model = run.load_model()
     if not getattr(model, "denoising", False):
         raise ConfigError(f"{run.path}: a {run.load_config()['model']!r} run without input noise; denoise needs a dae run")
-    test = _split(run, "test", args.data_dir)
+    test = _split(run, "test", args.data_dir, args.limit)
     x = test.images[: args.n]
     g = torch.Generator().manual_seed(args.seed)
     noisy = model.corrupt(x, g)
@@ -189,6 +189,16 @@ def cmd_generate(args) -> int:
     out = save_grid(imgs, args.out or run.figures / ("generated.png" if args.digit is None else f"digit{args.digit}.png"),
                     nrow=args.n)
     print(out)
+    if args.judge:
+        from vaelab.classifier import load_classifier
+
+        n = max(args.n, args.judge_n)
+        labels = torch.tensor(digits).repeat_interleave(n)
+        gen = model.generate(labels, generator=torch.Generator().manual_seed(args.seed + 1))
+        pred = load_classifier(args.classifier).predict_proba(gen).argmax(1)
+        shares = [float((pred[labels == d] == d).double().mean()) for d in digits]
+        print(_table([[d, f"{s:.2f}"] for d, s in zip(digits, shares)],
+                     ["digit asked", f"share labelled so by the reference classifier ({n} samples)"]))
     return 0
 
 
@@ -254,6 +264,7 @@ def register(sub) -> None:
     p.add_argument("run", type=Path)
     p.add_argument("-n", type=int, default=16, help="test images in the figure (default 16)")
     p.add_argument("--per-row", type=int, default=4, help="triplets per row (default 4)")
+    p.add_argument("--limit", type=int, help="PSNR over the first N test images only (default all)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path)
     p.add_argument("--data-dir", type=Path)
@@ -265,6 +276,10 @@ def register(sub) -> None:
     p.add_argument("-n", type=int, default=10, help="images per digit (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path)
+    p.add_argument("--judge", action="store_true",
+                   help="also print the share of generated images the reference classifier labels as asked")
+    p.add_argument("--judge-n", type=int, default=100, help="samples per digit for --judge (default 100)")
+    p.add_argument("--classifier", type=Path, default=Path("runs") / "mnist-classifier")
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("pca-example", help="seed 001's worked PCA example: five 2-D points reduced to 1-D")
