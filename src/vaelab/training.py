@@ -461,6 +461,8 @@ def train(
         model = build_model(model_name, options)
     train_ds = load_dataset(dataset, "train", data_dir, val_size=val_size, limit=limit)
     val_ds = load_dataset(dataset, "val", data_dir, val_size=val_size)
+    if getattr(model, "needs_labels", False) and train_ds.labels is None:
+        raise ConfigError(f"--model {model_name} needs class labels; dataset {dataset!r} has none (use mnist)")
     if not resume:
         ds_info = {"name": dataset, "val_size": val_size, "limit": limit, "data_dir": str(data_dir) if data_dir else None,
                    "n_train": len(train_ds), "n_val": len(val_ds)}

@@ -61,6 +61,7 @@ class GuidedVAE(GaussianEncoderVAE):
 
     config_class = GuidedVAEConfig
     train_defaults = TRAIN_DEFAULTS
+    needs_labels = True
 
     def __init__(self, config: GuidedVAEConfig):
         super().__init__(config)
