@@ -83,10 +83,11 @@ def test_compare_computes_its_table_on_two_small_real_runs(reference_classifier,
     res = json.loads((out / "compare.json").read_text())["results"]
     assert len(res) == 2
     for r in res:
-        assert 0 <= r["completeness"] <= 1 and r["continuity_mean"] > 0 and r["continuity_std"] >= 0
+        assert 0 <= r["completeness"] <= 1 and 0 <= r["completeness_fitted"] <= 1 and r["continuity_mean"] > 0 and r["continuity_std"] >= 0
         assert r["knn_accuracy"] > 0.2  # 2-D codes of digits separate better than chance (0.1), even this early
         assert 0 < r["sq_error"] < 784 and r["psnr_db"] > 5
         assert sum(r["class_counts"]) == round(r["completeness"] * 300)
+        assert r["classes_reached"] == sum(c >= 3 for c in r["class_counts"])
     # a run that is not 2-D at least is refused with a clear message
     run1d, _, _ = train(tmp_path / "ae1", "ae", {"latent_dim": 1, "hidden": (32,)},
                         TrainConfig(epochs=1, batch_size=100, seed=0, progress=False, samples_per_epoch=0),

@@ -1,4 +1,5 @@
-"""Evaluation: ELBO terms, the importance-weighted estimate of log p(x), active units.
+"""Evaluation: ELBO terms, the importance-weighted estimate of log p(x), active units; reconstruction error and
+PSNR for deterministic models (``evaluate`` picks what fits the model).
 
 The importance-weighted bound (Burda, Grosse & Salakhutdinov, *Importance Weighted Autoencoders*, 2015):
 

@@ -1,7 +1,10 @@
 """Measured properties of a latent space, for comparing models (``vaelab compare``, ``vaelab subspace``).
 
 * completeness: the share of codes z ~ N(0, I) whose decoded image the reference classifier labels with
-  confidence >= 0.9 (a decoded image that no class fits well is taken as a "hole" in the latent space);
+  confidence >= 0.9 (a decoded image that no class fits well is taken as a "hole" in the latent space); also
+  ``completeness_fitted``, the same with z drawn from a Gaussian fitted to the model's training codes (the
+  model's own scale); and ``classes_reached``, how many classes receive at least 1% of the prior samples
+  (confidently): a latent space whose prior region decodes to only a few digits is not complete either;
 * continuity: for z ~ N(0, I) and a random unit direction u, the mean absolute pixel change
   ``mean_j |decode(z + h u)_j - decode(z)_j| / h`` (pixels in [0, 1], per unit of latent distance, h = 0.05);
   reported as its mean and spread (standard deviation and 95th percentile) over the pairs: a large spread means
@@ -23,6 +26,7 @@ import torch
 
 COMPLETENESS_CONFIDENCE = 0.9
 CONTINUITY_STEP = 0.05
+CLASS_REACHED_SHARE = 0.01  # a class is "reached" if >= 1% of the prior samples decode confidently to it
 
 
 @torch.no_grad()
@@ -67,18 +71,28 @@ def psnr(mse_per_image: torch.Tensor) -> float:
 
 @torch.no_grad()
 def completeness(model, classifier, n: int = 2000, seed: int = 0,
-                 confidence: float = COMPLETENESS_CONFIDENCE) -> dict:
+                 confidence: float = COMPLETENESS_CONFIDENCE, codes: torch.Tensor | None = None) -> dict:
     """Share of n codes z ~ N(0, I) whose decoding ``classifier`` labels with max softmax >= ``confidence``.
+
+    With ``codes (M, D)`` (e.g. encoder means of training images), z is drawn instead from the Gaussian fitted to
+    them, N(mean, cov): the same question asked at the model's own scale (an autoencoder's codes need not be
+    near N(0, I)).
 
     Returns: ``completeness`` (share), ``n``, ``confidence``, ``class_counts`` (confident labels per class).
     """
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(n, model.latent_dim, generator=g)
+    if codes is not None:  # a Gaussian fitted to the model's own codes: mean + Cholesky(cov) @ eps
+        c = codes.double()
+        cov = torch.cov(c.T).reshape(c.shape[1], c.shape[1]) + 1e-9 * torch.eye(c.shape[1], dtype=c.dtype)
+        z = (c.mean(0) + z.double() @ torch.linalg.cholesky(cov).T).float()
     probs = classifier.predict_proba(decode_batched(model, z))
     conf, label = probs.max(1)
     ok = conf >= confidence
     counts = torch.bincount(label[ok], minlength=probs.shape[1]).tolist()
-    return {"completeness": float(ok.double().mean()), "n": n, "confidence": confidence, "class_counts": counts}
+    reached = sum(c >= CLASS_REACHED_SHARE * n for c in counts)
+    return {"completeness": float(ok.double().mean()), "n": n, "confidence": confidence, "class_counts": counts,
+            "classes_reached": int(reached)}
 
 
 @torch.no_grad()
@@ -114,10 +128,12 @@ def latent_properties(model, classifier, train, test, n_prior: int = 2000, knn_t
     out = {"latent_dim": model.latent_dim}
     out.update(completeness(model, classifier, n_prior, seed))
     out.update(continuity(model, n_prior, seed=seed))
+    train_codes = encode_means(model, tr.images)
+    fitted = completeness(model, classifier, n_prior, seed, codes=train_codes)
+    out["completeness_fitted"] = fitted["completeness"]
     out["knn_k"] = k
     out["knn_train_images"] = len(tr)
-    out["knn_accuracy"] = knn_accuracy(encode_means(model, tr.images), tr.labels,
-                                       encode_means(model, test.images), test.labels, k)
+    out["knn_accuracy"] = knn_accuracy(train_codes, tr.labels, encode_means(model, test.images), test.labels, k)
     out.update(reconstruction_error(model, test.images))
     return out
 

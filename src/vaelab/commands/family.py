@@ -80,6 +80,10 @@ def cmd_compare(args) -> int:
     rows = [
         ["completeness: share of z ~ N(0, I) decoded to a digit with confidence >= 0.9",
          *[f"{r['completeness']:.3f}" for r in results]],
+        ["digits reached: classes given >= 1% of those z ~ N(0, I), confidently",
+         *[f"{r['classes_reached']} of {len(r['class_counts'])}" for r in results]],
+        ["completeness with z ~ N(mean, cov) fitted to the run's training codes",
+         *[f"{r['completeness_fitted']:.3f}" for r in results]],
         ["continuity: mean pixel change per unit step in z (mean ± std)",
          *[f"{r['continuity_mean']:.4f} ± {r['continuity_std']:.4f}" for r in results]],
         ["continuity: 95th percentile", *[f"{r['continuity_p95']:.4f}" for r in results]],
