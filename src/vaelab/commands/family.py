@@ -138,7 +138,7 @@ def cmd_subspace(args) -> int:
     rows = [[i + 1, f"{res['principal_angles_deg'][i]:.3f}", f"{res['column_norms'][i]:.3f}",
              f"{res['angle_to_pc_i_deg'][i]:.1f}", f"PC{res['closest_pc'][i]} ({res['closest_pc_angle_deg'][i]:.1f})"]
             for i in range(model.latent_dim)]
-    table = _table(rows, ["i", "principal angle (deg)", "|w_i| (PCA: 1)", "angle(w_i, PC_i) (deg)",
+    table = _table(rows, ["i", "principal angle (deg)", "norm of w_i (PCA: 1)", "angle(w_i, PC_i) (deg)",
                           "closest PC (angle, deg)"])
     note = (f"Decoder columns w_i of {run.path.name} ({args.checkpoint} checkpoint) vs PCA fitted on the same {len(train)} training images.\n"
             f"Largest principal angle: {res['max_principal_angle_deg']:.3f} deg (same subspace if ~0); largest "
