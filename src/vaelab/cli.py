@@ -125,6 +125,10 @@ def cmd_train(args) -> int:
     model_name, dataset, model_opts, train_opts, data_opts = _train_options(args)
     if args.no_progress:
         train_opts["progress"] = False
+    if not args.resume:  # the model family's preferred training defaults (flags and --config override them)
+        from vaelab.models.registry import train_defaults
+
+        train_opts = {**train_defaults(model_name), **train_opts}
     train_cfg = TrainConfig.from_dict(train_opts)
     name = data_opts.get("name") or f"{model_name}-{dataset}-z{model_opts.get('latent_dim', 'd')}"
     run_dir = args.runs_dir / name
@@ -180,9 +184,11 @@ def cmd_evaluate(args) -> int:
     print(f"  {result['split']} split, {result['n_images']} images, binarization {result['binarization']}")
     if "nll" in result:
         print(f"  NLL (K={result['k']}) = {result['nll']:.2f} ± {result['nll_stderr']:.2f} nats")
-    for key in ("elbo", "recon_nll", "kl", "active_units"):
+    for key in ("elbo", "recon_nll", "kl", "active_units", "sq_error", "mse_per_pixel", "psnr_db", "psnr_noisy_db",
+                "psnr_denoised_db", "classifier_accuracy"):
         if key in result:
-            print(f"  {key} = {result[key]:.2f}" if isinstance(result[key], float) else f"  {key} = {result[key]}")
+            fmt = ".5f" if key == "mse_per_pixel" else ".4f" if key == "classifier_accuracy" else ".2f"
+            print(f"  {key} = {result[key]:{fmt}}" if isinstance(result[key], float) else f"  {key} = {result[key]}")
     return 0
 
 

@@ -346,6 +346,59 @@ class Trainer:
         print("\nCtrl-C: saving a checkpoint after this step (press again to abort at once)", file=sys.stderr)
 
 
+@torch.no_grad()
+def fit_closed_form(model: LatentModel, run: RunDir, cfg: TrainConfig, train: ImageDataset,
+                    val: ImageDataset | None) -> list[dict]:
+    """Fit a model with ``trainable = False`` (PCA) by its ``fit(images)`` on the training split (grey pixels)
+    and write the run like one epoch of training: ``metrics.jsonl`` (one record with the mean training and
+    validation loss terms), ``checkpoints/best.pt`` = ``last.pt`` (buffers as tensors), ``epoch_samples.npy``.
+
+    Returns: the one record, in a list.
+    """
+    t0 = time.perf_counter()
+    device = select_device(cfg.device)
+    model.to(device).fit(train.images.to(device))
+    model.eval()
+    g = torch.Generator(device=device).manual_seed(VAL_NOISE_SEED)
+
+    def mean_terms(ds):
+        if ds is None or len(ds) == 0:
+            return {}
+        sums: dict[str, float] = {}
+        for i in range(0, len(ds), 1000):
+            y = None if ds.labels is None else ds.labels[i : i + 1000].to(device)
+            for k, v in model(ds.images[i : i + 1000].to(device), y, generator=g).terms().items():
+                sums[k] = sums.get(k, 0.0) + float(v.sum())
+        return {k: v / len(ds) for k, v in sums.items()}
+
+    seconds = time.perf_counter() - t0
+    record = {"epoch": 1, "step": 0, "time_s": seconds, "images_per_s": len(train) / max(seconds, 1e-9),
+              "closed_form": True}
+    record.update({f"train_{k}": v for k, v in mean_terms(train).items()})
+    record.update({f"val_{k}": v for k, v in mean_terms(val).items()})
+    record["best"] = True
+    run.append_metrics(record)
+    state = {"format": CHECKPOINT_FORMAT, "model": run.load_config()["model"],
+             "model_config": model.config.to_dict(), "model_state": model.state_dict(), "epoch": 1,
+             "closed_form": True}
+    save_checkpoint(run.best_ckpt, state)
+    save_checkpoint(run.last_ckpt, state)
+    n = int(cfg.samples_per_epoch)
+    if n:
+        gs = torch.Generator(device="cpu").manual_seed(int(cfg.seed) + 1)
+        imgs = model.sample(n, generator=gs).detach().cpu().clamp(0, 1).mul(255).round().to(torch.uint8)
+        run.save_epoch_samples(imgs.numpy()[None])
+    saved = run.load_config()
+    saved["train"]["binarize"] = "none"
+    saved["closed_form"] = True
+    run.save_config(saved)
+    if cfg.progress:
+        shown = {k: v for k, v in record.items() if k.startswith(("train_loss", "val_loss"))}
+        print(f"fitted {type(model).__name__} in closed form " + " ".join(f"{k}={v:.3f}" for k, v in shown.items())
+              + f" ({seconds:.1f}s)", file=sys.stderr)
+    return [record]
+
+
 def run_config(name: str, model_name: str, model: LatentModel, train_cfg: TrainConfig, dataset: dict) -> dict:
     """The ``config.json`` of a run: everything needed to rebuild and re-train the model."""
     return {
@@ -408,11 +461,19 @@ def train(
         model = build_model(model_name, options)
     train_ds = load_dataset(dataset, "train", data_dir, val_size=val_size, limit=limit)
     val_ds = load_dataset(dataset, "val", data_dir, val_size=val_size)
+    if getattr(model, "needs_labels", False) and train_ds.labels is None:
+        raise ConfigError(f"--model {model_name} needs class labels; dataset {dataset!r} has none (use mnist)")
     if not resume:
         ds_info = {"name": dataset, "val_size": val_size, "limit": limit, "data_dir": str(data_dir) if data_dir else None,
                    "n_train": len(train_ds), "n_val": len(val_ds)}
         run.path.mkdir(parents=True, exist_ok=True)
         run.save_config(run_config(run.path.name, model_name, model, cfg, ds_info))
+    if not model.trainable:
+        if resume:
+            raise ConfigError(f"--resume: {run.path} holds a closed-form model ({model_name}); nothing to resume")
+        return run, None, fit_closed_form(model, run, cfg, train_ds, val_ds)
+    if not resume and hasattr(model, "init_from_data"):  # data-dependent initialisation (linear autoencoder)
+        model.init_from_data(train_ds.images)
     trainer = Trainer(model, run, cfg, train_ds, val_ds, on_step=on_step)
     if resume:
         trainer.resume()

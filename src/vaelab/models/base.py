@@ -103,6 +103,15 @@ class LatentModel(nn.Module):
         return tuple(self.config.image_shape)
 
     @property
+    def device(self) -> torch.device:
+        """Where the model's parameters (or, for parameter-free models such as PCA, its buffers) live."""
+        for t in self.parameters():
+            return t.device
+        for t in self.buffers():
+            return t.device
+        return torch.device("cpu")
+
+    @property
     def num_pixels(self) -> int:
         c, h, w = self.image_shape
         return c * h * w
@@ -124,6 +133,5 @@ class LatentModel(nn.Module):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Decode ``n`` codes from the prior N(0, I): ``(n, C, H, W)`` pixel means."""
-        device = next(self.parameters()).device
-        z = torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(device)
+        z = torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(self.device)
         return self.decode(z)

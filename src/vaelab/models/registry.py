@@ -4,10 +4,27 @@ from __future__ import annotations
 
 from vaelab.errors import ConfigError
 from vaelab.models.base import LatentModel, ModelConfig
+from vaelab.models.autoencoder import (
+    Autoencoder,
+    AutoencoderConfig,
+    DAEConfig,
+    DenoisingAutoencoder,
+    LinearAEConfig,
+    LinearAutoencoder,
+)
+from vaelab.models.conv import ConvVAE, ConvVAEConfig
+from vaelab.models.guided import GuidedVAE, GuidedVAEConfig
+from vaelab.models.pca import PCAConfig, PCAModel
 from vaelab.models.vae import VAE, VAEConfig
 
 MODELS: dict[str, tuple[type[ModelConfig], type[LatentModel]]] = {
     "vae": (VAEConfig, VAE),
+    "pca": (PCAConfig, PCAModel),
+    "linear-ae": (LinearAEConfig, LinearAutoencoder),
+    "ae": (AutoencoderConfig, Autoencoder),
+    "dae": (DAEConfig, DenoisingAutoencoder),
+    "guided-vae": (GuidedVAEConfig, GuidedVAE),
+    "conv-vae": (ConvVAEConfig, ConvVAE),
 }
 
 
@@ -27,3 +44,11 @@ def build_model(name: str, config: dict | ModelConfig) -> LatentModel:
     if not isinstance(config, ModelConfig):
         config = config_cls.from_dict(dict(config))
     return model_cls(config)
+
+
+def train_defaults(name: str) -> dict:
+    """Training options a model family prefers over ``TrainConfig``'s defaults (e.g. the guided VAE's seed
+    settings: 20 epochs, batch 100); flags and config files still override them."""
+    if name not in MODELS:
+        return {}
+    return dict(getattr(MODELS[name][1], "train_defaults", {}))

@@ -74,33 +74,27 @@ class VAEConfig(ModelConfig):
             raise ConfigError(f"k={self.k}: expected an integer >= 1 Monte-Carlo samples")
 
 
-class VAE(LatentModel):
-    """MLP VAE on images ``(N, C, H, W)``; see the module docstring for the objective."""
+class GaussianEncoderVAE(LatentModel):
+    """Shared part of the VAEs whose encoder is a diagonal Gaussian q(z|x) and whose decoder is a network.
 
-    config_class = VAEConfig
+    Subclasses build the networks and define ``encode(x) -> (mu, logvar)`` and ``decoder_params(z)`` (raw decoder
+    output ``(..., P)`` for ``z (..., D)``); this class gives the likelihood, the loss (module docstring),
+    ``decode`` and the importance weights. Their config needs ``likelihood``, ``decoder_std``, ``beta``, ``k``.
+    """
 
-    def __init__(self, config: VAEConfig):
-        super().__init__(config)
-        P, D, H = self.num_pixels, int(config.latent_dim), [int(h) for h in config.hidden]
+    def _init_likelihood(self, config) -> None:
         self.likelihood = config.likelihood
-        self.encoder = mlp([P, *H], config.activation, final_activation=True) if H else nn.Identity()
-        last = H[-1] if H else P
-        self.fc_mu = nn.Linear(last, D)
-        self.fc_logvar = nn.Linear(last, D)
-        self.decoder = mlp([D, *reversed(H), P], config.activation)
         if config.likelihood == "gaussian" and config.decoder_std is None:
             self.log_std = nn.Parameter(torch.zeros(1))  # one learned std shared by all pixels
         else:
             self.register_buffer("log_std", torch.tensor([math.log(config.decoder_std or 1.0)]))
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``x (N, C, H, W)`` -> ``mu, logvar`` each ``(N, D)``."""
-        h = self.encoder(x.flatten(1))
-        return self.fc_mu(h), self.fc_logvar(h)
-
     def decoder_params(self, z: torch.Tensor) -> torch.Tensor:
-        """Raw decoder output ``(..., P)`` for ``z (..., D)``: logits (Bernoulli) or pre-sigmoid means."""
-        return self.decoder(z)
+        raise NotImplementedError
+
+    def decoder_params_for(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Decoder output for codes ``z (k, N, D)`` of images ``x``; a conditional decoder overrides this."""
+        return self.decoder_params(z)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
         """Mean of p(x|z) from the decoder's raw output (sigmoid, or identity for ``decoder_mean='identity'``)."""
@@ -128,7 +122,7 @@ class VAE(LatentModel):
         """Per-image loss terms for ``x (N, C, H, W)`` (binarized beforehand for the Bernoulli likelihood)."""
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar, int(self.config.k), generator)
-        recon_nll = -self.log_likelihood(self.decoder_params(z), x.flatten(1)).mean(0)
+        recon_nll = -self.log_likelihood(self.decoder_params_for(x, z), x.flatten(1)).mean(0)
         kl = gaussian_kl_standard_normal(mu, logvar)
         loss = recon_nll + float(self.config.beta) * kl
         return ModelOutput(loss, recon_nll, kl, mu, logvar, z, elbo=-(recon_nll + kl))
@@ -140,5 +134,30 @@ class VAE(LatentModel):
         """
         mu, logvar = self.encode(x)
         z = self.reparameterize(mu, logvar, k, generator)
-        log_px_z = self.log_likelihood(self.decoder_params(z), x.flatten(1))
+        log_px_z = self.log_likelihood(self.decoder_params_for(x, z), x.flatten(1))
         return log_px_z + standard_normal_log_prob(z) - diagonal_normal_log_prob(z, mu, logvar)
+
+
+class VAE(GaussianEncoderVAE):
+    """MLP VAE on images ``(N, C, H, W)``; see the module docstring for the objective."""
+
+    config_class = VAEConfig
+
+    def __init__(self, config: VAEConfig):
+        super().__init__(config)
+        P, D, H = self.num_pixels, int(config.latent_dim), [int(h) for h in config.hidden]
+        self.encoder = mlp([P, *H], config.activation, final_activation=True) if H else nn.Identity()
+        last = H[-1] if H else P
+        self.fc_mu = nn.Linear(last, D)
+        self.fc_logvar = nn.Linear(last, D)
+        self.decoder = mlp([D, *reversed(H), P], config.activation)
+        self._init_likelihood(config)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x (N, C, H, W)`` -> ``mu, logvar`` each ``(N, D)``."""
+        h = self.encoder(x.flatten(1))
+        return self.fc_mu(h), self.fc_logvar(h)
+
+    def decoder_params(self, z: torch.Tensor) -> torch.Tensor:
+        """Raw decoder output ``(..., P)`` for ``z (..., D)``: logits (Bernoulli) or pre-sigmoid means."""
+        return self.decoder(z)

@@ -1,0 +1,208 @@
+"""Deterministic autoencoders: linear, deep and denoising (seed 001; Vincent et al. 2008 for denoising).
+
+* ``linear-ae``: one linear layer each way, ``z = W_e x + b_e``, ``x' = W_d z + b_d``, trained on squared error.
+  Its optimum spans the same subspace as PCA with D components (Baldi & Hornik 1989) but in a basis that is
+  neither orthonormal nor ordered by variance; ``vaelab subspace RUN`` measures both.
+* ``ae``: MLP encoder P -> 500 -> 120 -> D (ReLU, linear code layer) and decoder D -> 120 -> 500 -> P (ReLU,
+  sigmoid output), as in the seed.
+* ``dae``: the same network trained to map a corrupted image back to the clean one. Corruption: ``gaussian``
+  (x + sigma * eps, clipped to [0, 1]; ``noise_level`` = sigma) or ``salt-pepper`` (each pixel, with probability
+  ``noise_level``, set to 0 or 1 with equal chance).
+
+Loss per image: squared error summed over pixels, ``sum_j (x'_j - x_j)^2`` (``loss="mse"``), or the Bernoulli
+cross-entropy on grey pixels in nats (``loss="bce"``). There is no KL term (``kl`` = 0) and no ELBO.
+Sampling decodes z ~ N(0, I), which is well-defined but not a model of the data: an autoencoder has no prior, and
+its codes need not lie where N(0, I) puts mass (the "holes" that ``vaelab compare`` measures).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from vaelab.errors import ConfigError
+from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
+from vaelab.models.networks import ACTIVATIONS, mlp
+
+NOISES = ("none", "gaussian", "salt-pepper")
+
+
+@dataclass
+class AutoencoderConfig(ModelConfig):
+    """Hyper-parameters of the deterministic autoencoders.
+
+    Attributes:
+        hidden: encoder hidden sizes (decoder mirrors them); ``()`` for the linear autoencoder.
+        latent_dim: D, the size of the code.
+        activation: hidden activation.
+        loss: ``mse`` (squared error summed over pixels) or ``bce`` (cross-entropy on grey pixels, nats).
+        noise: corruption of the input during training and validation: ``none``, ``gaussian``, ``salt-pepper``.
+        noise_level: Gaussian sigma, or the salt-and-pepper rate (share of pixels replaced).
+        output: ``sigmoid`` (pixels in [0, 1]) or ``linear`` (the linear autoencoder).
+    """
+
+    hidden: tuple[int, ...] = (500, 120)
+    latent_dim: int = 2
+    activation: str = "relu"
+    loss: str = "mse"
+    noise: str = "none"
+    noise_level: float = 0.0
+    output: str = "sigmoid"
+
+    def validate(self) -> None:
+        super().validate()
+        if int(self.latent_dim) < 1:
+            raise ConfigError(f"latent_dim={self.latent_dim}: expected an integer >= 1")
+        if any(int(h) < 1 for h in self.hidden):
+            raise ConfigError(f"hidden={list(self.hidden)}: expected layer sizes >= 1")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(f"activation={self.activation!r}: expected one of {sorted(ACTIVATIONS)}")
+        if self.loss not in ("mse", "bce"):
+            raise ConfigError(f"loss={self.loss!r}: expected 'mse' or 'bce'")
+        if self.noise not in NOISES:
+            raise ConfigError(f"noise={self.noise!r}: expected one of {list(NOISES)}")
+        level = float(self.noise_level)
+        if self.noise == "salt-pepper" and not 0 <= level <= 1:
+            raise ConfigError(f"noise_level={self.noise_level}: expected a salt-and-pepper rate in [0, 1]")
+        if not level >= 0:
+            raise ConfigError(f"noise_level={self.noise_level}: expected a number >= 0")
+        if self.output not in ("sigmoid", "linear"):
+            raise ConfigError(f"output={self.output!r}: expected 'sigmoid' or 'linear'")
+        if self.output == "linear" and self.loss == "bce":
+            raise ConfigError("loss='bce' needs output='sigmoid'")
+
+
+@dataclass
+class LinearAEConfig(AutoencoderConfig):
+    hidden: tuple[int, ...] = ()
+    latent_dim: int = 6  # MNIST's eigenvalues 6 and 7 differ by a third: a gap that SGD finds quickly
+    output: str = "linear"
+
+    def validate(self) -> None:
+        super().validate()
+        if self.hidden or self.output != "linear" or self.noise != "none":
+            raise ConfigError("linear-ae: expected hidden=(), output='linear', noise='none' (one linear layer each way)")
+
+
+@dataclass
+class DAEConfig(AutoencoderConfig):
+    latent_dim: int = 32
+    noise: str = "gaussian"
+    noise_level: float = 0.5
+
+    def validate(self) -> None:
+        super().validate()
+        if self.noise == "none" or float(self.noise_level) == 0:
+            raise ConfigError("dae: expected noise 'gaussian' or 'salt-pepper' with noise_level > 0 (--noise, --noise-level)")
+
+
+def corrupt(x: torch.Tensor, noise: str, level: float, generator=None) -> torch.Tensor:
+    """Corrupted copy of images ``x`` in [0, 1] (same shape): ``gaussian`` x + level * eps clipped to [0, 1], or
+    ``salt-pepper`` with rate ``level`` (each chosen pixel set to 0 or 1 with equal chance); ``none``: ``x``."""
+    if noise == "none" or level == 0:
+        return x
+    if noise == "gaussian":
+        eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return (x + float(level) * eps).clamp(0, 1)
+    if noise == "salt-pepper":
+        u = torch.rand((2, *x.shape), generator=generator, device=x.device, dtype=x.dtype)
+        return torch.where(u[0] < float(level), (u[1] < 0.5).to(x.dtype), x)
+    raise ConfigError(f"noise={noise!r}: expected one of {list(NOISES)}")
+
+
+class Autoencoder(LatentModel):
+    """Deterministic autoencoder on ``(N, C, H, W)`` images (module docstring); ``dae`` adds input noise."""
+
+    config_class = AutoencoderConfig
+    probabilistic = False
+    likelihood = "mse"  # the trainer feeds grey pixels
+
+    def __init__(self, config: AutoencoderConfig):
+        super().__init__(config)
+        P, D, H = self.num_pixels, int(config.latent_dim), [int(h) for h in config.hidden]
+        self.encoder = mlp([P, *H, D], config.activation)  # linear code layer
+        self.decoder = mlp([D, *reversed(H), P], config.activation)
+
+    @property
+    def denoising(self) -> bool:
+        return self.config.noise != "none" and float(self.config.noise_level) > 0
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
+        """``x (N, C, H, W)`` -> code ``(N, D)`` (and None: the encoder is deterministic)."""
+        return self.encoder(x.flatten(1)), None
+
+    def decoder_output(self, z: torch.Tensor) -> torch.Tensor:
+        """Raw decoder output ``(N, P)``: logits (sigmoid output) or pixel values (linear output)."""
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``z (N, D)`` -> images ``(N, C, H, W)`` in [0, 1] (a linear output is clipped)."""
+        out = self.decoder_output(z)
+        out = torch.sigmoid(out) if self.config.output == "sigmoid" else out.clamp(0, 1)
+        return out.view(-1, *self.image_shape)
+
+    def corrupt(self, x: torch.Tensor, generator=None) -> torch.Tensor:
+        """The model's corruption of ``x`` (identity for a plain autoencoder)."""
+        return corrupt(x, self.config.noise, float(self.config.noise_level), generator)
+
+    def forward(self, x: torch.Tensor, y=None, generator=None) -> ModelOutput:
+        """Per-image reconstruction loss of the clean ``x`` from its (corrupted, for ``dae``) copy."""
+        code, _ = self.encode(self.corrupt(x, generator))
+        out = self.decoder_output(code)
+        target = x.flatten(1)
+        if self.config.loss == "bce":
+            err = F.binary_cross_entropy_with_logits(out, target, reduction="none").sum(1)
+        else:
+            pred = torch.sigmoid(out) if self.config.output == "sigmoid" else out
+            err = (pred - target).pow(2).sum(1)
+        return ModelOutput(err, err, torch.zeros_like(err), code, None, code[None])
+
+    @torch.no_grad()
+    def denoise(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction of (noisy) images ``x (N, C, H, W)``: ``decode(encode(x))``."""
+        return self.reconstruct(x)
+
+
+class LinearAutoencoder(Autoencoder):
+    """One linear layer each way (``hidden=()``, ``output='linear'``): ``encoder.0`` and ``decoder.0``.
+
+    Initialisation (symmetric, data-dependent): the decoder weight starts as the transpose of the (random)
+    encoder weight, and ``init_from_data`` (called by the trainer on the training images before the first step)
+    sets the decoder bias to the mean image and the encoder bias so that codes start centred. From there the
+    subspace is found in a few hundred full-batch Adam steps; from PyTorch's default (large, unrelated decoder
+    weights) it takes far longer (measured: still > 10 degrees from PCA's subspace after 1,000 minibatch steps).
+    Training defaults (``train_defaults``): full batch (50,000 = MNIST's training split), lr 1e-2, 300 epochs
+    (= 300 steps): minibatch noise keeps the subspace about a degree from PCA's (measured 1.1 degrees with batch
+    10,000), full-batch steps reach 0.25 degrees.
+    """
+
+    config_class = LinearAEConfig
+    train_defaults = {"batch_size": 50000, "lr": 1e-2, "epochs": 300}
+
+    def __init__(self, config: LinearAEConfig):
+        super().__init__(config)
+        with torch.no_grad():
+            self.decoder[0].weight.copy_(self.encoder[0].weight.T)
+
+    @torch.no_grad()
+    def init_from_data(self, x: torch.Tensor) -> None:
+        """Decoder bias = mean training image; encoder bias = -W_e mean (codes start centred). ``x (N, C, H, W)``."""
+        mean = x.flatten(1).mean(0).to(self.device)
+        self.decoder[0].bias.copy_(mean)
+        self.encoder[0].bias.copy_(-self.encoder[0].weight @ mean)
+
+    @property
+    def decoder_weight(self) -> torch.Tensor:
+        """``W_d (P, D)``: its columns span the decoder's subspace (compared with PCA's)."""
+        return self.decoder[0].weight
+
+
+class DenoisingAutoencoder(Autoencoder):
+    config_class = DAEConfig
+
+
+__all__ = ["Autoencoder", "AutoencoderConfig", "DenoisingAutoencoder", "DAEConfig", "LinearAutoencoder",
+           "LinearAEConfig", "corrupt", "NOISES"]
+
