@@ -147,3 +147,36 @@ def test_missing_onnxruntime_web_asks_for_make_web(exported, tmp_path, monkeypat
 def test_export_of_a_non_run_is_an_error(tmp_path, capsys):
     assert main(["export", str(tmp_path)]) == 1
     assert "not a vaelab run directory" in capsys.readouterr().err
+
+
+FAMILY = {  # every model family, briefly trained on real data: export must work for each
+    "pca": {"latent_dim": 3},
+    "linear-ae": {"latent_dim": 3},
+    "ae": {"latent_dim": 2},
+    "dae": {"latent_dim": 2},
+    "guided-vae": {},
+    "conv-vae": {"latent_dim": 2},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(FAMILY))
+def test_every_model_family_exports_and_builds_a_site(name, tmp_path, data_dir):
+    from vaelab.runs import RunDir
+    from vaelab.training import TrainConfig, train
+
+    run, _, _ = train(tmp_path / name, name, FAMILY[name], TrainConfig(epochs=1, batch_size=100, progress=False),
+                      "mnist", data_dir, val_size=200, limit=500)
+    meta = export_run(run, n_codes=300)
+    model = RunDir(run.path).load_model()
+    assert meta["latent_dim"] == model.latent_dim and meta["probabilistic"] == model.probabilistic
+    assert meta["onnx_check"]["encoder_max_abs_diff"] <= 1e-4 and meta["onnx_check"]["decoder_max_abs_diff"] <= 1e-4
+    codes = np.fromfile(run.export / "codes.bin", dtype="<f4").reshape(300, model.latent_dim)
+    x = load_dataset("mnist", "test", data_dir, limit=300).images
+    with torch.no_grad():
+        np.testing.assert_allclose(codes, model.encode(x)[0].numpy(), atol=1e-4)
+    dec = _sess(run.export / "decoder.onnx").run(None, {"z": codes[:7]})[0]  # a batch the export never saw
+    with torch.no_grad():
+        np.testing.assert_allclose(dec, model.decode(torch.from_numpy(codes[:7])).numpy(), atol=1e-4)
+    site = build_site(run, tmp_path / "site")
+    assert (site / "index.html").is_file() and (site / "model" / "decoder.onnx").is_file()

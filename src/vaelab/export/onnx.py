@@ -98,8 +98,8 @@ def export_onnx(model, out_dir: str | Path, x_check: torch.Tensor) -> dict:
     Args:
         model: a ``LatentModel`` (``encode`` / ``decode`` as in ``vaelab.models.base``), on the CPU.
         out_dir: the folder to write into.
-        x_check: images ``(N, C, H, W)`` in [0, 1] to compare onnxruntime with PyTorch on (N >= 2, so the
-            dynamic batch axis is exercised with a batch other than the export example's).
+        x_check: images ``(N, C, H, W)`` in [0, 1] to compare onnxruntime with PyTorch on (N > 2, so the
+            dynamic batch axis is exercised with a batch other than the export examples' 2).
 
     Returns:
         ``{"encoder_max_abs_diff": ..., "decoder_max_abs_diff": ..., "probabilistic": bool}``.
@@ -109,19 +109,24 @@ def export_onnx(model, out_dir: str | Path, x_check: torch.Tensor) -> dict:
     """
     out_dir = Path(out_dir)
     model = model.cpu().eval()
+    # the export examples have a batch of 2: torch.export specializes a size-1 axis to a constant
     with torch.no_grad():
-        mu, logvar = model.encode(x_check[:1])
+        mu, logvar = model.encode(x_check[:2])
     probabilistic = logvar is not None
     enc_out = ["mu", "logvar"] if probabilistic else ["mu"]
-    _onnx_export(_Encoder(model), x_check[:1].float(), out_dir / "encoder.onnx", "x", enc_out)
+    _onnx_export(_Encoder(model), x_check[:2].float(), out_dir / "encoder.onnx", "x", enc_out)
     _onnx_export(_Decoder(model), mu.detach().float(), out_dir / "decoder.onnx", "z", ["x_mean"])
 
     with torch.no_grad():
         ref_mu, ref_logvar = model.encode(x_check)
         z = torch.cat([ref_mu, torch.randn(len(ref_mu), ref_mu.shape[1], generator=torch.Generator().manual_seed(0))])
         ref_x = model.decode(z)
-    enc = _session(out_dir / "encoder.onnx").run(None, {"x": x_check.float().numpy()})
-    dec = _session(out_dir / "decoder.onnx").run(None, {"z": z.numpy()})
+    try:
+        enc = _session(out_dir / "encoder.onnx").run(None, {"x": x_check.float().numpy()})
+        dec = _session(out_dir / "decoder.onnx").run(None, {"z": z.numpy()})
+    except Exception as exc:  # onnxruntime raises its own exception types
+        raise ExportError(f"{out_dir}: onnxruntime cannot run the exported models on a batch of {len(z)} "
+                          f"({type(exc).__name__}: {str(exc)[:300]})") from None
     enc_diff = float(np.abs(enc[0] - ref_mu.numpy()).max())
     if probabilistic:
         enc_diff = max(enc_diff, float(np.abs(enc[1] - ref_logvar.numpy()).max()))

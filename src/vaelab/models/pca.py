@@ -77,7 +77,7 @@ class PCAModel(LatentModel):
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         """``x (N, C, H, W)`` -> codes ``(N, D)`` (and None: PCA is deterministic)."""
-        return (x.reshape(len(x), -1) - self.mean) @ self.components.T, None
+        return (x.flatten(1) - self.mean) @ self.components.T, None
 
     def decode_linear(self, z: torch.Tensor) -> torch.Tensor:
         """``z (N, D)`` -> ``z W + m`` as ``(N, C, H, W)``, not clipped (the exact inverse transform)."""

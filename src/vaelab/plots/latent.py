@@ -22,7 +22,7 @@ def encode_codes(model, images: torch.Tensor, batch_size: int = 1000, progress: 
     """
     from tqdm.auto import tqdm
 
-    device = next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device("cpu")
+    device = model.device
     out = []
     for i in tqdm(range(0, len(images), batch_size), desc="encoding", disable=not progress, leave=False):
         mu, _ = model.encode(images[i : i + batch_size].to(device))

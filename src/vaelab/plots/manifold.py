@@ -62,7 +62,7 @@ def decode_codes(model, codes: np.ndarray, batch_size: int = 500, progress: bool
     from tqdm.auto import tqdm
 
     flat = np.asarray(codes, np.float32).reshape(-1, codes.shape[-1])
-    device = next(model.parameters()).device
+    device = model.device
     out = []
     for i in tqdm(range(0, len(flat), batch_size), desc="decoding", disable=not progress, leave=False):
         out.append(model.decode(torch.from_numpy(flat[i : i + batch_size]).to(device)).float().cpu())
