@@ -135,7 +135,9 @@ class Trainer:
         self.model = model.to(self.device)
         self.binarize = config.binarize or ("dynamic" if model.likelihood == "bernoulli" else "none")
         self.x_train = train.images.to(self.device)
-        self.y_train = None if train.labels is None else train.labels.to(self.device)
+        # labels are gathered per batch only for models that use them (the guided VAE's classifier)
+        uses_labels = getattr(model, "needs_labels", False)
+        self.y_train = None if train.labels is None or not uses_labels else train.labels.to(self.device)
         if self.binarize == "static":
             self.x_train = binarize_static(self.x_train, config.seed)
         self.x_val = self.y_val = None
@@ -196,10 +198,10 @@ class Trainer:
 
     # loop -------------------------------------------------------------------------------------------------
     def _batch(self, idx: torch.Tensor):
-        x = self.x_train[idx]
+        x = self.x_train.index_select(0, idx)
         if self.binarize == "dynamic":
             x = binarize_dynamic(x, self.generator)
-        y = None if self.y_train is None else self.y_train[idx]
+        y = None if self.y_train is None else self.y_train.index_select(0, idx)
         return x, y
 
     @torch.no_grad()
@@ -275,6 +277,7 @@ class Trainer:
                 t0 = getattr(self, "_t0", time.perf_counter())
                 bar = tqdm(total=steps, initial=self.step_in_epoch, desc=f"epoch {self.epoch + 1}/{cfg.epochs}",
                            disable=not cfg.progress, leave=False, dynamic_ncols=True)
+                acc, terms = None, {}
                 while self.step_in_epoch < steps:
                     idx = self.perm[self.step_in_epoch * bs : (self.step_in_epoch + 1) * bs]
                     x, y = self._batch(idx)
@@ -289,30 +292,40 @@ class Trainer:
                     self.optimizer.zero_grad(set_to_none=True)
                     loss.backward()
                     self.optimizer.step()
-                    with torch.no_grad():
-                        for k, v in out.terms().items():
-                            self.sums[k] = self.sums.get(k, 0.0) + float(v.detach().sum())
+                    with torch.no_grad():  # one tensor of term sums per step, turned into floats at the end
+                        terms = out.terms()
+                        step_sums = torch.stack([v.detach().sum() for v in terms.values()]).double()
+                        acc = step_sums if acc is None else acc.add_(step_sums)
                     self.count += len(idx)
                     self.step_in_epoch += 1
                     self.global_step += 1
                     if self.step_in_epoch % 20 == 0 or self.step_in_epoch == steps:
-                        bar.set_postfix(loss=f"{self.sums['loss'] / self.count:.2f}")
+                        self._fold(terms, acc)
+                        acc = None
+                        if cfg.progress:
+                            bar.set_postfix(loss=f"{self.sums['loss'] / self.count:.2f}")
                     bar.update(1)
                     if self.on_step is not None:
+                        self._fold(terms, acc)
+                        acc = None
                         self.on_step(self, self.global_step)
                     if self._stop_requested:
+                        self._fold(terms, acc)
+                        acc = None
                         bar.close()
                         save_checkpoint(self.run.last_ckpt, self.state_dict())
                         print(f"\ninterrupted: saved {self.run.last_ckpt} (epoch {self.epoch + 1}, step "
                               f"{self.step_in_epoch}); continue with --resume", file=sys.stderr)
                         return records
                 bar.close()
+                self._fold(terms, acc)
+                train_seconds = time.perf_counter() - t0  # the optimisation steps of this epoch alone
                 train = {k: v / self.count for k, v in self.sums.items()}
                 val = self.validate()
                 self.epoch += 1
                 self.step_in_epoch = 0
                 record = {"epoch": self.epoch, "step": self.global_step, "time_s": time.perf_counter() - t0,
-                          "images_per_s": self.count / max(time.perf_counter() - t0, 1e-9)}
+                          "images_per_s": self.count / max(train_seconds, 1e-9)}
                 record.update({f"train_{k}": v for k, v in train.items()})
                 record.update({f"val_{k}": v for k, v in val.items()})
                 score = self._score(val, train)
@@ -338,6 +351,12 @@ class Trainer:
                 self._writer.close()
                 self._writer = None
         return records
+
+    def _fold(self, terms: dict, acc: torch.Tensor | None) -> None:
+        """Add the accumulated per-term sums ``acc`` (ordered as ``terms``) to ``self.sums``."""
+        if acc is not None:
+            for k, v in zip(terms, acc.tolist()):
+                self.sums[k] = self.sums.get(k, 0.0) + v
 
     def _on_sigint(self, signum, frame):
         if self._stop_requested:  # a second Ctrl-C stops at once

@@ -62,6 +62,7 @@ class GuidedVAE(GaussianEncoderVAE):
     config_class = GuidedVAEConfig
     train_defaults = TRAIN_DEFAULTS
     needs_labels = True
+    conditional = True  # sample(n) gives sample i the digit i % 10
 
     def __init__(self, config: GuidedVAEConfig):
         super().__init__(config)
