@@ -24,7 +24,7 @@ import torch.nn.functional as F
 
 from vaelab.errors import ConfigError
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
-from vaelab.models.networks import ACTIVATIONS, mlp
+from vaelab.models.networks import check_mlp_options, mlp
 
 NOISES = ("none", "gaussian", "salt-pepper")
 
@@ -53,12 +53,7 @@ class AutoencoderConfig(ModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        if int(self.latent_dim) < 1:
-            raise ConfigError(f"latent_dim={self.latent_dim}: expected an integer >= 1")
-        if any(int(h) < 1 for h in self.hidden):
-            raise ConfigError(f"hidden={list(self.hidden)}: expected layer sizes >= 1")
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(f"activation={self.activation!r}: expected one of {sorted(ACTIVATIONS)}")
+        check_mlp_options(self.latent_dim, self.hidden, self.activation)
         if self.loss not in ("mse", "bce"):
             raise ConfigError(f"loss={self.loss!r}: expected 'mse' or 'bce'")
         if self.noise not in NOISES:

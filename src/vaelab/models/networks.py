@@ -32,3 +32,13 @@ def mlp(sizes: list[int], act: str = "relu", final_activation: bool = False) -> 
         if i < len(sizes) - 2 or final_activation:
             layers.append(activation(act))
     return nn.Sequential(*layers)
+
+
+def check_mlp_options(latent_dim, hidden, act: str) -> None:
+    """Validate an MLP model's options; raises ``ConfigError`` naming the bad one."""
+    if int(latent_dim) < 1:
+        raise ConfigError(f"latent_dim={latent_dim}: expected an integer >= 1")
+    if any(int(h) < 1 for h in hidden):
+        raise ConfigError(f"hidden={list(hidden)}: expected layer sizes >= 1")
+    if act not in ACTIVATIONS:
+        raise ConfigError(f"activation={act!r}: expected one of {sorted(ACTIVATIONS)}")

@@ -26,7 +26,7 @@ from vaelab.likelihoods import (
     standard_normal_log_prob,
 )
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
-from vaelab.models.networks import ACTIVATIONS, mlp
+from vaelab.models.networks import check_mlp_options, mlp
 
 
 @dataclass
@@ -56,12 +56,7 @@ class VAEConfig(ModelConfig):
 
     def validate(self) -> None:
         super().validate()
-        if int(self.latent_dim) < 1:
-            raise ConfigError(f"latent_dim={self.latent_dim}: expected an integer >= 1")
-        if any(int(h) < 1 for h in self.hidden):
-            raise ConfigError(f"hidden={list(self.hidden)}: expected layer sizes >= 1")
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(f"activation={self.activation!r}: expected one of {sorted(ACTIVATIONS)}")
+        check_mlp_options(self.latent_dim, self.hidden, self.activation)
         if self.likelihood not in ("bernoulli", "gaussian"):
             raise ConfigError(f"likelihood={self.likelihood!r}: expected 'bernoulli' or 'gaussian'")
         if self.decoder_std is not None and not float(self.decoder_std) > 0:
