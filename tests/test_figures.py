@@ -287,6 +287,10 @@ class _Deterministic(torch.nn.Module):
         super().__init__()
         self.vae = vae
 
+    @property
+    def device(self):
+        return self.vae.device
+
     def encode(self, x):
         return 3 * self.vae.encode(x)[0], None
 
@@ -368,12 +372,15 @@ def test_plot_help_lists_every_kind(capsys):
 def test_readme_figures_are_small_pngs():
     from pathlib import Path
 
-    docs = Path(__file__).resolve().parents[1] / "docs" / "figures"
+    root = Path(__file__).resolve().parents[1]
+    docs = root / "docs" / "figures"
+    readme = (root / "README.md").read_text()
     pngs = sorted(docs.glob("*.png"))
-    section = (docs.parent / "sections" / "figures.md").read_text()
     assert len(pngs) >= 8
     for png in pngs:
-        assert png.stat().st_size <= 200_000, png
-        assert f"../figures/{png.name}" in section, png.name  # every picture is shown
+        assert f"docs/figures/{png.name}" in readme, png.name  # every picture is shown
         with Image.open(png) as im:
             assert im.info["dpi"][0] >= 99.5  # >= 100 dpi (PNG stores dots per metre)
+    for picture in [*docs.rglob("*.png"), *docs.rglob("*.gif"), root / "docs" / "explorer.png"]:
+        assert picture.stat().st_size <= 200_000, picture
+        assert str(picture.relative_to(root)) in readme, picture

@@ -40,7 +40,7 @@ def test_reference_classifier_learns_and_reloads(reference_classifier, data_dir)
 
 @pytest.mark.slow
 def test_guided_vae_generates_the_digit_asked_for(reference_classifier, tmp_path, data_dir):
-    """Test config (documented in docs/sections/family.md): the seed's guided VAE with ReLU instead of sigmoid,
+    """Test config (documented in the README's guided VAE section): the seed's guided VAE with ReLU instead of sigmoid,
     z of 2, Adam 3e-3, batch 100, 6 epochs on 10,000 images; 100 samples per digit."""
     clf_dir, _, clf = reference_classifier
     run, _, records = train(tmp_path / "guided", "guided-vae", {"activation": "relu", "latent_dim": 2},
