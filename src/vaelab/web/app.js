@@ -10,7 +10,8 @@ ort.env.wasm.proxy = false;
 ort.env.logLevel = "error";
 
 const $ = (id) => document.getElementById(id);
-const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+// seaborn's colour-blind-safe "colorblind" palette, the same as the figures (vaelab.plots.style.COLORBLIND10)
+const PALETTE = ["#0173B2", "#DE8F05", "#029E73", "#D55E00", "#CC78BC", "#CA9161", "#FBAFE4", "#949494", "#ECE133", "#56B4E9"];
 const FIELD = 28, BOX = 20, STROKE = 20;
 
 // ---------------------------------------------------------------------------------------------------------
