@@ -23,7 +23,7 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 def _std(text: str):
     if text == "learned":
-        return None
+        return text  # becomes decoder_std=None (learned) in _train_options
     try:
         return float(text)
     except ValueError:
@@ -108,8 +108,8 @@ def _train_options(args) -> tuple[str, str, dict, dict, dict]:
     dataset = args.dataset or data_opts.pop("dataset", None) or "mnist"
     for key in MODEL_FLAGS + tuple(getattr(args, "_extra_model_flags", ())):
         value = getattr(args, key, None)
-        if value is not None or (key == "decoder_std" and args.decoder_std is None and "--decoder-std" in sys.argv):
-            model_opts[key] = value
+        if value is not None:
+            model_opts[key] = None if (key == "decoder_std" and value == "learned") else value
     for key in TRAIN_FLAGS:
         if getattr(args, key, None) is not None:
             train_opts[key] = getattr(args, key)
@@ -138,7 +138,8 @@ def cmd_train(args) -> int:
         run_dir, model_name, model_opts, train_cfg, dataset, args.data_dir,
         data_opts.get("val_size"), data_opts.get("limit"), resume=args.resume,
     )
-    last = run.read_metrics()[-1] if run.read_metrics() else {}
+    metrics = run.read_metrics()
+    last = metrics[-1] if metrics else {}
     print(f"run: {run.path}")
     if last:
         shown = ", ".join(f"{k}={last[k]:.2f}" for k in ("val_loss", "val_elbo") if k in last)

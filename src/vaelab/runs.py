@@ -14,6 +14,7 @@ so no pickled code runs and a truncated file raises ``CheckpointError`` naming i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -28,18 +29,26 @@ from vaelab.models import LatentModel, build_model
 CHECKPOINT_FORMAT = 1
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+@contextlib.contextmanager
+def atomic_path(path: Path):
+    """Yield a temporary path in ``path``'s folder; on success it is renamed onto ``path``, on failure removed,
+    so ``path`` always holds either the old file or the complete new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield Path(tmp)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -48,14 +57,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def save_checkpoint(path: Path, state: dict) -> None:
     """``torch.save`` ``state`` to ``path`` atomically (only tensors, numbers, strings, lists and dicts)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
 
 
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
@@ -154,10 +157,8 @@ class RunDir:
         return np.load(p) if p.is_file() else None
 
     def save_epoch_samples(self, arr: np.ndarray) -> None:
-        fd, tmp = tempfile.mkstemp(suffix=".npy", dir=self.path)
-        os.close(fd)
-        np.save(tmp, arr)
-        os.replace(tmp, self.epoch_samples_path)
+        with atomic_path(self.epoch_samples_path) as tmp, open(tmp, "wb") as fh:
+            np.save(fh, arr)
 
     # model ------------------------------------------------------------------------------------------------
     def checkpoint_path(self, which: str = "best") -> Path:
