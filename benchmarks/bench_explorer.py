@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from vaelab.export.serve import make_server
 from vaelab.export.site import build_site
-from vaelab.runs import RunDir
+from vaelab.train.rundir import RunDir
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -68,10 +68,10 @@ def _new_page(browser, url, offsite):
     page.route("**/*", guard)
     t0 = time.perf_counter()
     page.goto(url)
-    page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.errors.length)", timeout=60000,
+    page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.core.errors.length)", timeout=60000,
                            polling=10)
     wall = (time.perf_counter() - t0) * 1000
-    errors = page.evaluate("window.vaelab.errors")
+    errors = page.evaluate("window.vaelab.core.errors")
     if errors:
         raise SystemExit(f"page error: {errors}")
     return page, wall
@@ -104,7 +104,7 @@ def main() -> int:
         else:
             import torch
 
-            from vaelab.training import TrainConfig, train
+            from vaelab.train.trainer import TrainConfig, train
 
             torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
             run, _, _ = train(Path(tmp) / "vae2d", "vae", {"latent_dim": 2, "hidden": (512, 256)},

@@ -1,7 +1,7 @@
 """Wall time of the importance-weighted NLL estimate, K = 1000, on the 10,000 MNIST test images.
 
 Trains a 784-400-20 VAE for 2 epochs (the cost of the estimate does not depend on how well it is trained), then
-times ``vaelab.evaluation.evaluate(k=1000)``: 10 million decoder passes, vectorised over the batch and over K in
+times ``vaelab.evaluate.nll.evaluate(k=1000)``: 10 million decoder passes, vectorised over the batch and over K in
 chunks. Target: <= 60 s on a 2-core CPU. Pass ``--run RUN`` to time an existing run instead.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 
 from vaelab.data import load_dataset
-from vaelab.evaluation import evaluate
-from vaelab.runs import RunDir
-from vaelab.training import TrainConfig, train
+from vaelab.evaluate import evaluate
+from vaelab.train.rundir import RunDir
+from vaelab.train.trainer import TrainConfig, train
 
 TARGET_S = 60.0
 

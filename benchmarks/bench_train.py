@@ -36,8 +36,8 @@ from vaelab.data import load_dataset
 from vaelab.data.idx import read_idx
 from vaelab.data.catalog import locate
 from vaelab.models import build_model
-from vaelab.runs import RunDir
-from vaelab.training import TrainConfig, Trainer
+from vaelab.train.rundir import RunDir
+from vaelab.train.trainer import TrainConfig, Trainer
 
 TARGET_RATIO = 2.2
 TARGET_PEAK_MIB = 1024

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vaelab.cli import main
+from vaelab.cli.main import main
 
 
 def run_cli(*args, cwd=None):

@@ -17,7 +17,7 @@ import torch
 from vaelab.data import binarize_dynamic, binarize_static, load_dataset
 from vaelab.data.catalog import download, locate_file, get_spec, search_roots
 from vaelab.data.idx import read_idx, read_idx_pair, write_idx
-from vaelab.errors import DatasetError
+from vaelab.core.errors import DatasetError
 
 
 # IDX reader ------------------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ from vaelab.export.serve import make_server
 from vaelab.export.site import build_site
 from vaelab.models import VAE, VAEConfig
 from vaelab.models.registry import MODELS
-from vaelab.runs import RunDir, save_checkpoint
+from vaelab.core.io import save_checkpoint
+from vaelab.train.rundir import RunDir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -93,7 +94,7 @@ def site2d(mnist_vae_run, tmp_path_factory):
 @pytest.fixture(scope="module")
 def site8d(tmp_path_factory, data_dir):
     """A small real 8-D VAE: 1 epoch on 2,000 MNIST images; 2,000 test codes."""
-    from vaelab.training import TrainConfig, train
+    from vaelab.train.trainer import TrainConfig, train
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     run_path = tmp_path_factory.mktemp("explorer") / "vae8d"
@@ -161,9 +162,9 @@ def open_page(browser, shots, request):
 
         page.route("**/*", guard)
         page.goto(site.url)
-        page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.errors.length)",
+        page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.core.errors.length)",
                                timeout=30000)
-        assert page.evaluate("window.vaelab.errors") == []
+        assert page.evaluate("window.vaelab.core.errors") == []
         pages.append(page)
         return page
 

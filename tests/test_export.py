@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from vaelab.cli import main
+from vaelab.cli.main import main
 from vaelab.data import load_dataset
 from vaelab.export import onnx as export_onnx_mod
 from vaelab.export import site as site_mod
@@ -162,8 +162,8 @@ FAMILY = {  # every model family, briefly trained on real data: export must work
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FAMILY))
 def test_every_model_family_exports_and_builds_a_site(name, tmp_path, data_dir):
-    from vaelab.runs import RunDir
-    from vaelab.training import TrainConfig, train
+    from vaelab.train.rundir import RunDir
+    from vaelab.train.trainer import TrainConfig, train
 
     run, _, _ = train(tmp_path / name, name, FAMILY[name], TrainConfig(epochs=1, batch_size=100, progress=False),
                       "mnist", data_dir, val_size=200, limit=500)

@@ -13,11 +13,11 @@ import pytest
 import torch
 from PIL import Image
 
-from vaelab.cli import main
-from vaelab.plots.interpolation import all_pairs_canvas, interpolate_codes, read_gif, to_uint8
-from vaelab.plots.manifold import tile
-from vaelab.plots.render import RunFigures
-from vaelab.plots.style import COLORBLIND10, class_colors
+from vaelab.cli.main import main
+from vaelab.viz.interpolation import all_pairs_canvas, interpolate_codes, read_gif, to_uint8
+from vaelab.viz.manifold import tile
+from vaelab.viz.render import RunFigures
+from vaelab.viz.style import COLORBLIND10, class_colors
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def figs(run_copy, data_dir):
 @pytest.fixture(scope="module")
 def run8(tmp_path_factory, data_dir):
     """A tiny 8-D run (1 epoch on 2,000 images) for the t-SNE path."""
-    from vaelab.training import TrainConfig, train
+    from vaelab.train.trainer import TrainConfig, train
 
     run_dir = tmp_path_factory.mktemp("runs8") / "vae8d"
     run, _, _ = train(run_dir, "vae", {"latent_dim": 8, "hidden": (128,)},
@@ -209,7 +209,7 @@ def test_samples_per_epoch_rows_are_the_saved_epochs(figs, run_copy):
 
 
 def test_samples_and_reconstructions_reuse_the_core_grids(run_copy, data_dir):
-    from vaelab.plots.grids import make_grid
+    from vaelab.viz.grids import make_grid
 
     assert main(["plot", str(run_copy), "samples", "-n", "9", "--data-dir", str(data_dir)]) == 0
     assert main(["plot", str(run_copy), "reconstructions", "-n", "8", "--per-row", "4", "--data-dir",
@@ -313,8 +313,8 @@ def test_figures_work_for_a_deterministic_encoder(run_copy, data_dir):
 # report -----------------------------------------------------------------------------------------------------------
 def test_report_holds_every_figure_and_the_nll(run_copy, data_dir):
     from vaelab.data import load_dataset
-    from vaelab.evaluation import evaluate
-    from vaelab.runs import RunDir
+    from vaelab.evaluate import evaluate
+    from vaelab.train.rundir import RunDir
 
     run = RunDir(run_copy)
     test = load_dataset("mnist", "test", data_dir, limit=200)

@@ -9,8 +9,8 @@ import os
 import pytest
 import torch
 
-from vaelab.cli import main
-from vaelab.training import TrainConfig, train
+from vaelab.cli.main import main
+from vaelab.train.trainer import TrainConfig, train
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -19,7 +19,7 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 def reference_classifier(tmp_path_factory, data_dir):
     """The reference CNN trained 1 epoch on the first 10,000 MNIST training images (the README's >= 98% figure
     is the full 2-epoch training, ``vaelab classifier train``)."""
-    from vaelab.classifier import load_classifier, train_classifier
+    from vaelab.evaluate.reference_classifier import load_classifier, train_classifier
 
     out = tmp_path_factory.mktemp("clf") / "mnist-classifier"
     result = train_classifier(out, "mnist", data_dir, epochs=1, batch_size=64, lr=2e-3, limit=10000, progress=False)
@@ -28,7 +28,7 @@ def reference_classifier(tmp_path_factory, data_dir):
 
 @pytest.mark.slow
 def test_reference_classifier_learns_and_reloads(reference_classifier, data_dir):
-    from vaelab.classifier import accuracy
+    from vaelab.evaluate.reference_classifier import accuracy
     from vaelab.data import load_dataset
 
     out, result, model = reference_classifier

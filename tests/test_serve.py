@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from vaelab.cli import build_parser
+from vaelab.cli.main import build_parser
 from vaelab.export.serve import Refused, make_server, resolve_request_path
 
 

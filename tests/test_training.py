@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from vaelab.data import load_dataset
-from vaelab.errors import CheckpointError, ConfigError, TrainingError
-from vaelab.runs import RunDir, load_checkpoint, save_checkpoint
-from vaelab.training import TrainConfig, Trainer, train
+from vaelab.core.errors import CheckpointError, ConfigError, TrainingError
+from vaelab.core.io import load_checkpoint, save_checkpoint
+from vaelab.train.rundir import RunDir
+from vaelab.train.trainer import TrainConfig, Trainer, train
 
 MODEL = {"latent_dim": 4, "hidden": (64,)}
 
@@ -127,6 +128,6 @@ def test_bad_train_config():
     with pytest.raises(ConfigError, match="--binarize 'sometimes'"):
         TrainConfig(binarize="sometimes").validate()
     with pytest.raises(ConfigError, match="--device 'tpu'"):
-        from vaelab.training import select_device
+        from vaelab.core.device import select_device
 
         select_device("tpu")

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from vaelab.errors import ConfigError
-from vaelab.evaluation import evaluate, iw_log_likelihood
-from vaelab.likelihoods import diagonal_normal_log_prob, gaussian_kl_standard_normal, standard_normal_log_prob
+from vaelab.core.errors import ConfigError
+from vaelab.evaluate import evaluate, iw_log_likelihood
+from vaelab.core.likelihoods import diagonal_normal_log_prob, gaussian_kl_standard_normal, standard_normal_log_prob
 from vaelab.models import VAE, VAEConfig, build_model
 
 

@@ -6,6 +6,6 @@ Layers, lowest first: ``data`` -> ``models`` (+ ``likelihoods``) -> ``training``
 
 __version__ = "0.1.0"
 
-from vaelab.errors import CheckpointError, ConfigError, DatasetError, TrainingError, VaelabError
+from vaelab.core.errors import CheckpointError, ConfigError, DatasetError, TrainingError, VaelabError
 
 __all__ = ["__version__", "VaelabError", "DatasetError", "ConfigError", "CheckpointError", "TrainingError"]

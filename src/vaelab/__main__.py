@@ -1,3 +1,3 @@
-from vaelab.cli import main
+from vaelab.cli.main import main
 
 raise SystemExit(main())

@@ -16,7 +16,7 @@ import torch
 from vaelab.data.binarize import binarize_dynamic, binarize_static
 from vaelab.data.catalog import CATALOG, DatasetSpec, get_spec, locate
 from vaelab.data.idx import read_idx, read_idx_pair
-from vaelab.errors import DatasetError
+from vaelab.core.errors import DatasetError
 
 SPLITS = ("train", "val", "test", "train-full")
 _FIXED_SPLIT_SEED = 1234  # permutation that carves test from datasets without an official test split

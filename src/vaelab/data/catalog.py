@@ -18,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from vaelab.errors import DatasetError
+from vaelab.core.errors import DatasetError
 
 
 @dataclass(frozen=True)

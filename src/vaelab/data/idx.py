@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.errors import DatasetError
+from vaelab.core.errors import DatasetError
 
 # dtype code -> numpy dtype (big-endian as stored)
 IDX_DTYPES = {

@@ -29,8 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelab.errors import VaelabError
-from vaelab.runs import RunDir, atomic_write_bytes, atomic_write_text
+from vaelab.core.errors import VaelabError
+from vaelab.core.io import atomic_write_bytes, atomic_write_text
+from vaelab.train.rundir import RunDir
 
 TOLERANCE = 1e-4  # max |onnxruntime - PyTorch| accepted, on pixel probabilities and codes
 OPSET = 20
@@ -195,7 +196,7 @@ def export_run(run: RunDir | str | Path, checkpoint: str = "best", data_dir=None
         "image_shape": list(model.image_shape),
         "latent_dim": int(codes.shape[1]),
         "probabilistic": check["probabilistic"],
-        "likelihood": getattr(model, "likelihood", None),
+        "likelihood": model.likelihood,
         "checkpoint": checkpoint,
         "nll": ev.get("nll"),
         "nll_stderr": ev.get("nll_stderr"),

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from vaelab.export.onnx import ExportError, export_is_current, export_run
-from vaelab.runs import RunDir
+from vaelab.train.rundir import RunDir
 
 PAGE_FILES = ("index.html", "app.js", "style.css")
 VENDOR_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")

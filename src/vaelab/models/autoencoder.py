@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from vaelab.errors import ConfigError
+from vaelab.core.errors import ConfigError
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 from vaelab.models.networks import check_mlp_options, mlp
 
@@ -174,6 +174,7 @@ class LinearAutoencoder(Autoencoder):
     """
 
     config_class = LinearAEConfig
+    linear_decoder = True
     train_defaults = {"batch_size": 50000, "lr": 1e-2, "epochs": 300}
 
     def __init__(self, config: LinearAEConfig):

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field, fields
 import torch
 from torch import nn
 
-from vaelab.errors import ConfigError
+from vaelab.core.errors import ConfigError
 
 
 @dataclass
@@ -86,13 +86,31 @@ class LatentModel(nn.Module):
     """Base class: holds the config and defines the interface documented in this module."""
 
     config_class = ModelConfig
-    probabilistic = True  # the encoder returns a distribution (mu, logvar)
     likelihood = "bernoulli"  # what the trainer binarizes for; "gaussian" / "mse" train on grey pixels
-    trainable = True  # False for closed-form models (PCA), fitted by ``fit`` instead of the trainer
+    # Capabilities, declared by each family; code reads these instead of probing for methods with hasattr.
+    probabilistic = True  # encode(x) gives a distribution (mu, logvar); False: a deterministic code (logvar None)
+    has_importance_weights = False  # log_weights(x, k) -> (k, N): an ELBO and an importance-weighted NLL
+    needs_labels = False  # forward(x, y) needs the class labels y (the trainer gathers them per batch)
+    conditional = False  # the decoder takes a class: generate(digits); sample(n) gives class i % num_classes
+    has_classifier = False  # classify(x) -> class logits (N, num_classes)
+    closed_form = False  # fitted by fit(images) in closed form (PCA), not by the trainer's gradient steps
+    linear_decoder = False  # decoder_weight (P, D) spans the decoder's subspace (vaelab subspace)
+    train_defaults: dict = {}  # training options the family prefers over TrainConfig's defaults
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+
+    @property
+    def denoising(self) -> bool:
+        """Whether the model is trained to undo input noise (``corrupt(x)``): a capability that depends on the
+        config (an autoencoder with ``noise``), so a property."""
+        return False
+
+    @torch.no_grad()
+    def init_from_data(self, x: torch.Tensor) -> None:
+        """Data-dependent initialisation from the training images ``x (N, C, H, W)`` before the first step; the
+        default does nothing (the linear autoencoder overrides it)."""
 
     @property
     def latent_dim(self) -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vaelab.errors import ConfigError
+from vaelab.core.errors import ConfigError
 from vaelab.models.networks import activation
 from vaelab.models.vae import GaussianEncoderVAE, VAEConfig
 

@@ -23,8 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vaelab.errors import ConfigError
-from vaelab.likelihoods import gaussian_kl_standard_normal
+from vaelab.core.errors import ConfigError
+from vaelab.core.likelihoods import gaussian_kl_standard_normal
 from vaelab.models.base import ModelOutput
 from vaelab.models.networks import mlp
 from vaelab.models.vae import GaussianEncoderVAE, VAEConfig
@@ -63,6 +63,7 @@ class GuidedVAE(GaussianEncoderVAE):
     train_defaults = TRAIN_DEFAULTS
     needs_labels = True
     conditional = True  # sample(n) gives sample i the digit i % 10
+    has_classifier = True
 
     def __init__(self, config: GuidedVAEConfig):
         super().__init__(config)

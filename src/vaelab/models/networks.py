@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from vaelab.errors import ConfigError
+from vaelab.core.errors import ConfigError
 
 ACTIVATIONS = {
     "relu": nn.ReLU,

@@ -9,7 +9,7 @@ the top-D right singular vectors ``W (D, P)`` (orthonormal rows) of ``x - m``:
 
 It is fitted in closed form by scikit-learn (``sklearn.decomposition.PCA``, eigendecomposition of the P x P
 covariance, ``svd_solver="covariance_eigh"``), not by SGD
-(``trainable = False``; ``vaelab train --model pca`` calls ``fit``). Signs: scikit-learn's ``svd_flip``
+(``closed_form = True``; ``vaelab train --model pca`` calls ``fit``). Signs: scikit-learn's ``svd_flip``
 convention, which makes the largest-magnitude loading of each component positive; it is deterministic, and on
 seed 001's five points it gives A a negative code as in the seed.
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from vaelab.errors import ConfigError
+from vaelab.core.errors import ConfigError
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 
 
@@ -47,7 +47,7 @@ class PCAModel(LatentModel):
     config_class = PCAConfig
     probabilistic = False
     likelihood = "mse"
-    trainable = False
+    closed_form = True
 
     def __init__(self, config: PCAConfig):
         super().__init__(config)

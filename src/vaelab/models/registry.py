@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vaelab.errors import ConfigError
+from vaelab.core.errors import ConfigError
 from vaelab.models.base import LatentModel, ModelConfig
 from vaelab.models.autoencoder import (
     Autoencoder,
@@ -51,4 +51,4 @@ def train_defaults(name: str) -> dict:
     settings: 20 epochs, batch 100); flags and config files still override them."""
     if name not in MODELS:
         return {}
-    return dict(getattr(MODELS[name][1], "train_defaults", {}))
+    return dict(MODELS[name][1].train_defaults)

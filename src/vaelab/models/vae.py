@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from vaelab.errors import ConfigError
-from vaelab.likelihoods import (
+from vaelab.core.errors import ConfigError
+from vaelab.core.likelihoods import (
     bernoulli_log_prob,
     diagonal_normal_log_prob,
     gaussian_kl_standard_normal,
@@ -76,6 +76,8 @@ class GaussianEncoderVAE(LatentModel):
     output ``(..., P)`` for ``z (..., D)``); this class gives the likelihood, the loss (module docstring),
     ``decode`` and the importance weights. Their config needs ``likelihood``, ``decoder_std``, ``beta``, ``k``.
     """
+
+    has_importance_weights = True
 
     def _init_likelihood(self, config) -> None:
         self.likelihood = config.likelihood

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.errors import ConfigError
-from vaelab.plots.manifold import decode_codes, tile
-from vaelab.plots.style import save_figure, styled
+from vaelab.core.errors import ConfigError
+from vaelab.viz.manifold import decode_codes, tile
+from vaelab.viz.style import save_figure, styled
 
 
 def interpolate_codes(z_from, z_to, steps: int = 20, spherical: bool = False) -> np.ndarray:

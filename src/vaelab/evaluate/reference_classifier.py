@@ -1,8 +1,13 @@
-"""Train, save and load the reference MNIST classifier (``vaelab classifier train``; default ``runs/mnist-classifier``).
+"""The reference MNIST classifier: a small CNN that judges generated digits; train, save and load it (``vaelab classifier train``;
+default ``runs/mnist-classifier``).
 
 The folder looks like a run: ``config.json``, ``checkpoints/best.pt`` (``{"model": "mnist-classifier",
 "model_config", "model_state"}``, read with ``weights_only=True``), ``metrics.jsonl`` (one record per epoch with
 the training loss and validation accuracy) and ``eval.json`` (test accuracy on the full 10,000-image test set).
+Architecture: Conv(1->32, 3x3, pad 1) ReLU MaxPool2 -> Conv(32->64, 3x3, pad 1) ReLU MaxPool2 -> Flatten ->
+Linear(64*7*7 -> 128) ReLU Dropout(0.25) -> Linear(128 -> 10). Input ``(N, 1, 28, 28)`` grey pixels in [0, 1];
+output logits ``(N, 10)``. It is not a latent-variable model, so it is not in the model registry.
+
 It judges generated digits (``vaelab compare``'s completeness, the guided VAE's test).
 """
 
@@ -12,17 +17,78 @@ import json
 import math
 import sys
 import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from vaelab.errors import CheckpointError, ConfigError
-from vaelab.models.classifier import ClassifierConfig, DigitClassifier
-from vaelab.runs import RunDir, atomic_write_text, load_checkpoint, save_checkpoint
+from vaelab.core.errors import CheckpointError, ConfigError
+from vaelab.core.io import atomic_write_text, load_checkpoint, save_checkpoint
+from vaelab.train.rundir import RunDir
 
 DEFAULT_CLASSIFIER_DIR = Path("runs") / "mnist-classifier"
 CLASSIFIER_NAME = "mnist-classifier"
+
+
+@dataclass
+class ClassifierConfig:
+    """Attributes: image_shape (C, H, W); channels of the two conv layers; hidden units; num_classes."""
+
+    image_shape: tuple[int, int, int] = (1, 28, 28)
+    channels: tuple[int, int] = (32, 64)
+    hidden: int = 128
+    num_classes: int = 10
+    dropout: float = 0.25
+
+    def validate(self) -> None:
+        if len(self.image_shape) != 3 or self.image_shape[0] < 1 or min(self.image_shape[1:]) < 4:
+            raise ConfigError(f"image_shape={self.image_shape}: expected (C, H, W) of at least 4x4")
+        if len(self.channels) != 2 or min(self.channels) < 1 or int(self.hidden) < 1 or int(self.num_classes) < 2:
+            raise ConfigError("classifier: expected 2 positive channel counts, hidden >= 1, num_classes >= 2")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ClassifierConfig":
+        cfg = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+        cfg.validate()
+        return cfg
+
+
+class DigitClassifier(nn.Module):
+    """Small CNN (module docstring). ``forward(x (N, C, H, W)) -> logits (N, num_classes)``."""
+
+    def __init__(self, config: ClassifierConfig | None = None):
+        super().__init__()
+        self.config = config or ClassifierConfig()
+        self.config.validate()
+        c, h, w = self.config.image_shape
+        c1, c2 = self.config.channels
+        self.features = nn.Sequential(
+            nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        )
+        self.head = nn.Sequential(
+            nn.Linear(c2 * (h // 4) * (w // 4), self.config.hidden), nn.ReLU(), nn.Dropout(self.config.dropout),
+            nn.Linear(self.config.hidden, self.config.num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))
+
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """Softmax probabilities ``(N, num_classes)`` for images ``x (N, C, H, W)`` in [0, 1] (eval mode)."""
+        was = self.training
+        self.eval()
+        dev = next(self.parameters()).device
+        out = torch.cat([torch.softmax(self(x[i : i + batch_size].to(dev)), -1).cpu()
+                         for i in range(0, len(x), batch_size)]) if len(x) else torch.zeros(0, self.config.num_classes)
+        self.train(was)
+        return out
 
 
 @torch.no_grad()
@@ -36,7 +102,7 @@ def train_classifier(out_dir=DEFAULT_CLASSIFIER_DIR, dataset: str = "mnist", dat
                      batch_size: int = 128, lr: float = 1e-3, seed: int = 0, limit: int | None = None,
                      val_size: int | None = None, channels: tuple[int, int] = (32, 64),
                      progress: bool = True) -> dict:
-    """Train the small CNN of ``vaelab.models.classifier`` with Adam on grey images; write ``out_dir``.
+    """Train the small CNN of ``vaelab.evaluate.reference_classifier`` with Adam on grey images; write ``out_dir``.
 
     ``channels`` are the two conv layers' widths (smaller for quick tests); ``limit`` keeps the first N training
     images; the test accuracy is always measured on the full test split.

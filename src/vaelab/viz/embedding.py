@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vaelab.errors import ConfigError
+from vaelab.core.errors import ConfigError
 
 METHODS = ("tsne", "umap", "pca")
 METHOD_TITLES = {"tsne": "t-SNE", "umap": "UMAP", "pca": "PCA"}

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.errors import ConfigError
-from vaelab.runs import RunDir
+from vaelab.core.errors import ConfigError
+from vaelab.train.rundir import RunDir
 
 KINDS = ("latent", "manifold", "interpolate", "all-pairs", "samples-per-epoch", "curves", "projector",
          "reconstructions", "samples")
@@ -42,7 +42,7 @@ class RunFigures:
         self.checkpoint, self.data_dir, self.dpi, self.progress = checkpoint, data_dir, int(dpi), progress
         if self.dpi < 100:
             raise ConfigError(f"--dpi {dpi}: expected at least 100")
-        from vaelab.plots.style import COMPACT
+        from vaelab.viz.style import COMPACT
 
         COMPACT["on"] = bool(compact)
         self._model = None
@@ -74,7 +74,7 @@ class RunFigures:
     def codes(self) -> np.ndarray:
         """Encoder means of the whole test split, ``(N, D)`` (cached)."""
         if self._codes is None:
-            from vaelab.plots.latent import encode_codes
+            from vaelab.viz.latent import encode_codes
 
             self._codes = encode_codes(self.model, self.test.images, progress=self.progress)
         return self._codes
@@ -88,10 +88,7 @@ class RunFigures:
         """Does ``sample(n)`` give sample i the class i % 10 (class-conditional models)?"""
         from vaelab.models.registry import MODELS
 
-        cls = MODELS.get(self.config["model"], (None, None))[1]
-        if cls is not None and hasattr(cls, "conditional"):
-            return bool(cls.conditional)
-        return "guided" in self.config["model"]
+        return MODELS[self.config["model"]][1].conditional
 
     @property
     def latent_dim(self) -> int:
@@ -99,7 +96,7 @@ class RunFigures:
 
     @property
     def probabilistic(self) -> bool:
-        return bool(getattr(self.model, "probabilistic", True))
+        return self.model.probabilistic
 
     def out(self, filename: str) -> Path:
         return self.run.figures / filename
@@ -131,8 +128,8 @@ class RunFigures:
         """Test codes coloured by class, class centres labelled; codes above 2-D through ``method``.
 
         ``n``: first n test images (default: all for 2-D codes, 5,000 for an embedding)."""
-        from vaelab.plots.embedding import METHOD_TITLES, reduce_2d
-        from vaelab.plots.latent import plot_latent
+        from vaelab.viz.embedding import METHOD_TITLES, reduce_2d
+        from vaelab.viz.latent import plot_latent
 
         codes, labels = self.codes(), self.labels
         d = codes.shape[1]
@@ -166,7 +163,7 @@ class RunFigures:
 
     def _class_code(self, digit: int | None, index: int | None, flag: str) -> tuple[np.ndarray, str, int]:
         """A code for one end of a path: test image ``index``, or the representative image of class ``digit``."""
-        from vaelab.plots.interpolation import representative_indices
+        from vaelab.viz.interpolation import representative_indices
 
         codes = self.codes()
         if index is not None:
@@ -186,8 +183,8 @@ class RunFigures:
                  path_to_index: int | None = None, spherical: bool = False, out: Path | None = None) -> dict:
         """Decoded images over a ``size x size`` grid of codes on ``[lo, hi]^2`` (default [-2, 2]); optional
         interpolation path (between two classes' representative images, or two test images) in red."""
-        from vaelab.plots.interpolation import interpolate_codes
-        from vaelab.plots.manifold import plot_manifold, render_manifold
+        from vaelab.viz.interpolation import interpolate_codes
+        from vaelab.viz.manifold import plot_manifold, render_manifold
 
         if lo is None or hi is None:
             dlo, dhi = self._default_range()
@@ -211,8 +208,8 @@ class RunFigures:
                     to_index: int | None = None, steps: int = 20, spherical: bool = False, scale: int = 4,
                     duration_ms: int = 100, out: Path | None = None) -> dict:
         """Codes z(t) from one test image's code to another's; a looping GIF and a strip PNG of the frames."""
-        from vaelab.plots.interpolation import gif_frames, interpolate_codes, plot_strip, save_gif
-        from vaelab.plots.manifold import decode_codes
+        from vaelab.viz.interpolation import gif_frames, interpolate_codes, plot_strip, save_gif
+        from vaelab.viz.manifold import decode_codes
 
         if int(scale) < 1:
             raise ConfigError(f"--scale {scale}: expected an integer >= 1")
@@ -234,7 +231,7 @@ class RunFigures:
     def all_pairs(self, steps: int = 8, spherical: bool = False, classes: list[int] | None = None,
                   out: Path | None = None) -> dict:
         """The table of interpolation strips between every ordered pair of classes (default 0..9)."""
-        from vaelab.plots.interpolation import all_pairs, plot_all_pairs, representative_indices
+        from vaelab.viz.interpolation import all_pairs, plot_all_pairs, representative_indices
 
         if self.labels is None:
             raise ConfigError(f"all-pairs: {self.config['dataset']['name']} has no labels")
@@ -252,7 +249,7 @@ class RunFigures:
 
     def samples_per_epoch(self, max_rows: int = 20, out: Path | None = None) -> dict:
         """Samples decoded from the same prior noise at the end of every epoch (``epoch_samples.npy``)."""
-        from vaelab.plots.training import epoch_rows, plot_samples_per_epoch
+        from vaelab.viz.training import epoch_rows, plot_samples_per_epoch
 
         arr = self.run.read_epoch_samples()
         if arr is None:
@@ -264,7 +261,7 @@ class RunFigures:
 
     def curves(self, out: Path | None = None) -> dict:
         """Loss terms per epoch (train and validation) from ``metrics.jsonl``."""
-        from vaelab.plots.training import plot_curves
+        from vaelab.viz.training import plot_curves
 
         metrics = self.run.read_metrics()
         if not metrics:
@@ -277,7 +274,7 @@ class RunFigures:
     def projector(self, n: int = 5000, out: Path | None = None) -> dict:
         """TensorBoard embedding-projector export of the first ``n`` test codes, sprite and labels
         (``tensorboard --logdir RUN/tensorboard``)."""
-        from vaelab.plots.embedding import write_projector
+        from vaelab.viz.embedding import write_projector
 
         if int(n) < 1:
             raise ConfigError(f"--n {n}: expected at least 1 code")
@@ -290,7 +287,7 @@ class RunFigures:
 
     def samples(self, n: int = 64, seed: int = 0, out: Path | None = None) -> dict:
         """Prior samples, as ``vaelab sample``."""
-        from vaelab.plots.gallery import save_samples
+        from vaelab.viz.gallery import save_samples
 
         if int(n) < 1:
             raise ConfigError(f"-n {n}: expected at least 1 sample")
@@ -299,7 +296,7 @@ class RunFigures:
 
     def reconstructions(self, n: int = 32, per_row: int = 16, out: Path | None = None) -> dict:
         """First ``n`` test images above their reconstructions, as ``vaelab reconstruct``."""
-        from vaelab.plots.gallery import save_reconstructions
+        from vaelab.viz.gallery import save_reconstructions
 
         if int(n) < 1 or int(per_row) < 1:
             raise ConfigError("-n and --per-row: expected integers >= 1")

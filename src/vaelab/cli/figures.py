@@ -6,27 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-TRAIN_MODEL_FLAGS: tuple[str, ...] = ()
-
-
-def add_train_flags(group) -> None:
-    pass
-
-
-def _int_pair(text: str) -> tuple[int, int]:
-    try:
-        a, b = (int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected two comma-separated integers, e.g. 0,1") from None
-    return a, b
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers, e.g. 0,1,7") from None
-
+from vaelab.cli.args import int_list, int_pair
 
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
@@ -73,7 +53,7 @@ def _add_plot(sub) -> None:
                    help="grid range on both axes (default -2 2; deterministic models: the codes' 1-99th percentiles)")
     k.add_argument("--spacing", default="linear", choices=["linear", "ppf"],
                    help="linear: evenly spaced; ppf: through the inverse normal CDF (equal prior mass per tile)")
-    k.add_argument("--dims", type=_int_pair, default=(0, 1), help="the two latent dimensions spanned (default 0,1)")
+    k.add_argument("--dims", type=int_pair, default=(0, 1), help="the two latent dimensions spanned (default 0,1)")
     k.add_argument("--path-from", type=int, metavar="DIGIT", help="draw the interpolation path from this digit")
     k.add_argument("--path-to", type=int, metavar="DIGIT", help="... to this digit")
     k.add_argument("--path-from-index", type=int, metavar="I", help="path from test image I instead")
@@ -91,7 +71,7 @@ def _add_plot(sub) -> None:
     k = kinds.add_parser("all-pairs", parents=common, help=KIND_HELP["all-pairs"])
     k.add_argument("--steps", type=int, default=8, help="images per strip (default 8)")
     k.add_argument("--spherical", action="store_true")
-    k.add_argument("--classes", type=_int_list, help="classes in the table (default 0..9)")
+    k.add_argument("--classes", type=int_list, help="classes in the table (default 0..9)")
     k = kinds.add_parser("samples-per-epoch", parents=common, help=KIND_HELP["samples-per-epoch"])
     k.add_argument("--max-rows", type=int, default=20, help="epochs shown, evenly spaced (default 20)")
     kinds.add_parser("curves", parents=common, help=KIND_HELP["curves"])
@@ -134,7 +114,7 @@ def plot_options(args) -> dict:
 
 
 def cmd_plot(args) -> int:
-    from vaelab.plots.render import RunFigures
+    from vaelab.viz.render import RunFigures
 
     figs = RunFigures(args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress,
                       compact=args.compact)
@@ -164,8 +144,8 @@ def _add_report(sub) -> None:
 
 
 def cmd_report(args) -> int:
-    from vaelab.plots.render import RunFigures
-    from vaelab.report import write_report
+    from vaelab.viz.render import RunFigures
+    from vaelab.viz.report import write_report
 
     figs = RunFigures(args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress,
                       compact=args.compact)

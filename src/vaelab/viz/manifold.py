@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vaelab.errors import ConfigError
-from vaelab.plots.style import PATH_COLOR, save_figure, styled
+from vaelab.core.errors import ConfigError
+from vaelab.viz.style import PATH_COLOR, save_figure, styled
 
 
 def grid_values(n: int, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear") -> np.ndarray:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.runs import atomic_write_text
+from vaelab.core.io import atomic_write_text
 
 CAPTIONS = {
     "curves": "Training curves from metrics.jsonl: per-epoch training averages (solid) and end-of-epoch "
@@ -166,7 +166,7 @@ def write_report(figs, out: str | Path | None = None, reuse: bool = False, laten
     """Render the applicable figures (or reuse those in RUN/figures/ with ``reuse``) and write the page.
 
     Args:
-        figs: ``vaelab.plots.render.RunFigures`` of the run.
+        figs: ``vaelab.viz.render.RunFigures`` of the run.
         out: HTML path (default ``RUN/report.html``).
 
     Returns:

@@ -10,14 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaelab.errors import ConfigError
-
-TRAIN_MODEL_FLAGS: tuple[str, ...] = ()
-
-
-def add_train_flags(group) -> None:
-    pass
-
+from vaelab.core.errors import ConfigError
 
 def _print_export(meta: dict, run_path: Path) -> None:
     chk = meta["onnx_check"]
@@ -29,7 +22,7 @@ def _print_export(meta: dict, run_path: Path) -> None:
 
 def cmd_export(args) -> int:
     from vaelab.export.onnx import export_run
-    from vaelab.runs import RunDir
+    from vaelab.train.rundir import RunDir
 
     if args.n_codes is not None and args.n_codes < 1:
         raise ConfigError(f"--n-codes {args.n_codes}: expected at least 1")
@@ -54,7 +47,7 @@ def cmd_explore(args) -> int:
 
     from vaelab.export.serve import make_server
     from vaelab.export.site import build_site
-    from vaelab.runs import RunDir
+    from vaelab.train.rundir import RunDir
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: expected 0..65535")

@@ -1,6 +1,6 @@
 """The core's two image grids as arrays: prior samples and test images above their reconstructions.
 
-The same pictures as ``vaelab sample`` and ``vaelab reconstruct`` (``vaelab.plots.grids.make_grid`` layout),
+The same pictures as ``vaelab sample`` and ``vaelab reconstruct`` (``vaelab.viz.grids.make_grid`` layout),
 for ``vaelab plot RUN samples|reconstructions`` and the report.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from vaelab.plots.grids import save_grid
+from vaelab.viz.grids import save_grid
 
 
 @torch.no_grad()

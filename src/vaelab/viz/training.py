@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.plots.manifold import tile
-from vaelab.plots.style import TRAIN_COLOR, VAL_COLOR, save_figure, styled
+from vaelab.viz.manifold import tile
+from vaelab.viz.style import TRAIN_COLOR, VAL_COLOR, save_figure, styled
 
 TERM_TITLES = {"loss": "total loss", "recon_nll": "reconstruction (-log p(x|z))", "kl": "KL(q(z|x) || p(z))",
                "class_ce": "classifier cross-entropy"}

@@ -1,7 +1,7 @@
 """The latent scatter: test codes coloured by class, each class's centre labelled (the seeds' 2-D MNIST picture).
 
 Codes are the encoder's means ``mu(x)`` (the code itself for deterministic models). Codes above 2-D are first
-mapped to 2-D by ``vaelab.plots.embedding.reduce_2d`` (t-SNE, UMAP or PCA), named in the title.
+mapped to 2-D by ``vaelab.viz.embedding.reduce_2d`` (t-SNE, UMAP or PCA), named in the title.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vaelab.plots.style import class_colors, save_figure, styled
+from vaelab.viz.style import class_colors, save_figure, styled
 
 
 @torch.no_grad()

@@ -10,7 +10,6 @@ stopped (on CPU, same seed). Ctrl-C (SIGINT) finishes the current step, saves ``
 from __future__ import annotations
 
 import math
-import platform
 import signal
 import sys
 import time
@@ -19,11 +18,12 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 import torch
 
-from vaelab import __version__
 from vaelab.data import ImageDataset, binarize_dynamic, binarize_static
-from vaelab.errors import CheckpointError, ConfigError, TrainingError
+from vaelab.core.errors import CheckpointError, ConfigError, TrainingError
 from vaelab.models import LatentModel
-from vaelab.runs import CHECKPOINT_FORMAT, RunDir, load_checkpoint, save_checkpoint
+from vaelab.core.device import environment_info, select_device
+from vaelab.core.io import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from vaelab.train.rundir import RunDir
 
 VAL_BINARIZE_SEED = 1  # fixed binarization of the validation split
 VAL_NOISE_SEED = 2  # fixed reparameterization noise for validation
@@ -75,36 +75,6 @@ class TrainConfig:
         return cfg
 
 
-def select_device(name: str = "auto") -> torch.device:
-    """``auto``: cuda if available, else mps, else cpu. Raises ``ConfigError`` for an unavailable device."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
-    if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"--device {name}: MPS is not available on this machine")
-    return dev
-
-
-def environment_info() -> dict:
-    return {
-        "vaelab": __version__,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "threads": torch.get_num_threads(),
-    }
-
-
 def _make_optimizer(model: LatentModel, lr: float, device: torch.device) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     try:  # the fused kernel is ~1.3x faster per step on CPU; fall back where unsupported
@@ -136,7 +106,7 @@ class Trainer:
         self.binarize = config.binarize or ("dynamic" if model.likelihood == "bernoulli" else "none")
         self.x_train = train.images.to(self.device)
         # labels are gathered per batch only for models that use them (the guided VAE's classifier)
-        uses_labels = getattr(model, "needs_labels", False)
+        uses_labels = model.needs_labels
         self.y_train = None if train.labels is None or not uses_labels else train.labels.to(self.device)
         if self.binarize == "static":
             self.x_train = binarize_static(self.x_train, config.seed)
@@ -368,7 +338,7 @@ class Trainer:
 @torch.no_grad()
 def fit_closed_form(model: LatentModel, run: RunDir, cfg: TrainConfig, train: ImageDataset,
                     val: ImageDataset | None) -> list[dict]:
-    """Fit a model with ``trainable = False`` (PCA) by its ``fit(images)`` on the training split (grey pixels)
+    """Fit a model with ``closed_form = True`` (PCA) by its ``fit(images)`` on the training split (grey pixels)
     and write the run like one epoch of training: ``metrics.jsonl`` (one record with the mean training and
     validation loss terms), ``checkpoints/best.pt`` = ``last.pt`` (buffers as tensors), ``epoch_samples.npy``.
 
@@ -480,19 +450,19 @@ def train(
         model = build_model(model_name, options)
     train_ds = load_dataset(dataset, "train", data_dir, val_size=val_size, limit=limit)
     val_ds = load_dataset(dataset, "val", data_dir, val_size=val_size)
-    if getattr(model, "needs_labels", False) and train_ds.labels is None:
+    if model.needs_labels and train_ds.labels is None:
         raise ConfigError(f"--model {model_name} needs class labels; dataset {dataset!r} has none (use mnist)")
     if not resume:
         ds_info = {"name": dataset, "val_size": val_size, "limit": limit, "data_dir": str(data_dir) if data_dir else None,
                    "n_train": len(train_ds), "n_val": len(val_ds)}
         run.path.mkdir(parents=True, exist_ok=True)
         run.save_config(run_config(run.path.name, model_name, model, cfg, ds_info))
-    if not model.trainable:
+    if model.closed_form:
         if resume:
             raise ConfigError(f"--resume: {run.path} holds a closed-form model ({model_name}); nothing to resume")
         return run, None, fit_closed_form(model, run, cfg, train_ds, val_ds)
-    if not resume and hasattr(model, "init_from_data"):  # data-dependent initialisation (linear autoencoder)
-        model.init_from_data(train_ds.images)
+    if not resume:
+        model.init_from_data(train_ds.images)  # data-dependent initialisation (the linear autoencoder's)
     trainer = Trainer(model, run, cfg, train_ds, val_ds, on_step=on_step)
     if resume:
         trainer.resume()

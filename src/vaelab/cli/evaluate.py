@@ -1,0 +1,97 @@
+"""``vaelab evaluate`` (test NLL / reconstruction numbers into eval.json) and ``vaelab info`` (what a run is)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vaelab.cli.args import load_split
+
+
+def _add_evaluate(sub):
+    p = sub.add_parser("evaluate", help="test ELBO, KL, active units and importance-weighted NLL; writes eval.json")
+    p.add_argument("run", type=Path)
+    p.add_argument("--k", type=int, default=1000, help="importance samples K (default 1000)")
+    p.add_argument("--split", default="test", choices=["test", "val", "train"])
+    p.add_argument("--limit", type=int, help="first N images of the split only")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args) -> int:
+    from vaelab.evaluate import evaluate
+    from vaelab.train.rundir import RunDir
+    from vaelab.core.device import select_device
+
+    run = RunDir(args.run).require()
+    model = run.load_model(args.checkpoint, select_device(args.device))
+    data = load_split(run, args.split, args.data_dir, args.limit)
+    result = evaluate(model, data, k=args.k, batch_size=args.batch_size, seed=args.seed,
+                      progress=not args.no_progress)
+    result["checkpoint"] = args.checkpoint
+    run.save_eval(result)
+    print(f"{run.eval_path}:")
+    print(f"  {result['split']} split, {result['n_images']} images, binarization {result['binarization']}")
+    if "nll" in result:
+        print(f"  NLL (K={result['k']}) = {result['nll']:.2f} ± {result['nll_stderr']:.2f} nats")
+    for key in ("elbo", "recon_nll", "kl", "active_units", "sq_error", "mse_per_pixel", "psnr_db", "psnr_noisy_db",
+                "psnr_denoised_db", "classifier_accuracy"):
+        if key in result:
+            fmt = ".5f" if key == "mse_per_pixel" else ".4f" if key == "classifier_accuracy" else ".2f"
+            print(f"  {key} = {result[key]:{fmt}}" if isinstance(result[key], float) else f"  {key} = {result[key]}")
+    return 0
+
+
+def _add_info(sub):
+    p = sub.add_parser("info", help="what a run is: model, data, epochs, best validation score, eval numbers")
+    p.add_argument("run", type=Path)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+
+def cmd_info(args) -> int:
+    from vaelab.train.rundir import RunDir
+
+    run = RunDir(args.run).require()
+    cfg, metrics, ev = run.load_config(), run.read_metrics(), run.read_eval()
+    info = {
+        "run": str(run.path),
+        "model": cfg["model"],
+        "model_config": cfg["model_config"],
+        "dataset": cfg["dataset"],
+        "train": cfg["train"],
+        "epochs_done": metrics[-1]["epoch"] if metrics else 0,
+        "last_epoch": metrics[-1] if metrics else None,
+        "checkpoints": sorted(p.name for p in run.checkpoints.glob("*.pt")) if run.checkpoints.is_dir() else [],
+        "eval": ev,
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"run        {info['run']}")
+    print(f"model      {cfg['model']}  " + " ".join(f"{k}={v}" for k, v in cfg["model_config"].items()))
+    ds = cfg["dataset"]
+    print(f"data       {ds['name']}: {ds.get('n_train')} train / {ds.get('n_val')} val images")
+    print(f"training   {info['epochs_done']}/{cfg['train']['epochs']} epochs, batch {cfg['train']['batch_size']}, "
+          f"lr {cfg['train']['lr']}, seed {cfg['train']['seed']}, binarize {cfg['train']['binarize']}")
+    if metrics:
+        last = metrics[-1]
+        print("last epoch " + ", ".join(f"{k}={v:.2f}" for k, v in last.items() if k.startswith("val_")))
+    print(f"checkpoints {', '.join(info['checkpoints']) or 'none'}")
+    if ev:
+        if "nll" in ev:
+            print(f"eval       NLL {ev['nll']:.2f} ± {ev['nll_stderr']:.2f} nats (K={ev['k']}, {ev['split']}), "
+                  f"ELBO {ev['elbo']:.2f}, KL {ev['kl']:.2f}, active units {ev['active_units']}")
+        else:
+            print("eval       " + ", ".join(f"{k}={v}" for k, v in ev.items()))
+    return 0
+
+
+def register(sub) -> None:
+    _add_evaluate(sub)
+    _add_info(sub)

@@ -1,0 +1,40 @@
+"""Where to compute, and what to record about the machine a run was made on."""
+
+from __future__ import annotations
+
+import platform
+
+import torch
+
+from vaelab import __version__
+from vaelab.core.errors import ConfigError
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``auto``: cuda if available, else mps, else cpu. Raises ``ConfigError`` for an unavailable device."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"--device {name}: MPS is not available on this machine")
+    return dev
+
+
+def environment_info() -> dict:
+    return {
+        "vaelab": __version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+    }

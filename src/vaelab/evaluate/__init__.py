@@ -1,0 +1,46 @@
+"""Evaluation: the importance-weighted NLL (``nll``), reconstruction numbers (``reconstruction``), measured
+properties of latent spaces (``latent_metrics``) and the reference digit classifier (``reference_classifier``).
+``evaluate(model, data)`` picks what fits the model."""
+
+from __future__ import annotations
+
+from vaelab.data import ImageDataset
+from vaelab.evaluate.nll import evaluate_nll, iw_log_likelihood
+from vaelab.evaluate.reconstruction import classifier_accuracy, evaluate_reconstruction
+from vaelab.models import LatentModel
+
+
+def evaluate(
+    model: LatentModel,
+    data: ImageDataset,
+    k: int = 1000,
+    batch_size: int = 100,
+    chunk: int | None = None,
+    seed: int = 0,
+    binarize: str | None = None,
+    progress: bool = True,
+) -> dict:
+    """Test-set numbers of any model, as a JSON-ready dict (what ``vaelab evaluate`` writes to eval.json).
+
+    * models with importance weights (``vae``, ``conv-vae``, ``guided-vae``): ``evaluate_nll`` (NLL, ELBO, KL,
+      active units); the guided VAE adds its classifier's test accuracy (``classifier_accuracy``);
+    * deterministic models and PCA: ``evaluate_reconstruction`` (squared error per image, per-pixel MSE, PSNR);
+      the denoising autoencoder adds PSNR of noisy vs denoised images (``denoising_psnr``).
+
+    Raises:
+        ConfigError: K < 1 or a bad ``binarize``.
+    """
+    if model.has_importance_weights:
+        result = evaluate_nll(model, data, k, batch_size, chunk, seed, binarize, progress)
+        if model.has_classifier and data.labels is not None:
+            result["classifier_accuracy"] = classifier_accuracy(model, data)
+            result["classifier_note"] = "test accuracy of the guided VAE's own classifier on grey images"
+        if model.likelihood == "gaussian":
+            result["nll_note"] = ("Gaussian density of grey pixels (continuous): not comparable to Bernoulli NLLs "
+                                  "on binarized MNIST" + ("; conditional on the classifier's softmax"
+                                                          if model.has_classifier else ""))
+        return result
+    return evaluate_reconstruction(model, data, seed=seed)
+
+
+__all__ = ["evaluate", "evaluate_nll", "evaluate_reconstruction", "iw_log_likelihood", "classifier_accuracy"]

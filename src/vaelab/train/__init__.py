@@ -1,0 +1,1 @@
+"""Training: the run folder, the trainer, closed-form fitting, creating and resuming runs."""
