@@ -104,7 +104,7 @@ def main() -> int:
         else:
             import torch
 
-            from vaelab.train.trainer import TrainConfig, train
+            from vaelab.train import TrainConfig, train
 
             torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
             run, _, _ = train(Path(tmp) / "vae2d", "vae", {"latent_dim": 2, "hidden": (512, 256)},

@@ -18,7 +18,7 @@ import torch
 from vaelab.data import load_dataset
 from vaelab.evaluate import evaluate
 from vaelab.train.rundir import RunDir
-from vaelab.train.trainer import TrainConfig, train
+from vaelab.train import TrainConfig, train
 
 TARGET_S = 60.0
 

@@ -37,7 +37,7 @@ from vaelab.data.idx import read_idx
 from vaelab.data.catalog import locate
 from vaelab.models import build_model
 from vaelab.train.rundir import RunDir
-from vaelab.train.trainer import TrainConfig, Trainer
+from vaelab.train import TrainConfig, Trainer
 
 TARGET_RATIO = 2.2
 TARGET_PEAK_MIB = 1024

@@ -94,7 +94,7 @@ def site2d(mnist_vae_run, tmp_path_factory):
 @pytest.fixture(scope="module")
 def site8d(tmp_path_factory, data_dir):
     """A small real 8-D VAE: 1 epoch on 2,000 MNIST images; 2,000 test codes."""
-    from vaelab.train.trainer import TrainConfig, train
+    from vaelab.train import TrainConfig, train
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     run_path = tmp_path_factory.mktemp("explorer") / "vae8d"

@@ -163,7 +163,7 @@ FAMILY = {  # every model family, briefly trained on real data: export must work
 @pytest.mark.parametrize("name", sorted(FAMILY))
 def test_every_model_family_exports_and_builds_a_site(name, tmp_path, data_dir):
     from vaelab.train.rundir import RunDir
-    from vaelab.train.trainer import TrainConfig, train
+    from vaelab.train import TrainConfig, train
 
     run, _, _ = train(tmp_path / name, name, FAMILY[name], TrainConfig(epochs=1, batch_size=100, progress=False),
                       "mnist", data_dir, val_size=200, limit=500)

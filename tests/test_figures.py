@@ -36,7 +36,7 @@ def figs(run_copy, data_dir):
 @pytest.fixture(scope="module")
 def run8(tmp_path_factory, data_dir):
     """A tiny 8-D run (1 epoch on 2,000 images) for the t-SNE path."""
-    from vaelab.train.trainer import TrainConfig, train
+    from vaelab.train import TrainConfig, train
 
     run_dir = tmp_path_factory.mktemp("runs8") / "vae8d"
     run, _, _ = train(run_dir, "vae", {"latent_dim": 8, "hidden": (128,)},

@@ -13,7 +13,7 @@ from vaelab.cli.main import main
 from vaelab.data import load_dataset
 from vaelab.core.errors import ConfigError
 from vaelab.models import build_model
-from vaelab.train.trainer import TrainConfig, train
+from vaelab.train import TrainConfig, train
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -44,7 +44,7 @@ def test_pca_run_is_fitted_in_closed_form_with_the_run_layout(tmp_path, data_dir
     from sklearn.decomposition import PCA
 
     run, trainer, records = _train(tmp_path, "pca", "pca", {"latent_dim": 5}, data_dir=data_dir)
-    assert trainer is None and len(records) == 1 and len(run.read_metrics()) == 1
+    assert trainer.model.closed_form and len(records) == 1 and len(run.read_metrics()) == 1
     assert run.best_ckpt.is_file() and run.last_ckpt.is_file() and run.epoch_samples_path.is_file()
     model = run.load_model()
     x = load_dataset("mnist", "train", data_dir, val_size=500, limit=2000).images

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from vaelab.cli.main import main
-from vaelab.train.trainer import TrainConfig, train
+from vaelab.train import TrainConfig, train
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 

@@ -12,16 +12,26 @@ import torch
 from vaelab.data import load_dataset
 from vaelab.core.errors import CheckpointError, ConfigError, TrainingError
 from vaelab.core.io import load_checkpoint, save_checkpoint
-from vaelab.train.rundir import RunDir
-from vaelab.train.trainer import TrainConfig, Trainer, train
+from vaelab.train import TrainConfig, Trainer, train
+from vaelab.train.callbacks import Callback
 
 MODEL = {"latent_dim": 4, "hidden": (64,)}
+
+
+class OnStep(Callback):
+    """Calls ``fn(trainer, global_step)`` after every optimizer step."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def on_step_end(self, trainer) -> None:
+        self.fn(trainer, trainer.global_step)
 
 
 def _train(run_dir, data_dir, epochs=2, limit=1500, resume=False, on_step=None, **kw):
     cfg = TrainConfig(epochs=epochs, batch_size=100, seed=7, progress=False, **kw)
     return train(run_dir, "vae", MODEL, cfg, "mnist", data_dir, val_size=500, limit=limit, resume=resume,
-                 on_step=on_step)
+                 callbacks=[OnStep(on_step)] if on_step else [])
 
 
 def test_one_epoch_lowers_validation_loss(tmp_path, data_dir):
@@ -29,14 +39,11 @@ def test_one_epoch_lowers_validation_loss(tmp_path, data_dir):
 
     torch.manual_seed(0)
     model = build_model("vae", {"latent_dim": 8, "hidden": (256,)})
-    run = RunDir(tmp_path / "r")
-    run.path.mkdir()
-    run.save_config({"model": "vae"})
-    trainer = Trainer(model, run, TrainConfig(epochs=1, progress=False),
+    trainer = Trainer(model, "vae", TrainConfig(epochs=1, progress=False),
                       load_dataset("mnist", "train", data_dir, limit=10000),
                       load_dataset("mnist", "val", data_dir, val_size=1000))
     before = trainer.validate()["loss"]
-    after = trainer.fit()[0]["val_loss"]
+    after = trainer.fit().records[0]["val_loss"]
     assert after < before - 100, (before, after)  # ~543 nats untrained -> < 200 after one epoch
 
 
@@ -114,19 +121,20 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data_dir
         with torch.no_grad():
             trainer.model.fc_mu.weight.fill_(float("nan"))
 
-    with pytest.raises(TrainingError, match=r"non-finite loss \(nan\) at epoch 2, step 2.*last good checkpoint"):
+    with pytest.raises(TrainingError, match=r"non-finite loss \(nan\) at epoch 2, step 2.*last good checkpoint is "
+                       r"kept: .*last.pt \(epoch 1\)"):
         _train(tmp_path / "r", data_dir, epochs=2, limit=300, resume=True, on_step=poison)
     assert run.last_ckpt.read_bytes() == good
     assert [r["epoch"] for r in run.read_metrics()] == [1]
 
 
 def test_bad_train_config():
-    with pytest.raises(ConfigError, match="--epochs 0"):
-        TrainConfig(epochs=0).validate()
-    with pytest.raises(ConfigError, match="--lr -1"):
-        TrainConfig(lr=-1).validate()
-    with pytest.raises(ConfigError, match="--binarize 'sometimes'"):
-        TrainConfig(binarize="sometimes").validate()
+    with pytest.raises(ConfigError, match="epochs=0: expected an integer >= 1"):
+        TrainConfig.from_dict({"epochs": 0})
+    with pytest.raises(ConfigError, match="lr=-1: expected a number > 0"):
+        TrainConfig.from_dict({"lr": -1})
+    with pytest.raises(ConfigError, match="binarize='sometimes': expected one of"):
+        TrainConfig.from_dict({"binarize": "sometimes"})
     with pytest.raises(ConfigError, match="--device 'tpu'"):
         from vaelab.core.device import select_device
 

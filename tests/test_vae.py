@@ -50,12 +50,12 @@ def test_gaussian_learned_std_is_a_parameter():
 
 @pytest.mark.parametrize("opts, message", [
     ({"latent_dim": 0}, "latent_dim=0: expected an integer >= 1"),
-    ({"beta": -1.0}, "beta=-1.0: expected a finite number >= 0"),
+    ({"beta": -1.0}, "beta=-1.0: expected a number >= 0"),
     ({"likelihood": "poisson"}, "likelihood='poisson'"),
     ({"decoder_std": -0.1, "likelihood": "gaussian"}, "decoder_std=-0.1"),
     ({"k": 0}, "k=0"),
     ({"activation": "swish"}, "activation='swish'"),
-    ({"latent_size": 2}, r"option\(s\) \['latent_size'\] not used"),
+    ({"latent_size": 2}, "latent_size: unknown option"),
 ])
 def test_bad_config(opts, message):
     with pytest.raises(ConfigError, match=message):

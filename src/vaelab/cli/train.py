@@ -1,142 +1,160 @@
-"""``vaelab train``: train a model into runs/<name>/ (or continue one with --resume)."""
+"""``vaelab train``: train a model into runs/<name>/, or continue one with ``--resume``.
+
+Every option flag is derived from the typed configuration (``vaelab.train.config``): the fields of
+``TrainConfig``, ``DataConfig`` and of each model family's config class, with their meaning, choices and the
+families that have them. No list of flag names is kept by hand.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+import types
+import typing
 from pathlib import Path
 
 from vaelab.cli.args import int_list
-from vaelab.core.errors import ConfigError
+from vaelab.core.options import field_help
+
+RUN_FLAGS = ("config", "model", "name", "runs_dir", "resume", "no_progress")  # the flags that are not options
 
 
-def _std(text: str):
-    if text == "learned":
-        return text  # becomes decoder_std=None (learned) in _train_options
+def _float_or_word(text: str):
+    """A number, or a word the option accepts (``--decoder-std learned``); the typed config checks the word."""
     try:
         return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number or 'learned'") from None
+        return text
 
 
-def _load_toml(path: Path) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"--config {path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"--config {path}: not valid TOML ({exc})") from None
+def _argparse_kwargs(annotation) -> dict:
+    """``type`` / ``choices`` / ``metavar`` for a flag from a field's type annotation."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType) and len(args) == 1:
+        kw = _argparse_kwargs(args[0])
+        if kw.get("type") is float:
+            kw["type"] = _float_or_word
+        return kw
+    if origin is typing.Annotated:
+        return _argparse_kwargs(args[0])
+    if origin is typing.Literal:
+        return {"choices": list(args)}
+    if origin is tuple:
+        return {"type": int_list, "metavar": "N,N,..."}
+    if annotation is bool:
+        return {"type": _bool}
+    if annotation in (int, float, str):
+        return {"type": annotation}
+    return {}
 
 
-# model options that the train flags map to (None = not given, the model's default applies)
-MODEL_FLAGS = ("latent_dim", "hidden", "activation", "likelihood", "decoder_std", "beta", "k")
-FAMILY_FLAGS = ("noise", "noise_level", "loss", "classifier_weight", "classifier_hidden", "channels")
-TRAIN_FLAGS = ("epochs", "batch_size", "lr", "seed", "binarize", "device")
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "yes", "1"):
+        return True
+    if text.lower() in ("false", "no", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r}: expected true or false")
 
 
-def _add_train(sub):
-    p = sub.add_parser("train", help="train a model; writes runs/<name>/",
-                       description="Train a model into runs/<name>/ (config.json, checkpoints, metrics.jsonl, "
-                       "tensorboard/). Options from --config FILE.toml ([model], [train], [data] tables, or flat "
-                       "keys) are overridden by flags given on the command line.")
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _kwargs(name: str, annotation) -> dict:
+    kw = _argparse_kwargs(annotation)
+    if "choices" not in kw:
+        kw.setdefault("metavar", name.upper())
+    return kw
+
+
+def model_options() -> dict[str, dict]:
+    """Every model option of every family: ``{name: {"annotation", "help", "families"}}``."""
+    from vaelab.models.registry import MODELS
+
+    options: dict[str, dict] = {}
+    for family, (cfg_cls, _) in MODELS.items():
+        for name, field in cfg_cls.model_fields.items():
+            if name == "image_shape":
+                continue
+            opt = options.setdefault(name, {"annotation": field.annotation, "help": "", "families": []})
+            opt["help"] = opt["help"] or field_help(cfg_cls, name)
+            opt["families"].append(family)
+    return options
+
+
+def _add_train(sub) -> None:
+    from vaelab.data import CATALOG
+    from vaelab.models.registry import MODELS, model_names
+    from vaelab.train.config import DataConfig, TrainConfig
+
+    families = ", ".join(f"{n} ({MODELS[n][1].__name__})" for n in model_names())
+    p = sub.add_parser(
+        "train", help="train a model; writes runs/<name>/",
+        description="Train a model into runs/<name>/ (config.json, checkpoints/, metrics.jsonl, tensorboard/). "
+        "Options from --config FILE.toml (tables [model] (with family = NAME), [train], [data], or flat keys) are "
+        "overridden by the flags given. Model families: " + families + ". Each model option says which families "
+        "have it. With --resume only --epochs, --device, --data-dir and --no-progress may be given.",
+    )
     p.add_argument("--config", type=Path, help="TOML file with options")
-    p.add_argument("--model", default=None, help="model family (default vae)")
-    p.add_argument("--dataset", default=None, help="mnist, frey-face or olivetti-faces (default mnist)")
-    p.add_argument("--data-dir", type=Path, default=None, help="folder with <dataset>/<files> (before $VAELAB_DATA)")
-    p.add_argument("--name", default=None, help="run name (default: <model>-<dataset>-z<D>)")
+    p.add_argument("--model", choices=model_names(), default=None, help="model family (default vae)")
+    p.add_argument("--name", default=None, help="run name: 1-100 letters, digits, '-', '_', '.' (default: "
+                   "<model>-<dataset>-z<D>)")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent folder of runs (default runs/)")
     p.add_argument("--resume", action="store_true", help="continue the run --name from its last checkpoint")
-    g = p.add_argument_group("model")
-    g.add_argument("--latent-dim", type=int, help="size of z (default 20)")
-    g.add_argument("--hidden", type=int_list, help="hidden layer sizes, e.g. 512,256 (default 400)")
-    g.add_argument("--activation", help="relu, tanh, sigmoid, elu, gelu, softplus, leaky_relu")
-    g.add_argument("--likelihood", help="bernoulli (binarized pixels) or gaussian")
-    g.add_argument("--decoder-std", type=_std, help="Gaussian decoder std, or 'learned'")
-    g.add_argument("--beta", type=float, help="KL weight (1 = ELBO)")
-    g.add_argument("--k", type=int, help="Monte-Carlo samples of z per image in the loss")
-    t = p.add_argument_group("training")
-    t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
-    t.add_argument("--lr", type=float)
-    t.add_argument("--seed", type=int)
-    t.add_argument("--binarize", choices=["dynamic", "static", "none"])
-    t.add_argument("--val-size", type=int, help="validation images carved from the end of train")
-    t.add_argument("--limit", type=int, help="train on the first N training images only")
-    t.add_argument("--device", help="auto (default), cpu, cuda, cuda:N, mps")
-    t.add_argument("--no-progress", action="store_true", help="no progress bars")
-    add_train_flags(g)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
+    groups = {"model": p.add_argument_group("model options (families that have each one in brackets)"),
+              "train": p.add_argument_group("training options"), "data": p.add_argument_group("data options")}
+    for name, opt in model_options().items():
+        fams = opt["families"]
+        which = "all families" if len(fams) == len(MODELS) else ", ".join(fams)
+        groups["model"].add_argument(_flag(name), dest=f"model.{name}", default=None,
+                                     help=f"{opt['help']} [{which}]", **_kwargs(name, opt["annotation"]))
+    for section, cls in (("train", TrainConfig), ("data", DataConfig)):
+        for name, field in cls.model_fields.items():
+            if name == "progress":
+                continue
+            kw = _kwargs(name, field.annotation)
+            if name == "dataset":
+                kw = {"choices": sorted(CATALOG)}
+            groups[section].add_argument(_flag(name), dest=f"{section}.{name}", default=None,
+                                         help=f"{field_help(cls, name)} (default {field.default})", **kw)
     p.set_defaults(func=cmd_train)
 
 
-def add_train_flags(group) -> None:
-    group.add_argument("--noise", choices=["none", "gaussian", "salt-pepper"],
-                       help="ae / dae: input corruption (dae default gaussian)")
-    group.add_argument("--noise-level", type=float, help="dae: Gaussian sigma or salt-and-pepper rate (default 0.5)")
-    group.add_argument("--ae-loss", dest="loss", choices=["mse", "bce"],
-                       help="autoencoders: squared error (default) or cross-entropy on grey pixels")
-    group.add_argument("--classifier-weight", type=float, help="guided-vae: weight of the cross-entropy (default 10)")
-    group.add_argument("--classifier-hidden", type=int_list, help="guided-vae: classifier MLP sizes (default 128)")
-    group.add_argument("--channels", type=int_list, help="conv-vae: channels of the stride-2 convolutions (32,64)")
-
-
-def _train_options(args) -> tuple[str, str, dict, dict, dict]:
-    file_cfg = _load_toml(args.config) if args.config else {}
-    model_opts = dict(file_cfg.get("model", {}))
-    train_opts = dict(file_cfg.get("train", {}))
-    data_opts = dict(file_cfg.get("data", {}))
-    for key, value in file_cfg.items():  # flat keys
-        if not isinstance(value, dict):
-            if key in MODEL_FLAGS or key not in TRAIN_FLAGS + ("model", "dataset", "name", "val_size", "limit"):
-                model_opts.setdefault(key, value)
-            else:
-                (train_opts if key in TRAIN_FLAGS else data_opts).setdefault(key, value)
-    for key in ("model", "dataset", "name", "val_size", "limit"):
-        if key in model_opts:
-            data_opts[key] = model_opts.pop(key)
-    model_name = args.model or data_opts.pop("model", None) or "vae"
-    dataset = args.dataset or data_opts.pop("dataset", None) or "mnist"
-    for key in MODEL_FLAGS + FAMILY_FLAGS:
-        value = getattr(args, key, None)
-        if value is not None:
-            model_opts[key] = None if (key == "decoder_std" and value == "learned") else value
-    for key in TRAIN_FLAGS:
-        if getattr(args, key, None) is not None:
-            train_opts[key] = getattr(args, key)
-    for key in ("val_size", "limit", "name"):
-        if getattr(args, key, None) is not None:
-            data_opts[key] = getattr(args, key)
-    return model_name, dataset, model_opts, train_opts, data_opts
+def _given(args, section: str) -> dict:
+    prefix = section + "."
+    return {k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
 
 
 def cmd_train(args) -> int:
-    from vaelab.train.trainer import TrainConfig, train
+    from vaelab.train.config import check_run_name, resolve
+    from vaelab.train.runs import create_run, resume_run
 
-    model_name, dataset, model_opts, train_opts, data_opts = _train_options(args)
+    model_flags, train_flags, data_flags = _given(args, "model"), _given(args, "train"), _given(args, "data")
     if args.no_progress:
-        train_opts["progress"] = False
-    if not args.resume:  # the model family's preferred training defaults (flags and --config override them)
-        from vaelab.models.registry import train_defaults
+        train_flags["progress"] = False
+    if args.resume:
+        if args.name is None:
+            from vaelab.core.errors import ConfigError
 
-        train_opts = {**train_defaults(model_name), **train_opts}
-    train_cfg = TrainConfig.from_dict(train_opts)
-    name = data_opts.get("name") or f"{model_name}-{dataset}-z{model_opts.get('latent_dim', 'd')}"
-    run_dir = args.runs_dir / name
-    if args.resume and not (run_dir / "config.json").is_file():
-        raise ConfigError(f"--resume: {run_dir} is not a run directory (no config.json); check --name / --runs-dir")
-    run, trainer, records = train(
-        run_dir, model_name, model_opts, train_cfg, dataset, args.data_dir,
-        data_opts.get("val_size"), data_opts.get("limit"), resume=args.resume,
-    )
-    metrics = run.read_metrics()
-    last = metrics[-1] if metrics else {}
-    print(f"run: {run.path}")
-    if last:
+            raise ConfigError("--resume: expected --name NAME of the run to continue")
+        given = {**model_flags, **train_flags, **data_flags}
+        given.update({k: True for k in ("model", "config") if getattr(args, k) is not None})
+        result = resume_run(args.runs_dir / check_run_name(args.name), given)
+    else:
+        spec = resolve(args.model, args.name, model_flags, train_flags, data_flags, args.config)
+        result = create_run(spec, args.runs_dir)
+    metrics = result.run.read_metrics()
+    print(f"run: {result.run.path}")
+    if metrics:
+        last = metrics[-1]
         shown = ", ".join(f"{k}={last[k]:.2f}" for k in ("val_loss", "val_elbo") if k in last)
         print(f"epoch {last['epoch']}: {shown}")
+    if result.interrupted:
+        print(f"interrupted; continue with: vaelab train --name {result.run.path.name} --runs-dir "
+              f"{result.run.path.parent} --resume", file=sys.stderr)
+        return 130
     return 0
 
 

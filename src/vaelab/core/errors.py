@@ -19,3 +19,12 @@ class CheckpointError(VaelabError):
 
 class TrainingError(VaelabError):
     """Training cannot go on, e.g. the loss became non-finite (the last good checkpoint is kept)."""
+
+
+class StorageError(VaelabError):
+    """A file could not be written (disk full, no permission); names the file. What was saved before stays
+    loadable, and a run continues with ``--resume`` once the problem is fixed."""
+
+
+class RunBusyError(VaelabError):
+    """Another process holds the run (a second trainer on one run); names the run and the holder's process id."""

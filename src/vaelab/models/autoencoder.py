@@ -17,79 +17,63 @@ its codes need not lie where N(0, I) puts mass (the "holes" that ``vaelab compar
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.options import NonNegativeFloat, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
-from vaelab.models.networks import check_mlp_options, mlp
+from vaelab.models.networks import Activation, mlp
 
 NOISES = ("none", "gaussian", "salt-pepper")
 
 
-@dataclass
 class AutoencoderConfig(ModelConfig):
-    """Hyper-parameters of the deterministic autoencoders.
+    """Hyper-parameters of the deterministic autoencoders (each field's meaning is the docstring under it)."""
 
-    Attributes:
-        hidden: encoder hidden sizes (decoder mirrors them); ``()`` for the linear autoencoder.
-        latent_dim: D, the size of the code.
-        activation: hidden activation.
-        loss: ``mse`` (squared error summed over pixels) or ``bce`` (cross-entropy on grey pixels, nats).
-        noise: corruption of the input during training and validation: ``none``, ``gaussian``, ``salt-pepper``.
-        noise_level: Gaussian sigma, or the salt-and-pepper rate (share of pixels replaced).
-        output: ``sigmoid`` (pixels in [0, 1]) or ``linear`` (the linear autoencoder).
-    """
+    hidden: tuple[PositiveInt, ...] = (500, 120)
+    """encoder hidden sizes (the decoder mirrors them); () for the linear autoencoder"""
+    latent_dim: PositiveInt = 2
+    """D, the size of the code"""
+    activation: Activation = "relu"
+    """hidden-layer activation"""
+    loss: Literal["mse", "bce"] = "mse"
+    """mse (squared error summed over pixels) or bce (cross-entropy on grey pixels, nats)"""
+    noise: Literal["none", "gaussian", "salt-pepper"] = "none"
+    """corruption of the input during training and validation"""
+    noise_level: NonNegativeFloat = 0.0
+    """Gaussian sigma, or the salt-and-pepper rate (share of pixels replaced)"""
+    output: Literal["sigmoid", "linear"] = "sigmoid"
+    """sigmoid (pixels in [0, 1]) or linear (the linear autoencoder)"""
 
-    hidden: tuple[int, ...] = (500, 120)
-    latent_dim: int = 2
-    activation: str = "relu"
-    loss: str = "mse"
-    noise: str = "none"
-    noise_level: float = 0.0
-    output: str = "sigmoid"
-
-    def validate(self) -> None:
-        super().validate()
-        check_mlp_options(self.latent_dim, self.hidden, self.activation)
-        if self.loss not in ("mse", "bce"):
-            raise ConfigError(f"loss={self.loss!r}: expected 'mse' or 'bce'")
-        if self.noise not in NOISES:
-            raise ConfigError(f"noise={self.noise!r}: expected one of {list(NOISES)}")
-        level = float(self.noise_level)
-        if self.noise == "salt-pepper" and not 0 <= level <= 1:
+    def check(self) -> None:
+        if self.noise == "salt-pepper" and not 0 <= self.noise_level <= 1:
             raise ConfigError(f"noise_level={self.noise_level}: expected a salt-and-pepper rate in [0, 1]")
-        if not level >= 0:
-            raise ConfigError(f"noise_level={self.noise_level}: expected a number >= 0")
-        if self.output not in ("sigmoid", "linear"):
-            raise ConfigError(f"output={self.output!r}: expected 'sigmoid' or 'linear'")
         if self.output == "linear" and self.loss == "bce":
             raise ConfigError("loss='bce' needs output='sigmoid'")
 
 
-@dataclass
 class LinearAEConfig(AutoencoderConfig):
-    hidden: tuple[int, ...] = ()
-    latent_dim: int = 6  # MNIST's eigenvalues 6 and 7 differ by a third: a gap that SGD finds quickly
-    output: str = "linear"
+    hidden: tuple[PositiveInt, ...] = ()
+    latent_dim: PositiveInt = 6  # MNIST's eigenvalues 6 and 7 differ by a third: a gap that SGD finds quickly
+    output: Literal["sigmoid", "linear"] = "linear"
 
-    def validate(self) -> None:
-        super().validate()
+    def check(self) -> None:
+        super().check()
         if self.hidden or self.output != "linear" or self.noise != "none":
             raise ConfigError("linear-ae: expected hidden=(), output='linear', noise='none' (one linear layer each way)")
 
 
-@dataclass
 class DAEConfig(AutoencoderConfig):
-    latent_dim: int = 32
-    noise: str = "gaussian"
-    noise_level: float = 0.5
+    latent_dim: PositiveInt = 32
+    noise: Literal["none", "gaussian", "salt-pepper"] = "gaussian"
+    noise_level: NonNegativeFloat = 0.5
 
-    def validate(self) -> None:
-        super().validate()
-        if self.noise == "none" or float(self.noise_level) == 0:
+    def check(self) -> None:
+        super().check()
+        if self.noise == "none" or self.noise_level == 0:
             raise ConfigError("dae: expected noise 'gaussian' or 'salt-pepper' with noise_level > 0 (--noise, --noise-level)")
 
 

@@ -14,12 +14,12 @@ back:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from vaelab.core.errors import ConfigError
+from vaelab.core.options import Options, PositiveInt
 
 
 @dataclass
@@ -54,32 +54,13 @@ class ModelOutput:
         return out
 
 
-@dataclass
-class ModelConfig:
-    """Base of every model's config dataclass: construction from a dict with checked keys."""
+class ModelConfig(Options):
+    """Base of every model family's configuration (a typed ``vaelab.core.options.Options``): the image shape
+    the model is built for. Families add their options as fields, each with its meaning in the docstring under it;
+    the CLI flags, TOML keys and ``config.json`` are derived from those fields."""
 
-    image_shape: tuple[int, int, int] = (1, 28, 28)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "ModelConfig":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ConfigError(f"option(s) {unknown} not used by this model; expected some of {sorted(names)}")
-        cfg = cls(**values)
-        cfg.image_shape = tuple(int(v) for v in cfg.image_shape)
-        for f in fields(cls):  # JSON turns tuples into lists
-            if isinstance(getattr(cfg, f.name), list):
-                setattr(cfg, f.name, tuple(getattr(cfg, f.name)))
-        cfg.validate()
-        return cfg
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def validate(self) -> None:
-        if len(self.image_shape) != 3 or min(self.image_shape) < 1:
-            raise ConfigError(f"image_shape={self.image_shape}: expected (C, H, W) with positive sizes")
+    image_shape: tuple[PositiveInt, PositiveInt, PositiveInt] = (1, 28, 28)
+    """(C, H, W) of the images; set from the dataset, not a flag"""
 
 
 class LatentModel(nn.Module):

@@ -11,29 +11,28 @@ VAE's (``vaelab.models.vae.GaussianEncoderVAE``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.options import PositiveInt
 from vaelab.models.networks import activation
 from vaelab.models.vae import GaussianEncoderVAE, VAEConfig
 
 
-@dataclass
 class ConvVAEConfig(VAEConfig):
-    """Attributes (besides the VAE's): channels (feature maps of each stride-2 convolution); ``hidden`` is the one
-    fully connected layer between the last feature map and mu / logvar."""
+    """The VAE's options plus the convolutions'; ``hidden`` is the one fully connected layer between the last
+    feature map and mu / logvar."""
 
-    channels: tuple[int, ...] = (32, 64)
-    hidden: tuple[int, ...] = (256,)
-    latent_dim: int = 16
+    channels: tuple[PositiveInt, ...] = (32, 64)
+    """feature maps of each stride-2 convolution, e.g. 32,64"""
+    hidden: tuple[PositiveInt, ...] = (256,)
+    latent_dim: PositiveInt = 16
 
-    def validate(self) -> None:
-        super().validate()
-        if not self.channels or any(int(c) < 1 for c in self.channels):
-            raise ConfigError(f"channels={list(self.channels)}: expected one or more positive channel counts")
+    def check(self) -> None:
+        super().check()
+        if not self.channels:
+            raise ConfigError("channels=[]: expected one or more positive channel counts")
         if len(self.hidden) > 1:
             raise ConfigError(f"hidden={list(self.hidden)}: the conv VAE takes at most one fully connected size")
         _, h, w = self.image_shape

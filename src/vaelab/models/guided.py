@@ -17,43 +17,37 @@ training defaults (``TRAIN_DEFAULTS``) Adam 1e-3, batch 100, 20 epochs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
 from vaelab.core.likelihoods import gaussian_kl_standard_normal
 from vaelab.models.base import ModelOutput
-from vaelab.models.networks import mlp
+from vaelab.models.networks import Activation, mlp
 from vaelab.models.vae import GaussianEncoderVAE, VAEConfig
 
 TRAIN_DEFAULTS = {"epochs": 20, "batch_size": 100, "lr": 1e-3}
 
 
-@dataclass
 class GuidedVAEConfig(VAEConfig):
-    """Attributes (besides the VAE's): classifier_hidden (classifier MLP sizes), classifier_weight (weight of the
-    cross-entropy), num_classes (C)."""
+    """The VAE's options with the seed's defaults, plus the classifier's."""
 
-    hidden: tuple[int, ...] = (128,)
-    latent_dim: int = 10
-    activation: str = "sigmoid"
-    likelihood: str = "gaussian"
-    decoder_std: float | None = 0.5
-    classifier_hidden: tuple[int, ...] = (128,)
-    classifier_weight: float = 10.0
-    num_classes: int = 10
-
-    def validate(self) -> None:
-        super().validate()
-        if any(int(h) < 1 for h in self.classifier_hidden):
-            raise ConfigError(f"classifier_hidden={list(self.classifier_hidden)}: expected layer sizes >= 1")
-        if not float(self.classifier_weight) >= 0:
-            raise ConfigError(f"classifier_weight={self.classifier_weight}: expected a number >= 0")
-        if int(self.num_classes) < 2:
-            raise ConfigError(f"num_classes={self.num_classes}: expected an integer >= 2")
+    hidden: tuple[PositiveInt, ...] = (128,)
+    latent_dim: PositiveInt = 10
+    activation: Activation = "sigmoid"
+    likelihood: Literal["bernoulli", "gaussian"] = "gaussian"
+    decoder_std: PositiveFloat | None = 0.5
+    classifier_hidden: tuple[PositiveInt, ...] = (128,)
+    """the classifier MLP's hidden sizes"""
+    classifier_weight: NonNegativeFloat = 10.0
+    """weight of the classifier's cross-entropy in the loss"""
+    num_classes: Annotated[int, Field(strict=True, ge=2)] = 10
+    """C, the number of classes"""
 
 
 class GuidedVAE(GaussianEncoderVAE):

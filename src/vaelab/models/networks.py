@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from torch import nn
 
 from vaelab.core.errors import ConfigError
@@ -15,6 +17,9 @@ ACTIVATIONS = {
     "softplus": nn.Softplus,
     "leaky_relu": nn.LeakyReLU,
 }
+
+
+Activation = Literal["relu", "tanh", "sigmoid", "elu", "gelu", "softplus", "leaky_relu"]
 
 
 def activation(name: str) -> nn.Module:
@@ -32,13 +37,3 @@ def mlp(sizes: list[int], act: str = "relu", final_activation: bool = False) -> 
         if i < len(sizes) - 2 or final_activation:
             layers.append(activation(act))
     return nn.Sequential(*layers)
-
-
-def check_mlp_options(latent_dim, hidden, act: str) -> None:
-    """Validate an MLP model's options; raises ``ConfigError`` naming the bad one."""
-    if int(latent_dim) < 1:
-        raise ConfigError(f"latent_dim={latent_dim}: expected an integer >= 1")
-    if any(int(h) < 1 for h in hidden):
-        raise ConfigError(f"hidden={list(hidden)}: expected layer sizes >= 1")
-    if act not in ACTIVATIONS:
-        raise ConfigError(f"activation={act!r}: expected one of {sorted(ACTIVATIONS)}")

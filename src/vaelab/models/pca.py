@@ -19,25 +19,21 @@ codes' covariance (the zero-noise limit of probabilistic PCA, Tipping & Bishop 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.options import PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 
 
-@dataclass
 class PCAConfig(ModelConfig):
-    """Attributes: latent_dim: D, the number of principal components kept."""
+    latent_dim: PositiveInt = 20
+    """D, the number of principal components kept"""
 
-    latent_dim: int = 20
-
-    def validate(self) -> None:
-        super().validate()
+    def check(self) -> None:
         c, h, w = self.image_shape
-        if not 1 <= int(self.latent_dim) <= c * h * w:
+        if self.latent_dim > c * h * w:
             raise ConfigError(f"latent_dim={self.latent_dim}: expected 1 <= latent_dim <= {c * h * w} pixels")
 
 

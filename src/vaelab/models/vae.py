@@ -12,12 +12,13 @@ with the reparameterization trick and the analytic KL to N(0, I). ``beta`` = 1 g
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import Literal
 
 import torch
+from pydantic import field_validator
 from torch import nn
 
-from vaelab.core.errors import ConfigError
+from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
 from vaelab.core.likelihoods import (
     bernoulli_log_prob,
     diagonal_normal_log_prob,
@@ -26,47 +27,33 @@ from vaelab.core.likelihoods import (
     standard_normal_log_prob,
 )
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
-from vaelab.models.networks import check_mlp_options, mlp
+from vaelab.models.networks import Activation, mlp
 
 
-@dataclass
 class VAEConfig(ModelConfig):
-    """Hyper-parameters of the MLP VAE.
+    """Hyper-parameters of the MLP VAE (each field's meaning is the docstring under it)."""
 
-    Attributes:
-        hidden: sizes of the encoder's hidden layers (the decoder mirrors them).
-        latent_dim: D, the size of z.
-        activation: hidden activation (``relu``, ``tanh``, ...).
-        likelihood: ``bernoulli`` (binarized pixels) or ``gaussian``.
-        decoder_std: Gaussian only: the fixed std (the seeds' ``decoder_std`` / c), or None to learn one.
-        beta: weight of the KL term (the seeds' C); 1 gives the ELBO.
-        k: Monte-Carlo samples of z per image in the training loss.
-        decoder_mean: Gaussian only: ``sigmoid`` (means in [0, 1], for pixels) or ``identity`` (unbounded; with
-            ``hidden=()`` this is the linear-Gaussian VAE, i.e. probabilistic PCA, whose log p(x) is exact).
-    """
+    hidden: tuple[PositiveInt, ...] = (400,)
+    """sizes of the encoder's hidden layers, e.g. 512,256 (the decoder mirrors them)"""
+    latent_dim: PositiveInt = 20
+    """D, the size of the latent z"""
+    activation: Activation = "relu"
+    """hidden-layer activation"""
+    likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
+    """decoder p(x|z): bernoulli (binarized pixels; the literature's NLL) or gaussian (grey pixels)"""
+    decoder_std: PositiveFloat | None = None
+    """gaussian only: the fixed decoder std (the seeds' c), or 'learned' (one shared learned std)"""
+    beta: NonNegativeFloat = 1.0
+    """weight of the KL term (1 gives the ELBO; the seeds' C)"""
+    k: PositiveInt = 1
+    """Monte-Carlo samples of z per image in the training loss"""
+    decoder_mean: Literal["sigmoid", "identity"] = "sigmoid"
+    """gaussian only: sigmoid (means in [0, 1]) or identity (with no hidden layer: probabilistic PCA)"""
 
-    hidden: tuple[int, ...] = (400,)
-    latent_dim: int = 20
-    activation: str = "relu"
-    likelihood: str = "bernoulli"
-    decoder_std: float | None = None
-    beta: float = 1.0
-    k: int = 1
-    decoder_mean: str = "sigmoid"
-
-    def validate(self) -> None:
-        super().validate()
-        check_mlp_options(self.latent_dim, self.hidden, self.activation)
-        if self.likelihood not in ("bernoulli", "gaussian"):
-            raise ConfigError(f"likelihood={self.likelihood!r}: expected 'bernoulli' or 'gaussian'")
-        if self.decoder_std is not None and not float(self.decoder_std) > 0:
-            raise ConfigError(f"decoder_std={self.decoder_std}: expected a positive number (or omit it to learn it)")
-        if not (float(self.beta) >= 0 and math.isfinite(float(self.beta))):
-            raise ConfigError(f"beta={self.beta}: expected a finite number >= 0")
-        if self.decoder_mean not in ("sigmoid", "identity"):
-            raise ConfigError(f"decoder_mean={self.decoder_mean!r}: expected 'sigmoid' or 'identity'")
-        if int(self.k) < 1:
-            raise ConfigError(f"k={self.k}: expected an integer >= 1 Monte-Carlo samples")
+    @field_validator("decoder_std", mode="before")
+    @classmethod
+    def _learned_std(cls, value):
+        return None if value == "learned" else value  # the word for "learn one shared std"
 
 
 class GaussianEncoderVAE(LatentModel):

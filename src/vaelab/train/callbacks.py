@@ -1,0 +1,159 @@
+"""What happens around the training loop, one callback per role.
+
+A ``Callback`` is told of five events by ``Trainer.fit`` (each receives the trainer): ``on_epoch_start(trainer,
+steps)``, ``on_step_end(trainer)``, ``on_epoch_end(trainer, record)`` (``record`` is the epoch's line of
+``metrics.jsonl``), ``on_stop(trainer)`` (a stop request, e.g. Ctrl-C, mid-epoch) and ``on_train_end(trainer)``.
+The run-writing callbacks are listed by ``run_callbacks`` in the order they must act at an epoch end: metrics,
+TensorBoard, samples, then checkpoints (so a checkpoint never refers to an epoch the metrics do not have).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import torch
+
+from vaelab.core.io import save_checkpoint
+from vaelab.train.rundir import RunDir
+
+SAMPLE_NOISE_OFFSET = 1  # per-epoch samples decode the same prior noise, seeded with seed + 1
+
+
+class Callback:
+    """Base class: every event does nothing; subclasses override the events they act on."""
+
+    def on_epoch_start(self, trainer, steps: int) -> None: ...
+
+    def on_step_end(self, trainer) -> None: ...
+
+    def on_epoch_end(self, trainer, record: dict) -> None: ...
+
+    def on_stop(self, trainer) -> None: ...
+
+    def on_train_end(self, trainer) -> None: ...
+
+
+class ProgressBar(Callback):
+    """A tqdm bar per epoch, with the running mean loss every ``every`` steps."""
+
+    def __init__(self, every: int = 20):
+        self.every, self.bar = every, None
+
+    def on_epoch_start(self, trainer, steps: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=steps, initial=trainer.step_in_epoch, leave=False, dynamic_ncols=True,
+                        desc=f"epoch {trainer.epoch + 1}/{trainer.config.epochs}")
+
+    def on_step_end(self, trainer) -> None:
+        self.bar.update(1)
+        if trainer.step_in_epoch % self.every == 0:
+            self.bar.set_postfix(loss=f"{trainer.sums.means().get('loss', float('nan')):.2f}")
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        self.on_train_end(trainer)
+
+    def on_stop(self, trainer) -> None:
+        self.on_train_end(trainer)
+
+    def on_train_end(self, trainer) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class EpochPrinter(Callback):
+    """One line per epoch on stderr: the training loss, the validation terms and the epoch's wall time."""
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        shown = {k: v for k, v in record.items() if k.startswith(("train_loss", "val_"))}
+        what = ("fitted in closed form" if record.get("closed_form")
+                else f"epoch {record['epoch']}/{trainer.config.epochs}")
+        print(f"{what} " + " ".join(f"{k}={v:.3f}" for k, v in shown.items()) + f" ({record['time_s']:.1f}s)",
+              file=sys.stderr)
+
+
+class MetricsLog(Callback):
+    """Appends each epoch's record to ``metrics.jsonl``."""
+
+    def __init__(self, run: RunDir):
+        self.run = run
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        self.run.append_metrics(record)
+
+
+class TensorBoardLog(Callback):
+    """Writes the ``train_*`` / ``val_*`` terms of each epoch as TensorBoard scalars (``RUN/tensorboard``)."""
+
+    def __init__(self, run: RunDir):
+        self.run, self.writer = run, None
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        if self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(self.run.tensorboard), purge_step=record["step"])
+        for key, value in record.items():
+            if key.startswith(("train_", "val_")) and isinstance(value, float):
+                split, term = key.split("_", 1)
+                self.writer.add_scalar(f"{term}/{split}", value, record["epoch"])
+        self.writer.flush()
+
+    def on_train_end(self, trainer) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def decode_epoch_samples(model, n: int, seed: int) -> np.ndarray:
+    """``n`` images decoded from the same prior noise (seed ``seed + 1``) as uint8 ``(n, C, H, W)``."""
+    g = torch.Generator(device="cpu").manual_seed(seed + SAMPLE_NOISE_OFFSET)
+    was_training = model.training
+    model.eval()
+    imgs = model.sample(n, generator=g).detach().cpu().clamp(0, 1).mul(255).round().to(torch.uint8)
+    model.train(was_training)
+    return imgs.numpy()
+
+
+class EpochSamples(Callback):
+    """Appends each epoch's decodings of fixed prior noise to ``epoch_samples.npy`` (``(epochs, n, C, H, W)``)."""
+
+    def __init__(self, run: RunDir, n: int, seed: int):
+        self.run, self.n, self.seed = run, n, seed
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        if self.n == 0:
+            return
+        imgs = decode_epoch_samples(trainer.model, self.n, self.seed)
+        prev = self.run.read_epoch_samples()
+        keep = prev is not None and prev.shape[1:] == imgs.shape and len(prev) >= record["epoch"] - 1
+        arr = np.concatenate([prev[: record["epoch"] - 1], imgs[None]]) if keep else imgs[None]
+        self.run.save_epoch_samples(arr)
+
+
+class Checkpoints(Callback):
+    """Saves ``best.pt`` when the epoch is the best so far and ``last.pt`` at every epoch end, and ``last.pt``
+    mid-epoch on a stop request (then prints how to continue)."""
+
+    def __init__(self, run: RunDir):
+        self.run = run
+
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        state = trainer.state_dict()
+        if record["best"]:
+            save_checkpoint(self.run.best_ckpt, state)
+        save_checkpoint(self.run.last_ckpt, state)
+
+    def on_stop(self, trainer) -> None:
+        save_checkpoint(self.run.last_ckpt, trainer.state_dict())
+        print(f"\ninterrupted: saved {self.run.last_ckpt} (epoch {trainer.epoch + 1}, step "
+              f"{trainer.step_in_epoch}); continue with --resume", file=sys.stderr)
+
+
+def run_callbacks(run: RunDir, samples_per_epoch: int, seed: int, progress: bool) -> list[Callback]:
+    """The callbacks of a training run writing into ``run``, in the order they must act."""
+    writers: list[Callback] = [MetricsLog(run), TensorBoardLog(run), EpochSamples(run, samples_per_epoch, seed),
+                               Checkpoints(run)]
+    return ([ProgressBar()] if progress else []) + writers + ([EpochPrinter()] if progress else [])

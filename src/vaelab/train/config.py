@@ -1,0 +1,286 @@
+"""One typed configuration of a run: the model family and its options, training, data, and the run's name.
+
+Every option is declared once, as a field of a typed class (``vaelab.core.options.Options``):
+
+* ``TrainConfig`` and ``DataConfig`` below, and each model family's config class (``vaelab.models``), whose
+  fields are that family's options;
+* ``RunSpec`` bundles them for one run; ``config.json`` is ``RunSpec.to_config()``, and ``RunSpec.from_config``
+  reads it back with the same checks.
+
+Options come from a TOML file (``load_toml``; tables ``[model]``, ``[train]``, ``[data]`` or flat keys) overridden
+by command-line flags (``resolve``). Errors name the flag (``--epochs``) or the TOML key (``c.toml: [train]
+epochs``), whichever the bad value came from.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from vaelab.core.device import environment_info
+from vaelab.core.errors import ConfigError
+from vaelab.core.options import (
+    Bool,
+    NonNegativeInt,
+    Options,
+    PositiveFloat,
+    PositiveInt,
+    Str,
+    describe_errors,
+)
+from vaelab.data import CATALOG
+from vaelab.models.base import ModelConfig
+from vaelab.models.registry import MODELS, model_names
+
+RUN_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}")
+CONFIG_FORMAT = 2  # version of config.json's layout
+
+
+class TrainConfig(Options):
+    """How a model is trained (each field's meaning is the docstring under it)."""
+
+    epochs: PositiveInt = 10
+    """passes over the training split"""
+    batch_size: PositiveInt = 128
+    """images per Adam step"""
+    lr: PositiveFloat = 1e-3
+    """Adam's learning rate"""
+    seed: NonNegativeInt = 0
+    """seeds the run's one generator (permutations, binarization, noise) and the initial weights"""
+    binarize: Literal["dynamic", "static", "none"] | None = None
+    """dynamic (a fresh Bernoulli sample per batch), static (one fixed sample) or none (grey pixels); default: dynamic for Bernoulli models, none otherwise"""
+    device: Str = "auto"
+    """auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps"""
+    samples_per_epoch: NonNegativeInt = 10
+    """images decoded from fixed prior noise at each epoch end (epoch_samples.npy)"""
+    progress: Bool = True
+    """progress bars and one line per epoch on stderr"""
+
+
+class DataConfig(Options):
+    """Which images a run trains on."""
+
+    dataset: Literal[tuple(sorted(CATALOG))] = "mnist"  # type: ignore[valid-type]
+    """the dataset"""
+    val_size: NonNegativeInt | None = None
+    """validation images carved from the end of the training split (default: the dataset's, 10,000 for MNIST)"""
+    limit: PositiveInt | None = None
+    """train on the first N training images only"""
+    data_dir: Str | None = None
+    """folder holding <dataset>/<files>, searched before $VAELAB_DATA and the cache"""
+
+
+# options that may change when a run is resumed; everything else is fixed by the run's config.json
+RESUMABLE_OPTIONS = ("epochs", "device", "progress", "data_dir")
+
+
+def check_run_name(name: str) -> str:
+    """Return ``name`` if it is one path component of safe characters, else raise ``ConfigError``.
+
+    A run name is letters, digits, ``-``, ``_`` and ``.``, does not start with a dot, and has at most 100
+    characters, so that ``runs/<name>`` always stays inside the runs folder.
+    """
+    if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
+        raise ConfigError(
+            f"--name {name!r}: expected 1-100 letters, digits, '-', '_' or '.', not starting with '.' "
+            "(one folder name inside --runs-dir)"
+        )
+    return name
+
+
+@dataclass
+class RunSpec:
+    """Everything that defines a run: its name, model family and options, training and data configuration."""
+
+    name: str
+    model: str
+    model_config: ModelConfig
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def to_config(self, n_train: int | None = None, n_val: int | None = None) -> dict:
+        """The run's ``config.json``: every option, the dataset sizes, the machine and versions."""
+        dataset = {"name": self.data.dataset, "val_size": self.data.val_size, "limit": self.data.limit,
+                   "data_dir": self.data.data_dir, "n_train": n_train, "n_val": n_val}
+        return {
+            "format": CONFIG_FORMAT,
+            "name": self.name,
+            "model": self.model,
+            "model_config": self.model_config.to_dict(),
+            "train": self.train.to_dict(),
+            "dataset": dataset,
+            "environment": environment_info(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict, path: Path | str = "config.json") -> RunSpec:
+        """Read a run's ``config.json`` (as a dict) back into a checked ``RunSpec``.
+
+        Raises:
+            ConfigError: a missing section or an option of the wrong type, naming ``path``.
+        """
+        where = f"{path}: "
+        try:
+            model, model_cfg, train_cfg, ds = (config["model"], config["model_config"], config["train"],
+                                               config["dataset"])
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"{where}missing section {exc}; expected model, model_config, train, dataset") from exc
+        if model not in MODELS:
+            raise ConfigError(f"{where}model {model!r}: expected one of {model_names()}")
+        data = {"dataset": ds.get("name"), "val_size": ds.get("val_size"), "limit": ds.get("limit"),
+                "data_dir": ds.get("data_dir")}
+        return cls(
+            name=str(config.get("name") or Path(path).parent.name),
+            model=model,
+            model_config=MODELS[model][0].from_dict(model_cfg, where=f"{where}[model_config] "),
+            train=TrainConfig.from_dict(train_cfg, where=f"{where}[train] "),
+            data=DataConfig.from_dict(data, where=f"{where}[dataset] "),
+        )
+
+
+# TOML ------------------------------------------------------------------------------------------------------
+def load_toml(path: Path) -> dict:
+    """Read a TOML configuration file.
+
+    Raises:
+        ConfigError: the file is missing, unreadable or not valid TOML (naming the file).
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"--config {path}: file not found") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"--config {path}: is a directory; expected a TOML file") from exc
+    except PermissionError as exc:
+        raise ConfigError(f"--config {path}: permission denied") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"--config {path}: not valid TOML (not UTF-8 text)") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"--config {path}: not valid TOML ({exc})") from exc
+
+
+SECTIONS = ("model", "train", "data")
+
+
+def split_toml(doc: dict, path: Path, family: str | None) -> tuple[str | None, str | None, dict[str, dict]]:
+    """Sort a TOML document into ``(name, family, {"model": {...}, "train": {...}, "data": {...}})``.
+
+    Tables ``[model]`` (with ``family = "vae"`` optionally), ``[train]``, ``[data]``; a top-level ``name``; flat
+    keys (no tables) are sorted by which configuration declares them (a flat ``model = "vae"`` names the family).
+
+    Raises:
+        ConfigError: an unknown table or key, naming the file.
+    """
+    sections: dict[str, dict] = {s: {} for s in SECTIONS}
+    name = doc.get("name")
+    for key, value in doc.items():
+        if key == "name":
+            continue
+        if isinstance(value, dict):
+            if key not in SECTIONS:
+                raise ConfigError(f"{path}: unknown table [{key}]; expected [model], [train] or [data]")
+            sections[key].update(value)
+        elif key == "model":
+            family = family or value
+        else:  # a flat key
+            sections[_section_of(key, path)][key] = value
+    file_family = sections["model"].pop("family", None)
+    if file_family is not None and not isinstance(file_family, str):
+        raise ConfigError(f"{path}: [model] family = {file_family!r}: expected one of {model_names()}")
+    return name, family or file_family, sections
+
+
+def _section_of(key: str, path: Path) -> str:
+    if key in TrainConfig.model_fields:
+        return "train"
+    if key in DataConfig.model_fields:
+        return "data"
+    if any(key in cfg.model_fields for cfg, _ in MODELS.values()):
+        return "model"
+    raise ConfigError(f"{path}: unknown option {key!r}; see `vaelab train --help` for the options")
+
+
+# resolution ------------------------------------------------------------------------------------------------
+@dataclass
+class Sources:
+    """Where each option's value came from, to name it in an error: a flag or a key of a TOML file."""
+
+    path: Path | None = None
+    flags: set[str] = field(default_factory=set)
+
+    def names(self, section: str, keys) -> dict[str, str]:
+        out = {}
+        for key in keys:
+            if key in self.flags:
+                out[key] = "--" + key.replace("_", "-")
+            elif self.path is not None:
+                out[key] = f"{self.path}: [{section}] {key}"
+        return out
+
+
+def validate_section(cls: type[Options], section: str, values: dict, sources: Sources) -> Options:
+    """Validate one section's merged options into ``cls``, naming offending options by their source."""
+    from pydantic import ValidationError
+
+    try:
+        return cls.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(describe_errors(cls, exc, sources.names(section, values))) from exc
+
+
+def resolve(
+    family: str | None,
+    name: str | None,
+    model_flags: dict,
+    train_flags: dict,
+    data_flags: dict,
+    config_path: Path | None = None,
+    image_shape: tuple[int, int, int] | None = None,
+) -> RunSpec:
+    """Merge a TOML file (if any) and command-line flags (which win) into one checked ``RunSpec``.
+
+    Args:
+        family: ``--model`` (None: the file's, else ``vae``).
+        name: ``--name`` (None: the file's, else ``<model>-<dataset>-z<D>``).
+        model_flags, train_flags, data_flags: options given as flags (only those given).
+        config_path: ``--config``.
+        image_shape: the dataset's (C, H, W); None takes it from the dataset catalogue.
+
+    Raises:
+        ConfigError: an unknown family, option or table; a wrong type or range; an option that the chosen
+            model family does not have (naming the families that do).
+    """
+    sections: dict[str, dict] = {s: {} for s in SECTIONS}
+    sources = Sources(path=config_path, flags=set(model_flags) | set(train_flags) | set(data_flags))
+    file_name = None
+    if config_path is not None:
+        file_name, family, sections = split_toml(load_toml(config_path), config_path, family)
+    family = family or "vae"
+    if family not in MODELS:
+        raise ConfigError(f"--model {family!r}: expected one of {model_names()}")
+    sections["model"].update(model_flags)
+    sections["train"] = {**MODELS[family][1].train_defaults, **sections["train"], **train_flags}
+    sections["data"].update(data_flags)
+    data = validate_section(DataConfig, "data", sections["data"], sources)
+    config_cls = MODELS[family][0]
+    foreign = [k for k in sections["model"] if k not in config_cls.model_fields or k == "image_shape"]
+    if foreign:
+        key = foreign[0]
+        owners = [n for n, (c, _) in MODELS.items() if key in c.model_fields and key != "image_shape"]
+        label = sources.names("model", [key]).get(key, key)
+        hint = f"; it belongs to --model {', '.join(owners)}" if owners else ""
+        raise ConfigError(f"{label}: not an option of --model {family}{hint}")
+    shape = image_shape or CATALOG[data.dataset].image_shape
+    model_config = validate_section(config_cls, "model", {**sections["model"], "image_shape": shape}, sources)
+    train = validate_section(TrainConfig, "train", sections["train"], sources)
+    name = name or file_name or f"{family}-{data.dataset}-z{getattr(model_config, 'latent_dim', 'd')}"
+    return RunSpec(check_run_name(name), family, model_config, train, data)

@@ -1,0 +1,246 @@
+"""A run's life: creating one and resuming one, crash-safe.
+
+* ``create_run(spec)``: everything that can fail on bad input (options, data files, memory) is checked before
+  anything is written. Then, holding the run's lock, ``config.json`` is written atomically: from that moment the
+  run is resumable, also if it dies before its first checkpoint (``--resume`` then starts it from its saved
+  configuration). A folder that holds a run which never reached a checkpoint does not block a new start with the
+  same name: it is started afresh.
+* ``resume_run(path)``: the saved configuration is used; only the number of epochs, the device, the progress
+  display and the data folder may be given anew. The run continues from ``last.pt`` (bit-exact on the same
+  device), or from the start if it has none.
+
+Both hold the run's exclusive lock while training (a second trainer is refused with the holder's process id),
+remove temporary files left by interrupted writes, and refuse a model that would not fit in memory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from vaelab.core.device import select_device
+from vaelab.core.errors import CheckpointError, ConfigError, TrainingError
+from vaelab.core.io import load_checkpoint, remove_stale_temporaries
+from vaelab.core.resources import check_fits, training_memory
+from vaelab.data import ImageDataset, load_dataset
+from vaelab.models import LatentModel, build_model
+from vaelab.models.registry import MODELS
+from vaelab.train.callbacks import Callback, run_callbacks
+from vaelab.train.closed_form import ClosedFormFit
+from vaelab.train.config import RESUMABLE_OPTIONS, DataConfig, RunSpec, TrainConfig, check_run_name
+from vaelab.train.rundir import RunDir
+from vaelab.train.trainer import NonFiniteLoss, Trainer
+
+
+@dataclass
+class TrainResult:
+    """The outcome of ``create_run`` / ``resume_run``.
+
+    Attributes:
+        run: the run folder.
+        trainer: the ``Trainer`` (or ``ClosedFormFit`` for PCA) after training, holding the model.
+        records: the ``metrics.jsonl`` records of the epochs this call finished.
+        interrupted: a stop request (Ctrl-C) ended training early; ``last.pt`` holds where it stopped.
+    """
+
+    run: RunDir
+    trainer: Trainer | ClosedFormFit
+    records: list[dict]
+    interrupted: bool = False
+
+    def __iter__(self):  # ``run, trainer, records = train(...)``
+        return iter((self.run, self.trainer, self.records))
+
+
+def load_splits(data: DataConfig) -> tuple[ImageDataset, ImageDataset]:
+    """The training and validation splits a ``DataConfig`` describes (raises ``DatasetError``)."""
+    kw = {"val_size": data.val_size}
+    train = load_dataset(data.dataset, "train", data.data_dir, limit=data.limit, **kw)
+    val = load_dataset(data.dataset, "val", data.data_dir, **kw)
+    return train, val
+
+
+def _check_resources(spec: RunSpec, n_train: int) -> None:
+    _, model_cls = MODELS[spec.model]
+    estimate = training_memory(model_cls, spec.model_config, spec.train.batch_size, n_train)
+    check_fits(estimate, select_device(spec.train.device), "--latent-dim / --hidden / --batch-size / --k")
+
+
+def _check_labels(spec: RunSpec, train: ImageDataset) -> None:
+    if MODELS[spec.model][1].needs_labels and train.labels is None:
+        raise ConfigError(f"--model {spec.model} needs class labels; dataset {spec.data.dataset!r} has none")
+
+
+def _has_progress(run: RunDir) -> bool:
+    """Whether the run reached a checkpoint (then a new start with its name is refused)."""
+    return run.last_ckpt.is_file() or run.best_ckpt.is_file()
+
+
+@contextlib.contextmanager
+def _created_or_removed(run: RunDir):
+    """If the block fails before ``config.json`` exists, remove the folder when this start made it."""
+    made = not run.path.exists()
+    try:
+        yield
+    except BaseException:
+        if made and not run.exists():
+            import shutil
+
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
+
+
+def create_run(spec: RunSpec, runs_dir: str | Path = "runs", run_dir: str | Path | None = None,
+               callbacks: list[Callback] = ()) -> TrainResult:
+    """Create the run ``runs_dir/spec.name`` (or ``run_dir``) and train it.
+
+    Raises:
+        ConfigError: the folder already holds a run that reached a checkpoint; labels or memory missing.
+        RunBusyError: another process trains a run in that folder.
+        DatasetError, StorageError, TrainingError: see ``resume_run``.
+    """
+    run = RunDir(run_dir if run_dir is not None else Path(runs_dir) / check_run_name(spec.name))
+    refuse = ConfigError(f"{run.path} already holds a run; continue it with --resume or choose another --name")
+    if run.exists() and _has_progress(run):
+        raise refuse
+    train, val = load_splits(spec.data)
+    _check_labels(spec, train)
+    _check_resources(spec, len(train))
+    with _created_or_removed(run), run.lock():
+        if run.exists():
+            if _has_progress(run):
+                raise refuse
+            print(f"{run.path}: holds a run that never reached a checkpoint; starting it afresh", file=sys.stderr)
+            for stale in (run.metrics_path, run.epoch_samples_path, run.config_path):
+                stale.unlink(missing_ok=True)
+        remove_stale_temporaries(run.path)
+        model = _new_model(spec, train)
+        config = spec.to_config(len(train), len(val))
+        if model.closed_form:
+            config["train"]["binarize"] = "none"
+            config["closed_form"] = True
+        else:
+            config["train"]["binarize"] = spec.train.binarize or (
+                "dynamic" if model.likelihood == "bernoulli" else "none")
+        run.save_config(config)  # the commit point: from here the run is resumable
+        return _fit(run, spec, model, train, val, None, callbacks)
+
+
+def _new_model(spec: RunSpec, train: ImageDataset) -> LatentModel:
+    torch.manual_seed(spec.train.seed)  # initial weights
+    model = build_model(spec.model, spec.model_config)
+    model.init_from_data(train.images)
+    return model
+
+
+def resume_run(run_dir: str | Path, overrides: dict | None = None, callbacks: list[Callback] = ()) -> TrainResult:
+    """Continue the run in ``run_dir`` from its last checkpoint (or from the start if it has none).
+
+    Args:
+        overrides: new values of ``epochs``, ``device``, ``progress`` or ``data_dir`` (others are refused).
+
+    Raises:
+        ConfigError: no run there, an option that cannot change, or a closed-form run that is complete.
+        CheckpointError: ``last.pt`` unreadable or made with another configuration than ``config.json``.
+        RunBusyError: another process trains this run.
+        DatasetError: a data file missing or corrupt. StorageError: the disk is full.
+        TrainingError: the loss became non-finite (the message names the checkpoint that exists).
+    """
+    run = RunDir(run_dir)
+    if not run.exists():
+        raise ConfigError(f"--resume: {run.path} is not a run directory (no config.json); check --name / --runs-dir")
+    spec = RunSpec.from_config(run.load_config(), run.config_path)
+    overrides = dict(overrides or {})
+    refused = sorted(set(overrides) - set(RESUMABLE_OPTIONS))
+    if refused:
+        raise ConfigError(f"--{refused[0].replace('_', '-')}: cannot change when resuming (the run's configuration "
+                          f"is fixed in {run.config_path}); only --epochs, --device and --data-dir can")
+    if "data_dir" in overrides:
+        spec.data = DataConfig.from_dict({**spec.data.to_dict(), "data_dir": overrides.pop("data_dir")})
+    spec.train = TrainConfig.from_dict({**spec.train.to_dict(), **overrides})
+    train, val = load_splits(spec.data)
+    _check_resources(spec, len(train))
+    with run.lock():
+        remove_stale_temporaries(run.path)
+        state = None
+        if run.last_ckpt.is_file():
+            state = load_checkpoint(run.last_ckpt)
+            run.check_checkpoint(state, run.last_ckpt)
+            if state.get("closed_form"):
+                raise ConfigError(f"--resume: {run.path} holds a closed-form model ({spec.model}), fitted already; "
+                                  "nothing to resume")
+        config = run.load_config()
+        if config["train"]["epochs"] != spec.train.epochs:
+            config["train"]["epochs"] = spec.train.epochs
+            run.save_config(config)
+        model = _new_model(spec, train) if state is None else build_model(spec.model, spec.model_config)
+        return _fit(run, spec, model, train, val, state, callbacks)
+
+
+def _fit(run: RunDir, spec: RunSpec, model: LatentModel, train: ImageDataset, val: ImageDataset,
+         state: dict | None, extra: list[Callback]) -> TrainResult:
+    cfg = spec.train
+    callbacks = run_callbacks(run, cfg.samples_per_epoch, cfg.seed, cfg.progress) + list(extra)
+    if model.closed_form:
+        fitter = ClosedFormFit(model, spec.model, cfg, callbacks)
+        return TrainResult(run, fitter, fitter.fit(train, val).records)
+    trainer = Trainer(model, spec.model, cfg, train, val, callbacks)
+    if state is not None:
+        try:
+            trainer.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"{run.last_ckpt}: cannot resume from it ({type(exc).__name__}: {exc})") from exc
+    run.truncate_metrics(trainer.epoch)  # records written after the checkpoint this run starts from
+    if trainer.epoch >= cfg.epochs and cfg.progress:
+        print(f"{run.path}: already trained {trainer.epoch} epochs; pass --epochs N (> {trainer.epoch}) to train "
+              "longer", file=sys.stderr)
+    try:
+        result = trainer.fit()
+    except NonFiniteLoss as exc:
+        if run.last_ckpt.is_file():
+            kept = f"the last good checkpoint is kept: {run.last_ckpt} (epoch {trainer.epoch})"
+        else:
+            kept = ("no checkpoint exists yet, so nothing is lost: run the same command again, e.g. with a lower "
+                    "--lr (a run without a checkpoint starts afresh)")
+        raise TrainingError(f"{exc}; stopped. {kept}. A lower --lr often helps") from exc
+    return TrainResult(run, trainer, result.records, result.interrupted)
+
+
+def train(run_dir, model_name: str = "vae", model_options: dict | None = None,
+          train_config: TrainConfig | None = None, dataset: str = "mnist", data_dir=None, val_size: int | None = None,
+          limit: int | None = None, resume: bool = False, callbacks: list[Callback] = ()) -> TrainResult:
+    """Create (or, with ``resume``, continue) the run in folder ``run_dir`` and train it: the Python entry point
+    behind ``vaelab train``.
+
+    Args:
+        run_dir: the run's folder (its name is the run's name).
+        model_name: the model family; model_options: its options (the dataset's image shape is added).
+        train_config: ``TrainConfig`` (defaults: the family's preferred ones over ``TrainConfig``'s).
+        dataset, data_dir, val_size, limit: the data (``DataConfig``).
+        resume: continue an existing run; then only ``train_config``'s epochs / device / progress are used.
+
+    Returns:
+        ``TrainResult`` (unpacks as ``run, trainer, records``).
+    """
+    if resume:
+        overrides = {}
+        if train_config is not None:
+            overrides = {"epochs": train_config.epochs, "device": train_config.device,
+                         "progress": train_config.progress}
+        return resume_run(run_dir, overrides, callbacks)
+    from vaelab.data import get_spec
+
+    data = DataConfig.from_dict({"dataset": dataset, "val_size": val_size, "limit": limit,
+                                 "data_dir": None if data_dir is None else str(data_dir)})
+    options = {**(model_options or {}), "image_shape": get_spec(dataset).image_shape}
+    model_config = MODELS[model_name][0].from_dict(options) if model_name in MODELS else None
+    if model_config is None:
+        build_model(model_name, options)  # raises the ConfigError naming the families
+    if train_config is None:
+        train_config = TrainConfig.from_dict(MODELS[model_name][1].train_defaults)
+    spec = RunSpec(Path(run_dir).name, model_name, model_config, train_config, data)
+    return create_run(spec, run_dir=run_dir, callbacks=callbacks)
