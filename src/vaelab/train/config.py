@@ -282,5 +282,6 @@ def resolve(
     shape = image_shape or CATALOG[data.dataset].image_shape
     model_config = validate_section(config_cls, "model", {**sections["model"], "image_shape": shape}, sources)
     train = validate_section(TrainConfig, "train", sections["train"], sources)
-    name = name or file_name or f"{family}-{data.dataset}-z{getattr(model_config, 'latent_dim', 'd')}"
+    if name is None:
+        name = file_name or f"{family}-{data.dataset}-z{getattr(model_config, 'latent_dim', 'd')}"
     return RunSpec(check_run_name(name), family, model_config, train, data)

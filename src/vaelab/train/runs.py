@@ -16,6 +16,7 @@ remove temporary files left by interrupted writes, and refuse a model that would
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,15 +83,17 @@ def _has_progress(run: RunDir) -> bool:
 
 @contextlib.contextmanager
 def _created_or_removed(run: RunDir):
-    """If the block fails before ``config.json`` exists, remove the folder when this start made it."""
-    made = not run.path.exists()
+    """If the block fails before ``config.json`` exists, remove the folders this start made (the run's, and its
+    parents when they are left empty)."""
+    made = [p for p in (run.path, *run.path.parents) if not p.exists()]
     try:
         yield
     except BaseException:
         if made and not run.exists():
-            import shutil
-
             shutil.rmtree(run.path, ignore_errors=True)
+            for parent in made[1:]:
+                with contextlib.suppress(OSError):
+                    parent.rmdir()
         raise
 
 
@@ -104,16 +107,13 @@ def create_run(spec: RunSpec, runs_dir: str | Path = "runs", run_dir: str | Path
         DatasetError, StorageError, TrainingError: see ``resume_run``.
     """
     run = RunDir(run_dir if run_dir is not None else Path(runs_dir) / check_run_name(spec.name))
-    refuse = ConfigError(f"{run.path} already holds a run; continue it with --resume or choose another --name")
-    if run.exists() and _has_progress(run):
-        raise refuse
-    train, val = load_splits(spec.data)
-    _check_labels(spec, train)
-    _check_resources(spec, len(train))
-    with _created_or_removed(run), run.lock():
+    with _created_or_removed(run), run.lock():  # first: a second trainer is refused at once
+        if run.exists() and _has_progress(run):
+            raise ConfigError(f"{run.path} already holds a run; continue it with --resume or choose another --name")
+        train, val = load_splits(spec.data)
+        _check_labels(spec, train)
+        _check_resources(spec, len(train))
         if run.exists():
-            if _has_progress(run):
-                raise refuse
             print(f"{run.path}: holds a run that never reached a checkpoint; starting it afresh", file=sys.stderr)
             for stale in (run.metrics_path, run.epoch_samples_path, run.config_path):
                 stale.unlink(missing_ok=True)
@@ -153,18 +153,19 @@ def resume_run(run_dir: str | Path, overrides: dict | None = None, callbacks: li
     run = RunDir(run_dir)
     if not run.exists():
         raise ConfigError(f"--resume: {run.path} is not a run directory (no config.json); check --name / --runs-dir")
-    spec = RunSpec.from_config(run.load_config(), run.config_path)
-    overrides = dict(overrides or {})
-    refused = sorted(set(overrides) - set(RESUMABLE_OPTIONS))
-    if refused:
-        raise ConfigError(f"--{refused[0].replace('_', '-')}: cannot change when resuming (the run's configuration "
-                          f"is fixed in {run.config_path}); only --epochs, --device and --data-dir can")
-    if "data_dir" in overrides:
-        spec.data = DataConfig.from_dict({**spec.data.to_dict(), "data_dir": overrides.pop("data_dir")})
-    spec.train = TrainConfig.from_dict({**spec.train.to_dict(), **overrides})
-    train, val = load_splits(spec.data)
-    _check_resources(spec, len(train))
-    with run.lock():
+    with run.lock():  # first: a second trainer is refused at once
+        spec = RunSpec.from_config(run.load_config(), run.config_path)
+        overrides = dict(overrides or {})
+        refused = sorted(set(overrides) - set(RESUMABLE_OPTIONS))
+        if refused:
+            raise ConfigError(f"--{refused[0].replace('_', '-')}: cannot change when resuming (the run's "
+                              f"configuration is fixed in {run.config_path}); only --epochs, --device and --data-dir "
+                              "can")
+        if "data_dir" in overrides:
+            spec.data = DataConfig.from_dict({**spec.data.to_dict(), "data_dir": overrides.pop("data_dir")})
+        spec.train = TrainConfig.from_dict({**spec.train.to_dict(), **overrides})
+        train, val = load_splits(spec.data)
+        _check_resources(spec, len(train))
         remove_stale_temporaries(run.path)
         state = None
         if run.last_ckpt.is_file():
