@@ -79,6 +79,7 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return "vaelab"
+
     protocol_version = "HTTP/1.1"
 
     def __init__(self, *args, root: Path, quiet: bool = True, **kwargs):

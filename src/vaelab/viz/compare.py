@@ -23,8 +23,9 @@ def save_latent_scatters(codes: list, labels, titles: list[str], path, point_siz
     sc = None
     for ax, z, title in zip(axes[0], codes, titles):
         z = np.asarray(z)
-        sc = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=point_size, alpha=0.7, vmin=-0.5, vmax=9.5,
-                        linewidths=0)
+        sc = ax.scatter(
+            z[:, 0], z[:, 1], c=labels, cmap="tab10", s=point_size, alpha=0.7, vmin=-0.5, vmax=9.5, linewidths=0
+        )
         t = np.linspace(0, 2 * np.pi, 200)
         for r in (1, 2):
             ax.plot(r * np.cos(t), r * np.sin(t), "k--", lw=0.7, alpha=0.6)

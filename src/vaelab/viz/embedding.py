@@ -48,8 +48,9 @@ def reduce_2d(codes: np.ndarray, method: str = "tsne", seed: int = 0, perplexity
         return PCA(n_components=2, random_state=seed).fit_transform(codes)
     if method == "umap":
         if not umap_available():
-            raise ConfigError("--method umap: the umap-learn package is not installed (pip install umap-learn); "
-                              "use --method tsne")
+            raise ConfigError(
+                "--method umap: the umap-learn package is not installed (pip install umap-learn); use --method tsne"
+            )
         import umap
 
         return np.asarray(umap.UMAP(n_components=2, random_state=seed).fit_transform(codes))
@@ -80,16 +81,24 @@ def write_projector(log_dir: str | Path, codes, labels, images, tag: str = "test
     codes = torch.as_tensor(np.asarray(codes, dtype=np.float32))
     images = torch.as_tensor(images).float().clamp(0, 1)
     if len(codes) != len(images) or (labels is not None and len(labels) != len(codes)):
-        raise ValueError(f"{len(codes)} codes, {len(images)} images, "
-                         f"{None if labels is None else len(labels)} labels: expected equal counts")
+        raise ValueError(
+            f"{len(codes)} codes, {len(images)} images, "
+            f"{None if labels is None else len(labels)} labels: expected equal counts"
+        )
     if log_dir.exists():
         shutil.rmtree(log_dir)
     writer = SummaryWriter(str(log_dir))
     metadata = None
     if labels is not None:
         metadata = [[int(y), i] for i, y in enumerate(np.asarray(labels).tolist())]
-    writer.add_embedding(codes, metadata=metadata, label_img=images, global_step=0, tag=tag,
-                         metadata_header=["label", "index"] if metadata is not None else None)
+    writer.add_embedding(
+        codes,
+        metadata=metadata,
+        label_img=images,
+        global_step=0,
+        tag=tag,
+        metadata_header=["label", "index"] if metadata is not None else None,
+    )
     writer.close()
     sub = log_dir / "00000" / tag
     return {

@@ -22,8 +22,7 @@ def save_samples(model, path: str | Path, n: int = 64, seed: int = 0) -> tuple[P
 
 
 @torch.no_grad()
-def save_reconstructions(model, images: torch.Tensor, path: str | Path, per_row: int = 16
-                         ) -> tuple[Path, torch.Tensor]:
+def save_reconstructions(model, images: torch.Tensor, path: str | Path, per_row: int = 16) -> tuple[Path, torch.Tensor]:
     """Test images (odd rows) above their reconstructions ``decode(encode(x)[0])`` (even rows)."""
     device = model.device
     recon = model.reconstruct(images.to(device)).cpu()

@@ -52,7 +52,9 @@ def representative_indices(codes: np.ndarray, labels, classes=None) -> dict[int,
     for c in classes:
         idx = np.flatnonzero(labels == c)
         if len(idx) == 0:
-            raise ConfigError(f"class {c}: no test image has this label (labels present: {sorted(set(labels.tolist()))})")
+            raise ConfigError(
+                f"class {c}: no test image has this label (labels present: {sorted(set(labels.tolist()))})"
+            )
         d = np.linalg.norm(codes[idx] - codes[idx].mean(0), axis=1)
         out[c] = int(idx[np.argmin(d)])
     return out
@@ -94,8 +96,7 @@ def save_gif(frames: list[np.ndarray], path: str | Path, duration_ms: int = 100,
     ims = [Image.fromarray(f) for f in frames]
     durations = [int(duration_ms)] * len(ims)
     durations[0] = durations[-1] = max(int(pause_ms), int(duration_ms))
-    ims[0].save(path, save_all=True, append_images=ims[1:], duration=durations, loop=0, optimize=False,
-                disposal=1)
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=durations, loop=0, optimize=False, disposal=1)
     return path
 
 
@@ -126,8 +127,9 @@ def plot_strip(images: np.ndarray, path: str | Path, t: np.ndarray, title: str, 
         return save_figure(fig, path, dpi)
 
 
-def all_pairs(model, reps: dict[int, np.ndarray], steps: int = 8, spherical: bool = False,
-              progress: bool = False) -> np.ndarray:
+def all_pairs(
+    model, reps: dict[int, np.ndarray], steps: int = 8, spherical: bool = False, progress: bool = False
+) -> np.ndarray:
     """Interpolation strips between every ordered pair of classes.
 
     Args:
@@ -139,8 +141,12 @@ def all_pairs(model, reps: dict[int, np.ndarray], steps: int = 8, spherical: boo
     from tqdm.auto import tqdm
 
     keys = sorted(reps)
-    codes = np.stack([np.stack([interpolate_codes(reps[a], reps[b], steps, spherical) for b in keys])
-                      for a in tqdm(keys, desc="all pairs", disable=not progress, leave=False)])
+    codes = np.stack(
+        [
+            np.stack([interpolate_codes(reps[a], reps[b], steps, spherical) for b in keys])
+            for a in tqdm(keys, desc="all pairs", disable=not progress, leave=False)
+        ]
+    )
     return decode_codes(model, codes, progress=progress)
 
 
@@ -153,13 +159,15 @@ def all_pairs_canvas(strips: np.ndarray, gap: int = 4) -> np.ndarray:
     canvas = np.ones(shape, np.float32)
     for a in range(k):
         for b in range(k):
-            canvas[a * (h + gap) : a * (h + gap) + h, b * (cell_w + gap) : b * (cell_w + gap) + cell_w] = \
-                tile(strips[a, b][None])
+            canvas[a * (h + gap) : a * (h + gap) + h, b * (cell_w + gap) : b * (cell_w + gap) + cell_w] = tile(
+                strips[a, b][None]
+            )
     return canvas
 
 
-def plot_all_pairs(strips: np.ndarray, classes: list[int], path: str | Path, title: str, gap: int = 4,
-                   dpi: int = 150) -> Path:
+def plot_all_pairs(
+    strips: np.ndarray, classes: list[int], path: str | Path, title: str, gap: int = 4, dpi: int = 150
+) -> Path:
     """Draw ``all_pairs_canvas`` with start class down the side and end class along the top."""
     import matplotlib.pyplot as plt
 
@@ -187,5 +195,15 @@ def ensure_labels(labels, what: str):
     return np.asarray(labels)
 
 
-__all__ = ["interpolate_codes", "representative_indices", "gif_frames", "save_gif", "read_gif", "plot_strip",
-           "all_pairs", "all_pairs_canvas", "plot_all_pairs", "to_uint8"]
+__all__ = [
+    "interpolate_codes",
+    "representative_indices",
+    "gif_frames",
+    "save_gif",
+    "read_gif",
+    "plot_strip",
+    "all_pairs",
+    "all_pairs_canvas",
+    "plot_all_pairs",
+    "to_uint8",
+]

@@ -36,8 +36,14 @@ def grid_values(n: int, lo: float = -2.0, hi: float = 2.0, spacing: str = "linea
     raise ConfigError(f"--spacing {spacing!r}: expected 'linear' or 'ppf'")
 
 
-def manifold_codes(latent_dim: int, n: int = 20, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear",
-                   dims: tuple[int, int] = (0, 1)) -> np.ndarray:
+def manifold_codes(
+    latent_dim: int,
+    n: int = 20,
+    lo: float = -2.0,
+    hi: float = 2.0,
+    spacing: str = "linear",
+    dims: tuple[int, int] = (0, 1),
+) -> np.ndarray:
     """Codes of the grid: float32 ``(n, n, D)``; ``codes[i, j]`` has ``z[dims[0]] = v[j]`` (columns, left to
     right) and ``z[dims[1]] = v[n - 1 - i]`` (rows, top to bottom), every other coordinate 0.
 
@@ -78,18 +84,37 @@ def tile(images: np.ndarray) -> np.ndarray:
     return canvas[..., 0] if c == 1 else canvas
 
 
-def render_manifold(model, n: int = 20, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear",
-                    dims: tuple[int, int] = (0, 1), progress: bool = False) -> dict:
+def render_manifold(
+    model,
+    n: int = 20,
+    lo: float = -2.0,
+    hi: float = 2.0,
+    spacing: str = "linear",
+    dims: tuple[int, int] = (0, 1),
+    progress: bool = False,
+) -> dict:
     """Decode the grid. Returns ``{"codes" (n, n, D), "values" (n,), "images" (n, n, C, H, W), "canvas"}``
     where ``canvas`` is ``tile(images)``: float32 in [0, 1]."""
     codes = manifold_codes(model.latent_dim, n, lo, hi, spacing, dims)
     images = decode_codes(model, codes, progress=progress)
-    return {"codes": codes, "values": grid_values(n, lo, hi, spacing), "images": images, "canvas": tile(images),
-            "dims": tuple(int(d) for d in dims), "spacing": spacing}
+    return {
+        "codes": codes,
+        "values": grid_values(n, lo, hi, spacing),
+        "images": images,
+        "canvas": tile(images),
+        "dims": tuple(int(d) for d in dims),
+        "spacing": spacing,
+    }
 
 
-def plot_manifold(rendered: dict, path: str | Path, title: str = "", path_codes: np.ndarray | None = None,
-                  path_labels: tuple[str, str] | None = None, dpi: int = 150) -> Path:
+def plot_manifold(
+    rendered: dict,
+    path: str | Path,
+    title: str = "",
+    path_codes: np.ndarray | None = None,
+    path_labels: tuple[str, str] | None = None,
+    dpi: int = 150,
+) -> Path:
     """Draw ``render_manifold``'s canvas with its axes in latent units and, optionally, an interpolation path.
 
     Args:
@@ -138,9 +163,16 @@ def plot_manifold(rendered: dict, path: str | Path, title: str = "", path_codes:
             ax.plot(px[[0, -1]], py[[0, -1]], "o", color=PATH_COLOR, ms=9, mec="white", mew=1.5)
             if path_labels:
                 for (x, y), text in zip([(px[0], py[0]), (px[-1], py[-1])], path_labels):
-                    ax.annotate(text, (x, y), xytext=(8, 8), textcoords="offset points", color=PATH_COLOR,
-                                fontsize=14, fontweight="bold",
-                                path_effects=[pe.withStroke(linewidth=3, foreground="white")])
+                    ax.annotate(
+                        text,
+                        (x, y),
+                        xytext=(8, 8),
+                        textcoords="offset points",
+                        color=PATH_COLOR,
+                        fontsize=14,
+                        fontweight="bold",
+                        path_effects=[pe.withStroke(linewidth=3, foreground="white")],
+                    )
             # path ends off the grid: widen the view (white around the grid) so the whole path shows
             margin = 0.5 * w
             ax.set_xlim(min(-0.5, px.min() - margin), max(canvas.shape[1] - 0.5, px.max() + margin))

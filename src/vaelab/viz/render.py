@@ -17,8 +17,17 @@ import numpy as np
 from vaelab.core.errors import ConfigError
 from vaelab.train.rundir import RunDir
 
-KINDS = ("latent", "manifold", "interpolate", "all-pairs", "samples-per-epoch", "curves", "projector",
-         "reconstructions", "samples")
+KINDS = (
+    "latent",
+    "manifold",
+    "interpolate",
+    "all-pairs",
+    "samples-per-epoch",
+    "curves",
+    "projector",
+    "reconstructions",
+    "samples",
+)
 
 
 class RunFigures:
@@ -34,8 +43,9 @@ class RunFigures:
         CheckpointError: not a run directory / unreadable checkpoint (when the model is first needed).
     """
 
-    def __init__(self, run, checkpoint: str = "best", data_dir=None, dpi: int = 150, progress: bool = True,
-                 compact: bool = False):
+    def __init__(
+        self, run, checkpoint: str = "best", data_dir=None, dpi: int = 150, progress: bool = True, compact: bool = False
+    ):
         self.run = run if isinstance(run, RunDir) else RunDir(run)
         self.run.require()
         self.config = self.run.load_config()
@@ -63,8 +73,9 @@ class RunFigures:
             from vaelab.data import load_dataset
 
             ds = self.config["dataset"]
-            self._test = load_dataset(ds["name"], "test", self.data_dir or ds.get("data_dir"),
-                                      val_size=ds.get("val_size"))
+            self._test = load_dataset(
+                ds["name"], "test", self.data_dir or ds.get("data_dir"), val_size=ds.get("val_size")
+            )
         return self._test
 
     @property
@@ -123,8 +134,14 @@ class RunFigures:
         return [k for k in KINDS if k in kinds]
 
     # figure kinds -----------------------------------------------------------------------------------------
-    def latent(self, n: int | None = None, method: str = "tsne", perplexity: float = 30.0, seed: int = 0,
-               out: Path | None = None) -> dict:
+    def latent(
+        self,
+        n: int | None = None,
+        method: str = "tsne",
+        perplexity: float = 30.0,
+        seed: int = 0,
+        out: Path | None = None,
+    ) -> dict:
         """Test codes coloured by class, class centres labelled; codes above 2-D through ``method``.
 
         ``n``: first n test images (default: all for 2-D codes, 5,000 for an embedding)."""
@@ -149,10 +166,22 @@ class RunFigures:
             m = METHOD_TITLES[method]
             axis, title = (f"{m} 1", f"{m} 2"), f"{m} of {len(codes):,} test {kind} ({d}-D latent)"
             path = out or self.out(f"latent-{method}.png")
-        res = plot_latent(coords, labels, path, f"{self.name}: {title}", axis, dpi=self.dpi,
-                          point_size=4.0 if len(codes) > 3000 else 10.0)
-        return {"files": [res["path"]], "coords": res["coords"], "centres": res["centres"], "codes": codes,
-                "labels": labels}
+        res = plot_latent(
+            coords,
+            labels,
+            path,
+            f"{self.name}: {title}",
+            axis,
+            dpi=self.dpi,
+            point_size=4.0 if len(codes) > 3000 else 10.0,
+        )
+        return {
+            "files": [res["path"]],
+            "coords": res["coords"],
+            "centres": res["centres"],
+            "codes": codes,
+            "labels": labels,
+        }
 
     def _default_range(self) -> tuple[float, float]:
         if self.probabilistic:
@@ -172,15 +201,27 @@ class RunFigures:
             idx = int(index)
             return codes[idx], f"#{idx}", idx
         if self.labels is None:
-            raise ConfigError(f"{flag}: {self.config['dataset']['name']} has no labels; give test image indices "
-                              "(--from-index / --to-index)")
+            raise ConfigError(
+                f"{flag}: {self.config['dataset']['name']} has no labels; give test image indices "
+                "(--from-index / --to-index)"
+            )
         idx = representative_indices(codes, self.labels, [int(digit)])[int(digit)]
         return codes[idx], str(int(digit)), idx
 
-    def manifold(self, size: int = 20, lo: float | None = None, hi: float | None = None,
-                 spacing: str = "linear", dims: tuple[int, int] = (0, 1), path_from: int | None = None,
-                 path_to: int | None = None, path_from_index: int | None = None,
-                 path_to_index: int | None = None, spherical: bool = False, out: Path | None = None) -> dict:
+    def manifold(
+        self,
+        size: int = 20,
+        lo: float | None = None,
+        hi: float | None = None,
+        spacing: str = "linear",
+        dims: tuple[int, int] = (0, 1),
+        path_from: int | None = None,
+        path_to: int | None = None,
+        path_from_index: int | None = None,
+        path_to_index: int | None = None,
+        spherical: bool = False,
+        out: Path | None = None,
+    ) -> dict:
         """Decoded images over a ``size x size`` grid of codes on ``[lo, hi]^2`` (default [-2, 2]); optional
         interpolation path (between two classes' representative images, or two test images) in red."""
         from vaelab.viz.interpolation import interpolate_codes
@@ -204,9 +245,18 @@ class RunFigures:
         rendered.update(files=[path], path_codes=path_codes)
         return rendered
 
-    def interpolate(self, from_digit: int | None = 0, to_digit: int | None = 7, from_index: int | None = None,
-                    to_index: int | None = None, steps: int = 20, spherical: bool = False, scale: int = 4,
-                    duration_ms: int = 100, out: Path | None = None) -> dict:
+    def interpolate(
+        self,
+        from_digit: int | None = 0,
+        to_digit: int | None = 7,
+        from_index: int | None = None,
+        to_index: int | None = None,
+        steps: int = 20,
+        spherical: bool = False,
+        scale: int = 4,
+        duration_ms: int = 100,
+        out: Path | None = None,
+    ) -> dict:
         """Codes z(t) from one test image's code to another's; a looping GIF and a strip PNG of the frames."""
         from vaelab.viz.interpolation import gif_frames, interpolate_codes, plot_strip, save_gif
         from vaelab.viz.manifold import decode_codes
@@ -217,19 +267,37 @@ class RunFigures:
         zb, lb, ib = self._class_code(to_digit if to_index is None else None, to_index, "--to")
         codes = interpolate_codes(za, zb, steps, spherical)
         images = decode_codes(self.model, codes)
-        stem = out.with_suffix("") if out else self.out(
-            f"interpolate-{la.replace('#', 'i')}-{lb.replace('#', 'i')}" + ("-slerp" if spherical else ""))
+        stem = (
+            out.with_suffix("")
+            if out
+            else self.out(
+                f"interpolate-{la.replace('#', 'i')}-{lb.replace('#', 'i')}" + ("-slerp" if spherical else "")
+            )
+        )
         frames = gif_frames(images, scale)
         gif = save_gif(frames, stem.with_suffix(".gif"), duration_ms)
         how = "spherical" if spherical else "linear"
         t = np.linspace(0, 1, len(codes))
-        png = plot_strip(images, stem.with_suffix(".png"), t,
-                         f"{self.name}: {how} interpolation {la} → {lb} (test images {ia} → {ib})", self.dpi)
-        return {"files": [gif, png], "codes": codes, "images": images, "frames": frames, "z_from": za,
-                "z_to": zb, "indices": (ia, ib)}
+        png = plot_strip(
+            images,
+            stem.with_suffix(".png"),
+            t,
+            f"{self.name}: {how} interpolation {la} → {lb} (test images {ia} → {ib})",
+            self.dpi,
+        )
+        return {
+            "files": [gif, png],
+            "codes": codes,
+            "images": images,
+            "frames": frames,
+            "z_from": za,
+            "z_to": zb,
+            "indices": (ia, ib),
+        }
 
-    def all_pairs(self, steps: int = 8, spherical: bool = False, classes: list[int] | None = None,
-                  out: Path | None = None) -> dict:
+    def all_pairs(
+        self, steps: int = 8, spherical: bool = False, classes: list[int] | None = None, out: Path | None = None
+    ) -> dict:
         """The table of interpolation strips between every ordered pair of classes (default 0..9)."""
         from vaelab.viz.interpolation import all_pairs, plot_all_pairs, representative_indices
 
@@ -242,9 +310,13 @@ class RunFigures:
         reps = {c: codes[i] for c, i in reps_idx.items()}
         strips = all_pairs(self.model, reps, steps, spherical, progress=self.progress)
         how = "spherical" if spherical else "linear"
-        path = plot_all_pairs(strips, classes, out or self.out("all-pairs.png"),
-                              f"{self.name}: {how} interpolations between every pair of {self._label_text()}s",
-                              dpi=self.dpi)
+        path = plot_all_pairs(
+            strips,
+            classes,
+            out or self.out("all-pairs.png"),
+            f"{self.name}: {how} interpolations between every pair of {self._label_text()}s",
+            dpi=self.dpi,
+        )
         return {"files": [path], "strips": strips, "classes": classes, "indices": reps_idx, "reps": reps}
 
     def samples_per_epoch(self, max_rows: int = 20, out: Path | None = None) -> dict:
@@ -254,9 +326,14 @@ class RunFigures:
         arr = self.run.read_epoch_samples()
         if arr is None:
             raise ConfigError(f"{self.run.epoch_samples_path}: not found; this run saved no samples per epoch")
-        res = plot_samples_per_epoch(arr, out or self.out("samples-per-epoch.png"), self.conditional,
-                                     epoch_rows(len(arr), max_rows), f"{self.name}: samples at each epoch's end "
-                                     "(same noise every epoch)", self.dpi)
+        res = plot_samples_per_epoch(
+            arr,
+            out or self.out("samples-per-epoch.png"),
+            self.conditional,
+            epoch_rows(len(arr), max_rows),
+            f"{self.name}: samples at each epoch's end (same noise every epoch)",
+            self.dpi,
+        )
         return {"files": [res["path"]], "rows": res["rows"], "canvas": res["canvas"], "samples": arr}
 
     def curves(self, out: Path | None = None) -> dict:
@@ -282,8 +359,7 @@ class RunFigures:
         images = self.test.images[: len(codes)]
         labels = None if self.labels is None else self.labels[: len(codes)]
         paths = write_projector(out or self.run.tensorboard / "projector", codes, labels, images)
-        return {"files": [p for p in paths.values() if p is not None], "paths": paths, "codes": codes,
-                "labels": labels}
+        return {"files": [p for p in paths.values() if p is not None], "paths": paths, "codes": codes, "labels": labels}
 
     def samples(self, n: int = 64, seed: int = 0, out: Path | None = None) -> dict:
         """Prior samples, as ``vaelab sample``."""

@@ -20,23 +20,29 @@ from vaelab.core.io import atomic_write_text
 
 CAPTIONS = {
     "curves": "Training curves from metrics.jsonl: per-epoch training averages (solid) and end-of-epoch "
-              "validation values (dashed), nats per image.",
+    "validation values (dashed), nats per image.",
     "samples-per-epoch": "Images decoded from the same prior noise at the end of every epoch "
-                         "(epoch_samples.npy); rows are epochs.",
+    "(epoch_samples.npy); rows are epochs.",
     "samples": "Images decoded from 64 draws of the prior N(0, I) (seed 0).",
     "reconstructions": "First 32 test images (odd rows) above their reconstructions decode(mu(x)) (even rows).",
-    "latent": "Test codes (posterior means) coloured by class; each class's label sits at the median of its "
-              "points.",
+    "latent": "Test codes (posterior means) coloured by class; each class's label sits at the median of its points.",
     "manifold": "Decoded images over an even 20 x 20 grid of codes on [-2, 2]^2 (up is +z2), with the "
-                "interpolation path of the animation below in red.",
+    "interpolation path of the animation below in red.",
     "interpolate": "Linear interpolation in latent space between representative test images (code nearest to "
-                   "the class's mean code): z(t) = (1 - t) z_from + t z_to.",
+    "the class's mean code): z(t) = (1 - t) z_from + t z_to.",
     "all-pairs": "Interpolation strips between the representative test images of every pair of classes: "
-                 "row = start, column = end.",
+    "row = start, column = end.",
 }
-TITLES = {"curves": "Training curves", "samples-per-epoch": "Samples per epoch", "samples": "Prior samples",
-          "reconstructions": "Reconstructions", "latent": "Latent space", "manifold": "Manifold",
-          "interpolate": "Interpolation", "all-pairs": "All pairs"}
+TITLES = {
+    "curves": "Training curves",
+    "samples-per-epoch": "Samples per epoch",
+    "samples": "Prior samples",
+    "reconstructions": "Reconstructions",
+    "latent": "Latent space",
+    "manifold": "Manifold",
+    "interpolate": "Interpolation",
+    "all-pairs": "All pairs",
+}
 MIME = {".png": "image/png", ".gif": "image/gif"}
 
 CSS = """
@@ -80,30 +86,53 @@ def _kv_table(d: dict) -> str:
 
 def _eval_section(ev: dict | None, latent_dim: int) -> str:
     if not ev:
-        return ("<p>No <code>eval.json</code>: run <code>vaelab evaluate RUN</code> for the test-set NLL, ELBO, KL "
-                "and active units.</p>")
+        return (
+            "<p>No <code>eval.json</code>: run <code>vaelab evaluate RUN</code> for the test-set NLL, ELBO, KL "
+            "and active units.</p>"
+        )
     parts = []
     if "nll" in ev:
-        parts.append(f'<p class="big">NLL = {ev["nll"]:.2f} ± {ev.get("nll_stderr", float("nan")):.2f} nats '
-                     f'per image (importance-weighted, K = {ev.get("k")}, {ev.get("n_images")} {ev.get("split")} images)</p>')
+        parts.append(
+            f'<p class="big">NLL = {ev["nll"]:.2f} ± {ev.get("nll_stderr", float("nan")):.2f} nats '
+            f"per image (importance-weighted, K = {ev.get('k')}, {ev.get('n_images')} {ev.get('split')} images)</p>"
+        )
     rows = []
-    labels = [("nll", "negative log-likelihood -log p(x), importance-weighted (Burda et al. 2015)"),
-              ("elbo", "ELBO (K-sample average)"), ("recon_nll", "reconstruction -E_q[log p(x|z)]"),
-              ("kl", "KL(q(z|x) || p(z))")]
+    labels = [
+        ("nll", "negative log-likelihood -log p(x), importance-weighted (Burda et al. 2015)"),
+        ("elbo", "ELBO (K-sample average)"),
+        ("recon_nll", "reconstruction -E_q[log p(x|z)]"),
+        ("kl", "KL(q(z|x) || p(z))"),
+    ]
     for key, text in labels:
         if key in ev:
             se = ev.get(f"{key}_stderr")
             val = f"{ev[key]:.2f}" + (f" ± {se:.2f}" if isinstance(se, float) else "")
             rows.append(f"<tr><th>{html.escape(text)}</th><td class='num'>{val}</td><td>nats per image</td></tr>")
     if "active_units" in ev:
-        rows.append(f"<tr><th>active units (Cov_x E_q[z_u] &gt; {ev.get('active_unit_threshold', 0.01)})</th>"
-                    f"<td class='num'>{ev['active_units']} / {ev.get('latent_dim', latent_dim)}</td><td></td></tr>")
+        rows.append(
+            f"<tr><th>active units (Cov_x E_q[z_u] &gt; {ev.get('active_unit_threshold', 0.01)})</th>"
+            f"<td class='num'>{ev['active_units']} / {ev.get('latent_dim', latent_dim)}</td><td></td></tr>"
+        )
     for key in ("k", "split", "n_images", "binarization", "likelihood", "checkpoint", "seed", "seconds"):
         if key in ev:
             rows.append(f"<tr><th>{key}</th><td colspan='2'>{_fmt(ev[key])}</td></tr>")
-    known = {k for k, _ in labels} | {"nll_stderr", "elbo_stderr", "active_units", "active_unit_threshold",
-                                      "latent_dim", "k", "split", "n_images", "binarization", "likelihood",
-                                      "checkpoint", "seed", "seconds", "units", "dataset"}
+    known = {k for k, _ in labels} | {
+        "nll_stderr",
+        "elbo_stderr",
+        "active_units",
+        "active_unit_threshold",
+        "latent_dim",
+        "k",
+        "split",
+        "n_images",
+        "binarization",
+        "likelihood",
+        "checkpoint",
+        "seed",
+        "seconds",
+        "units",
+        "dataset",
+    }
     for key, value in ev.items():  # numbers other models add (e.g. classifier accuracy)
         if key not in known:
             rows.append(f"<tr><th>{html.escape(key)}</th><td colspan='2'>{_fmt(value)}</td></tr>")
@@ -126,14 +155,23 @@ def _training_section(metrics: list[dict], cfg: dict) -> str:
     }
     for key in sorted(k for k in best if k.startswith("val_")):
         summary[f"{key} at best epoch"] = f"{best[key]:.2f}"
-    cols = ["epoch"] + sorted({k for r in metrics for k in r if k.startswith(("train_", "val_"))},
-                              key=lambda k: (not k.startswith("train_"), k)) + ["time_s"]
+    cols = (
+        ["epoch"]
+        + sorted(
+            {k for r in metrics for k in r if k.startswith(("train_", "val_"))},
+            key=lambda k: (not k.startswith("train_"), k),
+        )
+        + ["time_s"]
+    )
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td class='num'>{_fmt(r.get(c, ''))}</td>" for c in cols) + "</tr>"
-                   for r in metrics)
-    return (_kv_table(summary) + "<p>Per epoch (nats per image; <code>train_*</code> averaged over the epoch's "
-            "mini-batches, <code>val_*</code> at its end):</p>"
-            f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>")
+    body = "".join(
+        "<tr>" + "".join(f"<td class='num'>{_fmt(r.get(c, ''))}</td>" for c in cols) + "</tr>" for r in metrics
+    )
+    return (
+        _kv_table(summary) + "<p>Per epoch (nats per image; <code>train_*</code> averaged over the epoch's "
+        "mini-batches, <code>val_*</code> at its end):</p>"
+        f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>"
+    )
 
 
 def _existing(figs, kind: str) -> list[Path] | None:
@@ -185,31 +223,44 @@ def write_report(figs, out: str | Path | None = None, reuse: bool = False, laten
 
     ds = cfg["dataset"]
     title = f"vaelab run {cfg.get('name') or run.path.name}"
-    h = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-         f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-         f"<title>{html.escape(title)}</title><link rel='icon' href='data:,'><style>{CSS}</style></head><body>",
-         f"<h1>{html.escape(title)}</h1>",
-         f"<p class='sub'>model <b>{html.escape(cfg['model'])}</b>, "
-         f"{figs.latent_dim}-D latent, trained on {html.escape(ds['name'])} ({ds.get('n_train')} training / "
-         f"{ds.get('n_val')} validation images); created {html.escape(str(cfg.get('created', '')))}; "
-         f"report written {time.strftime('%Y-%m-%d %H:%M')}, checkpoint <code>{html.escape(figs.checkpoint)}"
-         "</code>.</p>",
-         "<nav><a href='#numbers'>Numbers</a><a href='#training'>Training</a><a href='#figures'>Figures</a>"
-         "<a href='#config'>Configuration</a></nav>",
-         "<h2 id='numbers'>Test-set numbers (eval.json)</h2>", _eval_section(ev, figs.latent_dim),
-         "<h2 id='training'>Training (metrics.jsonl)</h2>", _training_section(metrics, cfg),
-         "<h2 id='figures'>Figures</h2>"]
+    h = [
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><link rel='icon' href='data:,'><style>{CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p class='sub'>model <b>{html.escape(cfg['model'])}</b>, "
+        f"{figs.latent_dim}-D latent, trained on {html.escape(ds['name'])} ({ds.get('n_train')} training / "
+        f"{ds.get('n_val')} validation images); created {html.escape(str(cfg.get('created', '')))}; "
+        f"report written {time.strftime('%Y-%m-%d %H:%M')}, checkpoint <code>{html.escape(figs.checkpoint)}"
+        "</code>.</p>",
+        "<nav><a href='#numbers'>Numbers</a><a href='#training'>Training</a><a href='#figures'>Figures</a>"
+        "<a href='#config'>Configuration</a></nav>",
+        "<h2 id='numbers'>Test-set numbers (eval.json)</h2>",
+        _eval_section(ev, figs.latent_dim),
+        "<h2 id='training'>Training (metrics.jsonl)</h2>",
+        _training_section(metrics, cfg),
+        "<h2 id='figures'>Figures</h2>",
+    ]
     for kind, files in figures:
         h.append(f"<h3 id='fig-{kind}'>{html.escape(TITLES.get(kind, kind))}</h3>")
         for path in files:
-            h.append(f"<figure data-kind='{kind}' data-file='{html.escape(path.name)}'>"
-                     f"<img alt='{html.escape(kind)}: {html.escape(path.name)}' src='{data_uri(path)}'>"
-                     f"<figcaption>{html.escape(CAPTIONS.get(kind, ''))} <code>figures/{html.escape(path.name)}"
-                     "</code></figcaption></figure>")
+            h.append(
+                f"<figure data-kind='{kind}' data-file='{html.escape(path.name)}'>"
+                f"<img alt='{html.escape(kind)}: {html.escape(path.name)}' src='{data_uri(path)}'>"
+                f"<figcaption>{html.escape(CAPTIONS.get(kind, ''))} <code>figures/{html.escape(path.name)}"
+                "</code></figcaption></figure>"
+            )
     projector = run.tensorboard / "projector" / "projector_config.pbtxt"
-    h.append("<p>TensorBoard: <code>tensorboard --logdir " + html.escape(str(run.tensorboard)) + "</code> shows the "
-             "scalars" + (" and the embedding projector of the test codes." if projector.is_file() else
-                          "; <code>vaelab plot RUN projector</code> adds the embedding projector.") + "</p>")
+    h.append(
+        "<p>TensorBoard: <code>tensorboard --logdir " + html.escape(str(run.tensorboard)) + "</code> shows the "
+        "scalars"
+        + (
+            " and the embedding projector of the test codes."
+            if projector.is_file()
+            else "; <code>vaelab plot RUN projector</code> adds the embedding projector."
+        )
+        + "</p>"
+    )
     h.append("<h2 id='config'>Configuration (config.json)</h2>")
     h.append(f"<h3>model: {html.escape(cfg['model'])}</h3>" + _kv_table(cfg.get("model_config", {})))
     h.append("<h3>training</h3>" + _kv_table(cfg.get("train", {})))

@@ -89,7 +89,8 @@ def save_figure(fig, path: str | Path, dpi: int = DEFAULT_DPI, compact: bool | N
             with Image.open(buf) as im:
                 info = {"dpi": im.info.get("dpi", (dpi, dpi))}
                 im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-                    path, optimize=True, **info)
+                    path, optimize=True, **info
+                )
         else:
             fig.savefig(path, dpi=max(int(dpi), MIN_DPI))
     plt.close(fig)

@@ -14,8 +14,12 @@ import numpy as np
 from vaelab.viz.manifold import tile
 from vaelab.viz.style import TRAIN_COLOR, VAL_COLOR, save_figure, styled
 
-TERM_TITLES = {"loss": "total loss", "recon_nll": "reconstruction (-log p(x|z))", "kl": "KL(q(z|x) || p(z))",
-               "class_ce": "classifier cross-entropy"}
+TERM_TITLES = {
+    "loss": "total loss",
+    "recon_nll": "reconstruction (-log p(x|z))",
+    "kl": "KL(q(z|x) || p(z))",
+    "class_ce": "classifier cross-entropy",
+}
 SKIPPED_TERMS = ("elbo",)  # -(recon + KL): the loss itself at beta = 1, shown by "loss"
 
 
@@ -57,8 +61,16 @@ def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int
                 pts = [(r["epoch"], r[f"{split}_{term}"]) for r in metrics if f"{split}_{term}" in r]
                 if not pts:
                     continue
-                (line,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, marker="o",
-                                  ms=3, lw=2, label="train" if split == "train" else "validation")
+                (line,) = ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    style,
+                    color=color,
+                    marker="o",
+                    ms=3,
+                    lw=2,
+                    label="train" if split == "train" else "validation",
+                )
                 data[term][split] = (list(line.get_xdata()), list(line.get_ydata()))
             ax.set_title(TERM_TITLES.get(term, term))
             ax.set_xlabel("epoch")
@@ -80,8 +92,14 @@ def epoch_rows(n_epochs: int, max_rows: int = 20) -> list[int]:
     return sorted(set(np.linspace(0, n_epochs - 1, max_rows).round().astype(int).tolist()))
 
 
-def plot_samples_per_epoch(samples: np.ndarray, path: str | Path, conditional: bool = False,
-                           rows: list[int] | None = None, title: str = "", dpi: int = 150) -> dict:
+def plot_samples_per_epoch(
+    samples: np.ndarray,
+    path: str | Path,
+    conditional: bool = False,
+    rows: list[int] | None = None,
+    title: str = "",
+    dpi: int = 150,
+) -> dict:
     """Rows are epochs, columns the fixed samples (digits 0..9 for a class-conditional model, where sample i
     is digit i % 10, else fixed prior draws). ``samples`` is ``epoch_samples.npy``: uint8 ``(E, n, C, H, W)``.
 
