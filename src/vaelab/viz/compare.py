@@ -21,7 +21,7 @@ def save_latent_scatters(codes: list, labels, titles: list[str], path, point_siz
     fig, axes = plt.subplots(1, len(codes), figsize=(4.6 * len(codes), 4.2), squeeze=False)
     labels = None if labels is None else np.asarray(labels)
     sc = None
-    for ax, z, title in zip(axes[0], codes, titles):
+    for ax, z, title in zip(axes[0], codes, titles, strict=False):  # titles may be longer or shorter
         z = np.asarray(z)
         sc = ax.scatter(
             z[:, 0], z[:, 1], c=labels, cmap="tab10", s=point_size, alpha=0.7, vmin=-0.5, vmax=9.5, linewidths=0

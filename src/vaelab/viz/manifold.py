@@ -162,7 +162,7 @@ def plot_manifold(
             ax.plot(px, py, "-", color=PATH_COLOR, lw=2.5)
             ax.plot(px[[0, -1]], py[[0, -1]], "o", color=PATH_COLOR, ms=9, mec="white", mew=1.5)
             if path_labels:
-                for (x, y), text in zip([(px[0], py[0]), (px[-1], py[-1])], path_labels):
+                for (x, y), text in zip([(px[0], py[0]), (px[-1], py[-1])], path_labels, strict=False):
                     ax.annotate(
                         text,
                         (x, y),

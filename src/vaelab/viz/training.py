@@ -55,7 +55,7 @@ def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int
     with styled():
         ncol = len(terms)
         fig, axes = plt.subplots(1, ncol, figsize=(max(4.2 * ncol, 8), 4.2), squeeze=False)
-        for ax, term in zip(axes[0], terms):
+        for ax, term in zip(axes[0], terms, strict=True):  # one panel per term
             data[term] = {}
             for split, color, style in (("train", TRAIN_COLOR, "-"), ("val", VAL_COLOR, "--")):
                 pts = [(r["epoch"], r[f"{split}_{term}"]) for r in metrics if f"{split}_{term}" in r]
