@@ -19,3 +19,9 @@ class CheckpointError(VaelabError):
 
 class TrainingError(VaelabError):
     """Training cannot go on, e.g. the loss became non-finite (the last good checkpoint is kept)."""
+
+
+class ExportError(VaelabError):
+    """A run cannot be exported for the browser: the ONNX export fails, onnxruntime disagrees with PyTorch by more
+    than the tolerance, there is no current export of the run, or a file the explorer site needs is missing (names
+    the file and, where there is one, the command that makes it)."""

@@ -29,17 +29,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelab.core.errors import VaelabError
+from vaelab.core.errors import ExportError  # also imported from here: `from vaelab.export.onnx import ExportError`
 from vaelab.core.io import atomic_write_bytes, atomic_write_text
 from vaelab.train.rundir import RunDir
 
 TOLERANCE = 1e-4  # max |onnxruntime - PyTorch| accepted, on pixel probabilities and codes
 OPSET = 20
 EXPORT_FILES = ("encoder.onnx", "decoder.onnx", "codes.bin", "meta.json")
-
-
-class ExportError(VaelabError):
-    """The export failed, its onnxruntime check disagrees with PyTorch, or a site asset is missing."""
 
 
 class _Encoder(nn.Module):
@@ -88,7 +84,7 @@ def _onnx_export(
         tmp.replace(path)
     except Exception as exc:  # the exporter raises many types
         tmp.unlink(missing_ok=True)
-        raise ExportError(f"{path}: ONNX export failed ({type(exc).__name__}: {str(exc)[:300]})") from None
+        raise ExportError(f"{path}: ONNX export failed ({type(exc).__name__}: {str(exc)[:300]})") from exc
     finally:
         for extra in path.parent.glob(tmp.name + "*"):  # stray external-data files, if any
             extra.unlink(missing_ok=True)
@@ -139,7 +135,7 @@ def export_onnx(model, out_dir: str | Path, x_check: torch.Tensor) -> dict:
         raise ExportError(
             f"{out_dir}: onnxruntime cannot run the exported models on a batch of {len(z)} "
             f"({type(exc).__name__}: {str(exc)[:300]})"
-        ) from None
+        ) from exc
     enc_diff = float(np.abs(enc[0] - ref_mu.numpy()).max())
     if probabilistic:
         enc_diff = max(enc_diff, float(np.abs(enc[1] - ref_logvar.numpy()).max()))
