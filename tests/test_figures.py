@@ -450,6 +450,23 @@ def test_report_without_eval_or_epoch_samples(run_copy, data_dir, tmp_path):
     assert "data-kind='manifold'" in page
 
 
+def test_report_escapes_the_run_values(run_copy, data_dir, tmp_path):
+    dst = tmp_path / "hostile"
+    shutil.copytree(run_copy, dst)
+    cfg = json.loads((dst / "config.json").read_text())
+    cfg["name"] = "<script>alert(1)</script>"
+    cfg["environment"]["note"] = "<img src=x onerror=alert(1)> & 'quoted'"
+    (dst / "config.json").write_text(json.dumps(cfg))
+    out = tmp_path / "r.html"
+    assert main(["report", str(dst), "--data-dir", str(data_dir), "--no-progress", "--reuse", "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "<title>vaelab run &lt;script&gt;alert(1)&lt;/script&gt;</title>" in page
+    assert "<h1>vaelab run &lt;script&gt;alert(1)&lt;/script&gt;</h1>" in page
+    assert "<th>note</th><td>&lt;img src=x onerror=alert(1)&gt; &amp; &#39;quoted&#39;</td>" in page
+    assert "<script" not in page and "<img src=x" not in page
+    assert "data-kind='manifold'" in page  # the rest of the page is still there
+
+
 def test_plot_help_lists_every_kind(capsys):
     with pytest.raises(SystemExit):
         main(["plot", "--help"])
