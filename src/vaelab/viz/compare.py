@@ -10,7 +10,17 @@ import numpy as np
 def save_latent_scatters(codes: list, labels, titles: list[str], path, point_size: float = 2.0) -> Path:
     """One scatter per entry of ``codes`` (each ``(N, D)``; the first two dimensions are drawn), coloured by
     ``labels (N,)`` (digits), side by side with a shared colour bar and N(0, I)'s 1- and 2-sigma circles.
-    Writes a PNG at ``path`` and returns it."""
+
+    Args:
+        codes: one ``(N, D)`` array of codes per run (D >= 2; dimensions 0 and 1 are drawn).
+        labels: ``(N,)`` digits 0..9 colouring the points, or None (no colour bar).
+        titles: one title per panel.
+        path: the PNG to write (80 dpi; parent folders are made).
+        point_size: marker area in points^2.
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")

@@ -21,6 +21,7 @@ METHOD_TITLES = {"tsne": "t-SNE", "umap": "UMAP", "pca": "PCA"}
 
 
 def umap_available() -> bool:
+    """True if the optional ``umap-learn`` package can be imported (``--method umap`` needs it)."""
     return importlib.util.find_spec("umap") is not None
 
 
@@ -28,9 +29,13 @@ def reduce_2d(codes: np.ndarray, method: str = "tsne", seed: int = 0, perplexity
     """Embed ``(N, D)`` codes in 2-D: ``(N, 2)`` float array.
 
     Args:
+        codes: ``(N, D)`` codes; with D <= 2 they are returned as they are (a 1-D code padded with a zero column).
         method: ``tsne`` (scikit-learn, PCA initialisation), ``umap`` (needs ``umap-learn``) or ``pca``.
         seed: random state of t-SNE / UMAP.
         perplexity: t-SNE perplexity (lowered to (N - 1) / 3 for small N).
+
+    Returns:
+        ``(N, 2)`` coordinates, in the method's own units (not latent units, except for D <= 2).
 
     Raises:
         ConfigError: unknown method, UMAP not installed, or fewer than 3 codes.
@@ -72,6 +77,9 @@ def write_projector(log_dir: str | Path, codes, labels, images, tag: str = "test
         ``{"config", "tensors", "metadata", "sprite"}`` paths (metadata None without labels). The metadata file
         has a header row ``label\\tindex`` then one row per code; the sprite is a square grid of ceil(sqrt(N))
         images per side, row-major, no padding, as the projector expects.
+
+    Raises:
+        ValueError: ``codes``, ``images`` and ``labels`` differ in length.
     """
     import shutil
 

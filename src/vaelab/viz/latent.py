@@ -19,6 +19,15 @@ def encode_codes(model, images: torch.Tensor, batch_size: int = 1000, progress: 
     """Encoder means of ``images`` ``(N, C, H, W)`` in [0, 1]: float32 array ``(N, D)``.
 
     Works for any model with ``encode(x) -> (mu, logvar|None)``.
+
+    Args:
+        model: the model (its ``device`` is used; ``latent_dim`` gives D when there are no images).
+        images: ``(N, C, H, W)`` tensor in [0, 1].
+        batch_size: images per ``encode`` call.
+        progress: tqdm bar.
+
+    Returns:
+        float32 ``(N, D)`` codes ``mu(x)`` on the CPU (``(0, D)`` for no images).
     """
     from tqdm.auto import tqdm
 
@@ -31,8 +40,16 @@ def encode_codes(model, images: torch.Tensor, batch_size: int = 1000, progress: 
 
 
 def class_centres(coords: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
-    """Centre of each class: the coordinate-wise median of its points, ``{label: (2,)}`` (the median, not the
-    mean, so that a class split over two t-SNE islands still gets its label on the larger one)."""
+    """Centre of each class: the coordinate-wise median of its points (the median, not the mean, so that a class
+    split over two t-SNE islands still gets its label on the larger one).
+
+    Args:
+        coords: ``(N, 2)`` points.
+        labels: ``(N,)`` integer classes.
+
+    Returns:
+        ``{label: (2,) median}`` for every label present.
+    """
     labels = np.asarray(labels)
     return {int(c): np.median(coords[labels == c], axis=0) for c in np.unique(labels)}
 
@@ -52,9 +69,14 @@ def plot_latent(
         coords: ``(N, 2)`` codes (or their 2-D embedding); ``(N, 1)`` codes are plotted against the class.
         labels: ``(N,)`` integer classes, or None (one colour, no centres).
         path: PNG path. title / axis_labels: text of the figure (the method goes in the title).
+        dpi: PNG resolution (at least 100 is written). point_size: marker area in points^2.
 
     Returns:
-        ``{"path", "coords", "centres"}`` with ``centres`` as from ``class_centres``.
+        ``{"path", "coords", "centres"}``: ``coords`` ``(N, 2)`` as drawn (1-D codes with their jittered class as
+        y), ``centres`` as from ``class_centres`` (empty without labels).
+
+    Raises:
+        ValueError: ``coords`` is not ``(N, 2)`` or ``(N, 1)``.
     """
     import matplotlib.patheffects as pe
     import matplotlib.pyplot as plt

@@ -24,7 +24,14 @@ SKIPPED_TERMS = ("elbo",)  # -(recon + KL): the loss itself at beta = 1, shown b
 
 
 def curve_terms(metrics: list[dict]) -> list[str]:
-    """Terms with a curve: loss, recon_nll, kl first, then any other ``train_*`` / ``val_*`` term (not elbo)."""
+    """Terms with a curve: loss, recon_nll, kl first, then any other ``train_*`` / ``val_*`` term (not elbo).
+
+    Args:
+        metrics: the epoch records of ``metrics.jsonl``.
+
+    Returns:
+        Term names without the ``train_`` / ``val_`` prefix, e.g. ``["loss", "recon_nll", "kl"]``.
+    """
     found = []
     for rec in metrics:
         for key, value in rec.items():
@@ -38,6 +45,12 @@ def curve_terms(metrics: list[dict]) -> list[str]:
 
 def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int = 150) -> dict:
     """One panel per term, train and validation against epoch; writes a PNG.
+
+    Args:
+        metrics: the epoch records of ``metrics.jsonl`` (``epoch``, ``train_<term>``, ``val_<term>`` in nats
+            per image).
+        path: the PNG to write. title: the figure's title (none if empty).
+        dpi: PNG resolution (at least 100 is written).
 
     Returns:
         ``{"path", "data"}``; ``data[term][split]`` is ``(epochs, values)`` read back from the drawn lines.
@@ -86,7 +99,14 @@ def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int
 
 
 def epoch_rows(n_epochs: int, max_rows: int = 20) -> list[int]:
-    """Which epochs (0-based rows) to show: all if <= ``max_rows``, else evenly spaced, first and last kept."""
+    """Which epochs (0-based rows) to show: all if <= ``max_rows``, else evenly spaced, first and last kept.
+
+    Args:
+        n_epochs: epochs saved. max_rows: most rows wanted.
+
+    Returns:
+        Increasing 0-based epoch indices.
+    """
     if n_epochs <= max_rows:
         return list(range(n_epochs))
     return sorted(set(np.linspace(0, n_epochs - 1, max_rows).round().astype(int).tolist()))
@@ -103,8 +123,19 @@ def plot_samples_per_epoch(
     """Rows are epochs, columns the fixed samples (digits 0..9 for a class-conditional model, where sample i
     is digit i % 10, else fixed prior draws). ``samples`` is ``epoch_samples.npy``: uint8 ``(E, n, C, H, W)``.
 
+    Args:
+        samples: uint8 ``(E, n, C, H, W)``, one row of ``n`` samples per epoch.
+        path: the PNG to write.
+        conditional: label the columns with the digit asked for (i % 10) instead of the sample number.
+        rows: 0-based epochs to show (default ``epoch_rows(E)``).
+        title: the figure's title. dpi: PNG resolution (at least 100 is written).
+
     Returns:
-        ``{"path", "rows" (0-based epochs shown), "canvas"}``; canvas row block r is epoch ``rows[r] + 1``.
+        ``{"path", "rows" (0-based epochs shown), "canvas"}``; canvas row block r is epoch ``rows[r] + 1``;
+        ``canvas`` is float32 ``(len(rows) * H, n * W)`` (a trailing 3 for RGB) in [0, 1].
+
+    Raises:
+        ValueError: ``samples`` is not 5-D.
     """
     import matplotlib.pyplot as plt
 
