@@ -177,6 +177,7 @@ def export_run(
         checkpoint: ``best`` or ``last``.
         data_dir: folder with the dataset (default: the run's config, then ``$VAELAB_DATA``).
         n_codes: encode only the first ``n_codes`` test images (default: the whole test split).
+        batch_size: test images per ``encode`` call when computing ``codes.bin``.
 
     Returns:
         the meta dict written to ``meta.json``.
@@ -247,7 +248,15 @@ def export_run(
 
 
 def export_is_current(run: RunDir) -> bool:
-    """True if ``RUN/export/`` has every file and is newer than the run's checkpoints."""
+    """True if ``RUN/export/`` has every file and is newer than the run's checkpoints.
+
+    Args:
+        run: the run directory.
+
+    Returns:
+        True when every file of ``EXPORT_FILES`` exists and the oldest is no older (mtime) than the newest
+        ``RUN/checkpoints/*.pt``; False otherwise (then ``export_run`` is due).
+    """
     files = [run.export / f for f in EXPORT_FILES]
     if not all(f.is_file() for f in files):
         return False
