@@ -39,9 +39,16 @@ def run8(tmp_path_factory, data_dir):
     from vaelab.train import TrainConfig, train
 
     run_dir = tmp_path_factory.mktemp("runs8") / "vae8d"
-    run, _, _ = train(run_dir, "vae", {"latent_dim": 8, "hidden": (128,)},
-                      TrainConfig(epochs=1, batch_size=128, seed=0, progress=False),
-                      "mnist", data_dir, val_size=1000, limit=2000)
+    run, _, _ = train(
+        run_dir,
+        "vae",
+        {"latent_dim": 8, "hidden": (128,)},
+        TrainConfig(epochs=1, batch_size=128, seed=0, progress=False),
+        "mnist",
+        data_dir,
+        val_size=1000,
+        limit=2000,
+    )
     return run
 
 
@@ -82,7 +89,7 @@ def test_manifold_tiles_are_the_decoder_outputs_at_the_grid_points(figs):
     for i in range(5):
         for j in range(5):
             expected = _decode(figs.model, [[v[j], v[4 - i]]])[0, 0]  # row 0 is the top: largest z2
-            np.testing.assert_allclose(canvas[i * 28:(i + 1) * 28, j * 28:(j + 1) * 28], expected, atol=1e-6)
+            np.testing.assert_allclose(canvas[i * 28 : (i + 1) * 28, j * 28 : (j + 1) * 28], expected, atol=1e-6)
     # the red path runs between the representative 0 and 7
     codes = figs.codes()
     assert np.allclose(res["path_codes"][0], codes[_representative(figs, 0)])
@@ -103,11 +110,50 @@ def test_manifold_inverse_normal_cdf_grid(figs):
 
 
 def test_manifold_cli_and_errors(run_copy, data_dir, capsys):
-    assert main(["plot", str(run_copy), "manifold", "--size", "4", "--range", "-1", "1", "--no-progress",
-                 "--data-dir", str(data_dir), "--dpi", "100"]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                str(run_copy),
+                "manifold",
+                "--size",
+                "4",
+                "--range",
+                "-1",
+                "1",
+                "--no-progress",
+                "--data-dir",
+                str(data_dir),
+                "--dpi",
+                "100",
+            ]
+        )
+        == 0
+    )
     full = run_copy / "figures" / "manifold.png"
-    assert main(["plot", str(run_copy), "manifold", "--size", "4", "--range", "-1", "1", "--no-progress",
-                 "--data-dir", str(data_dir), "--dpi", "100", "--compact", "--out", str(run_copy / "small.png")]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                str(run_copy),
+                "manifold",
+                "--size",
+                "4",
+                "--range",
+                "-1",
+                "1",
+                "--no-progress",
+                "--data-dir",
+                str(data_dir),
+                "--dpi",
+                "100",
+                "--compact",
+                "--out",
+                str(run_copy / "small.png"),
+            ]
+        )
+        == 0
+    )
     with Image.open(full) as a, Image.open(run_copy / "small.png") as b:
         assert a.size == b.size and b.mode == "P" and a.mode == "RGBA"
         diff = np.abs(np.asarray(a.convert("RGB"), int) - np.asarray(b.convert("RGB"), int))
@@ -129,8 +175,27 @@ def test_interpolation_codes():
 
 
 def test_interpolate_gif_has_the_frames_and_ends_at_the_two_codes(figs, run_copy, data_dir):
-    assert main(["plot", str(run_copy), "interpolate", "--from", "0", "--to", "7", "--steps", "12", "--scale",
-                 "1", "--no-progress", "--data-dir", str(data_dir)]) == 0
+    assert (
+        main(
+            [
+                "plot",
+                str(run_copy),
+                "interpolate",
+                "--from",
+                "0",
+                "--to",
+                "7",
+                "--steps",
+                "12",
+                "--scale",
+                "1",
+                "--no-progress",
+                "--data-dir",
+                str(data_dir),
+            ]
+        )
+        == 0
+    )
     gif, png = run_copy / "figures" / "interpolate-0-7.gif", run_copy / "figures" / "interpolate-0-7.png"
     with Image.open(gif) as im:
         assert im.n_frames == 12 and im.info.get("loop") == 0
@@ -160,8 +225,23 @@ def test_interpolate_between_indices_spherical_and_scaled(figs):
 
 
 def test_interpolate_bad_digit_is_one_line(run_copy, data_dir, capsys):
-    assert main(["plot", str(run_copy), "interpolate", "--from", "0", "--to", "11", "--data-dir",
-                 str(data_dir), "--no-progress"]) == 2
+    assert (
+        main(
+            [
+                "plot",
+                str(run_copy),
+                "interpolate",
+                "--from",
+                "0",
+                "--to",
+                "11",
+                "--data-dir",
+                str(data_dir),
+                "--no-progress",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "class 11" in err[0]
 
@@ -179,7 +259,7 @@ def test_all_pairs_grid_is_10_by_10_strips(figs):
             np.testing.assert_allclose(strips[a, b, -1], ends[b], atol=1e-6)
     canvas = all_pairs_canvas(strips, gap=4)
     assert canvas.shape == (10 * 32 - 4, 10 * (4 * 28 + 4) - 4)
-    np.testing.assert_allclose(canvas[3 * 32:3 * 32 + 28, 5 * 116:5 * 116 + 112], tile(strips[3, 5][None]))
+    np.testing.assert_allclose(canvas[3 * 32 : 3 * 32 + 28, 5 * 116 : 5 * 116 + 112], tile(strips[3, 5][None]))
     assert _png_dpi(res["files"][0]) >= 100
 
 
@@ -204,7 +284,7 @@ def test_samples_per_epoch_rows_are_the_saved_epochs(figs, run_copy):
     canvas = res["canvas"]
     for r in range(len(saved)):
         for i in range(saved.shape[1]):
-            np.testing.assert_allclose(canvas[r * 28:(r + 1) * 28, i * 28:(i + 1) * 28], saved[r, i, 0] / 255.0)
+            np.testing.assert_allclose(canvas[r * 28 : (r + 1) * 28, i * 28 : (i + 1) * 28], saved[r, i, 0] / 255.0)
     assert figs.conditional is False
 
 
@@ -212,8 +292,9 @@ def test_samples_and_reconstructions_reuse_the_core_grids(run_copy, data_dir):
     from vaelab.viz.grids import make_grid
 
     assert main(["plot", str(run_copy), "samples", "-n", "9", "--data-dir", str(data_dir)]) == 0
-    assert main(["plot", str(run_copy), "reconstructions", "-n", "8", "--per-row", "4", "--data-dir",
-                 str(data_dir)]) == 0
+    assert (
+        main(["plot", str(run_copy), "reconstructions", "-n", "8", "--per-row", "4", "--data-dir", str(data_dir)]) == 0
+    )
     figs = RunFigures(run_copy, data_dir=data_dir, progress=False)
     expected = make_grid(figs.model.sample(9, generator=torch.Generator().manual_seed(0)), nrow=3)
     with Image.open(run_copy / "figures" / "samples.png") as im:
@@ -323,8 +404,16 @@ def test_report_holds_every_figure_and_the_nll(run_copy, data_dir):
     assert main(["report", str(run_copy), "--data-dir", str(data_dir), "--no-progress"]) == 0
     page = (run_copy / "report.html").read_text()
     kinds = RunFigures(run_copy, data_dir=data_dir, progress=False).applicable_kinds()
-    assert set(kinds) == {"curves", "samples-per-epoch", "samples", "reconstructions", "latent", "manifold",
-                          "interpolate", "all-pairs"}
+    assert set(kinds) == {
+        "curves",
+        "samples-per-epoch",
+        "samples",
+        "reconstructions",
+        "latent",
+        "manifold",
+        "interpolate",
+        "all-pairs",
+    }
     for kind in kinds:
         assert f"data-kind='{kind}'" in page, kind
     files = re.findall(r"data-file='([^']+)'", page)
@@ -353,19 +442,46 @@ def test_report_without_eval_or_epoch_samples(run_copy, data_dir, tmp_path):
     f = RunFigures(dst, data_dir=data_dir, progress=False)
     assert "samples-per-epoch" not in f.applicable_kinds()
     assert main(["plot", str(dst), "samples-per-epoch"]) == 2
-    assert main(["report", str(dst), "--data-dir", str(data_dir), "--no-progress", "--out",
-                 str(tmp_path / "r.html")]) == 0
+    assert (
+        main(["report", str(dst), "--data-dir", str(data_dir), "--no-progress", "--out", str(tmp_path / "r.html")]) == 0
+    )
     page = (tmp_path / "r.html").read_text()
     assert "data-kind='samples-per-epoch'" not in page and "vaelab evaluate RUN" in page
     assert "data-kind='manifold'" in page
+
+
+def test_report_escapes_the_run_values(run_copy, data_dir, tmp_path):
+    dst = tmp_path / "hostile"
+    shutil.copytree(run_copy, dst)
+    cfg = json.loads((dst / "config.json").read_text())
+    cfg["name"] = "<script>alert(1)</script>"
+    cfg["environment"]["note"] = "<img src=x onerror=alert(1)> & 'quoted'"
+    (dst / "config.json").write_text(json.dumps(cfg))
+    out = tmp_path / "r.html"
+    assert main(["report", str(dst), "--data-dir", str(data_dir), "--no-progress", "--reuse", "--out", str(out)]) == 0
+    page = out.read_text()
+    assert "<title>vaelab run &lt;script&gt;alert(1)&lt;/script&gt;</title>" in page
+    assert "<h1>vaelab run &lt;script&gt;alert(1)&lt;/script&gt;</h1>" in page
+    assert "<th>note</th><td>&lt;img src=x onerror=alert(1)&gt; &amp; &#39;quoted&#39;</td>" in page
+    assert "<script" not in page and "<img src=x" not in page
+    assert "data-kind='manifold'" in page  # the rest of the page is still there
 
 
 def test_plot_help_lists_every_kind(capsys):
     with pytest.raises(SystemExit):
         main(["plot", "--help"])
     out = capsys.readouterr().out
-    for kind in ("latent", "manifold", "interpolate", "all-pairs", "samples-per-epoch", "curves", "projector",
-                 "reconstructions", "samples"):
+    for kind in (
+        "latent",
+        "manifold",
+        "interpolate",
+        "all-pairs",
+        "samples-per-epoch",
+        "curves",
+        "projector",
+        "reconstructions",
+        "samples",
+    ):
         assert kind in out
 
 

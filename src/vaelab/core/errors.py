@@ -28,3 +28,9 @@ class StorageError(VaelabError):
 
 class RunBusyError(VaelabError):
     """Another process holds the run (a second trainer on one run); names the run and the holder's process id."""
+
+
+class ExportError(VaelabError):
+    """A run cannot be exported for the browser: the ONNX export fails, onnxruntime disagrees with PyTorch by more
+    than the tolerance, there is no current export of the run, or a file the explorer site needs is missing (names
+    the file and, where there is one, the command that makes it)."""

@@ -29,17 +29,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelab.core.errors import VaelabError
+from vaelab.core.errors import ExportError  # also imported from here: `from vaelab.export.onnx import ExportError`
 from vaelab.core.io import atomic_write_bytes, atomic_write_text
 from vaelab.train.rundir import RunDir
 
 TOLERANCE = 1e-4  # max |onnxruntime - PyTorch| accepted, on pixel probabilities and codes
 OPSET = 20
 EXPORT_FILES = ("encoder.onnx", "decoder.onnx", "codes.bin", "meta.json")
-
-
-class ExportError(VaelabError):
-    """The export failed, its onnxruntime check disagrees with PyTorch, or a site asset is missing."""
 
 
 class _Encoder(nn.Module):
@@ -61,8 +57,9 @@ class _Decoder(nn.Module):
         return self.model.decode(z)
 
 
-def _onnx_export(module: nn.Module, example: torch.Tensor, path: Path, input_name: str,
-                 output_names: list[str]) -> None:
+def _onnx_export(
+    module: nn.Module, example: torch.Tensor, path: Path, input_name: str, output_names: list[str]
+) -> None:
     """``torch.onnx.export`` with the dynamo exporter, batch axis dynamic, one self-contained file."""
     batch = torch.export.Dim("batch", min=1, max=1 << 20)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -72,13 +69,22 @@ def _onnx_export(module: nn.Module, example: torch.Tensor, path: Path, input_nam
         with warnings.catch_warnings(), contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
             warnings.simplefilter("ignore")
             logging.getLogger("torch.onnx").setLevel(logging.ERROR)
-            torch.onnx.export(module.eval(), (example,), str(tmp), input_names=[input_name],
-                              output_names=output_names, dynamic_shapes=({0: batch},), dynamo=True,
-                              external_data=False, opset_version=OPSET, verbose=False)
+            torch.onnx.export(
+                module.eval(),
+                (example,),
+                str(tmp),
+                input_names=[input_name],
+                output_names=output_names,
+                dynamic_shapes=({0: batch},),
+                dynamo=True,
+                external_data=False,
+                opset_version=OPSET,
+                verbose=False,
+            )
         tmp.replace(path)
     except Exception as exc:  # the exporter raises many types
         tmp.unlink(missing_ok=True)
-        raise ExportError(f"{path}: ONNX export failed ({type(exc).__name__}: {str(exc)[:300]})") from None
+        raise ExportError(f"{path}: ONNX export failed ({type(exc).__name__}: {str(exc)[:300]})") from exc
     finally:
         for extra in path.parent.glob(tmp.name + "*"):  # stray external-data files, if any
             extra.unlink(missing_ok=True)
@@ -126,16 +132,20 @@ def export_onnx(model, out_dir: str | Path, x_check: torch.Tensor) -> dict:
         enc = _session(out_dir / "encoder.onnx").run(None, {"x": x_check.float().numpy()})
         dec = _session(out_dir / "decoder.onnx").run(None, {"z": z.numpy()})
     except Exception as exc:  # onnxruntime raises its own exception types
-        raise ExportError(f"{out_dir}: onnxruntime cannot run the exported models on a batch of {len(z)} "
-                          f"({type(exc).__name__}: {str(exc)[:300]})") from None
+        raise ExportError(
+            f"{out_dir}: onnxruntime cannot run the exported models on a batch of {len(z)} "
+            f"({type(exc).__name__}: {str(exc)[:300]})"
+        ) from exc
     enc_diff = float(np.abs(enc[0] - ref_mu.numpy()).max())
     if probabilistic:
         enc_diff = max(enc_diff, float(np.abs(enc[1] - ref_logvar.numpy()).max()))
     dec_diff = float(np.abs(dec[0] - ref_x.numpy()).max())
     for name, diff in (("encoder.onnx", enc_diff), ("decoder.onnx", dec_diff)):
         if not diff <= TOLERANCE:
-            raise ExportError(f"{out_dir / name}: onnxruntime differs from PyTorch by {diff:.3g} "
-                              f"(max absolute difference; at most {TOLERANCE:g} expected)")
+            raise ExportError(
+                f"{out_dir / name}: onnxruntime differs from PyTorch by {diff:.3g} "
+                f"(max absolute difference; at most {TOLERANCE:g} expected)"
+            )
     return {"encoder_max_abs_diff": enc_diff, "decoder_max_abs_diff": dec_diff, "probabilistic": probabilistic}
 
 
@@ -146,12 +156,20 @@ def _pca_plane(codes: np.ndarray) -> dict | None:
     from sklearn.decomposition import PCA
 
     pca = PCA(n_components=2, random_state=0).fit(codes.astype(np.float64))
-    return {"mean": pca.mean_.round(6).tolist(), "components": pca.components_.round(6).tolist(),
-            "explained_variance_ratio": pca.explained_variance_ratio_.round(6).tolist()}
+    return {
+        "mean": pca.mean_.round(6).tolist(),
+        "components": pca.components_.round(6).tolist(),
+        "explained_variance_ratio": pca.explained_variance_ratio_.round(6).tolist(),
+    }
 
 
-def export_run(run: RunDir | str | Path, checkpoint: str = "best", data_dir=None, n_codes: int | None = None,
-               batch_size: int = 1000) -> dict:
+def export_run(
+    run: RunDir | str | Path,
+    checkpoint: str = "best",
+    data_dir=None,
+    n_codes: int | None = None,
+    batch_size: int = 1000,
+) -> dict:
     """Export a run for the explorer into ``RUN/export/`` (see the module docstring for the files).
 
     Args:
@@ -159,6 +177,7 @@ def export_run(run: RunDir | str | Path, checkpoint: str = "best", data_dir=None
         checkpoint: ``best`` or ``last``.
         data_dir: folder with the dataset (default: the run's config, then ``$VAELAB_DATA``).
         n_codes: encode only the first ``n_codes`` test images (default: the whole test split).
+        batch_size: test images per ``encode`` call when computing ``codes.bin``.
 
     Returns:
         the meta dict written to ``meta.json``.
@@ -173,14 +192,18 @@ def export_run(run: RunDir | str | Path, checkpoint: str = "best", data_dir=None
     cfg = run.load_config()
     model = run.load_model(checkpoint, "cpu")
     ds_cfg = cfg["dataset"]
-    test = load_dataset(ds_cfg["name"], "test", data_dir or ds_cfg.get("data_dir"),
-                        val_size=ds_cfg.get("val_size"), limit=n_codes)
+    test = load_dataset(
+        ds_cfg["name"], "test", data_dir or ds_cfg.get("data_dir"), val_size=ds_cfg.get("val_size"), limit=n_codes
+    )
     out = run.export
     check = export_onnx(model, out, test.images[:64])
 
     with torch.no_grad():
-        codes = torch.cat([model.encode(test.images[i : i + batch_size])[0]
-                           for i in range(0, len(test), batch_size)]).numpy().astype("<f4")
+        codes = (
+            torch.cat([model.encode(test.images[i : i + batch_size])[0] for i in range(0, len(test), batch_size)])
+            .numpy()
+            .astype("<f4")
+        )
     atomic_write_bytes(out / "codes.bin", codes.tobytes())
     if test.labels is not None:
         atomic_write_bytes(out / "labels.bin", test.labels.numpy().astype(np.uint8).tobytes())
@@ -204,20 +227,36 @@ def export_run(run: RunDir | str | Path, checkpoint: str = "best", data_dir=None
         "nll_split": ev.get("split"),
         "elbo": ev.get("elbo"),
         "n_codes": int(codes.shape[0]),
-        "codes": {"file": "codes.bin", "dtype": "float32", "byteorder": "little", "shape": list(codes.shape),
-                  "what": "encoder mu of the test split"},
+        "codes": {
+            "file": "codes.bin",
+            "dtype": "float32",
+            "byteorder": "little",
+            "shape": list(codes.shape),
+            "what": "encoder mu of the test split",
+        },
         "labels": {"file": "labels.bin", "dtype": "uint8"} if test.labels is not None else None,
         "code_range": {"min": codes.min(0).round(4).tolist(), "max": codes.max(0).round(4).tolist()},
         "pca": _pca_plane(codes),
-        "onnx_check": {"encoder_max_abs_diff": check["encoder_max_abs_diff"],
-                       "decoder_max_abs_diff": check["decoder_max_abs_diff"], "tolerance": TOLERANCE},
+        "onnx_check": {
+            "encoder_max_abs_diff": check["encoder_max_abs_diff"],
+            "decoder_max_abs_diff": check["decoder_max_abs_diff"],
+            "tolerance": TOLERANCE,
+        },
     }
     atomic_write_text(out / "meta.json", json.dumps(meta, indent=1) + "\n")
     return meta
 
 
 def export_is_current(run: RunDir) -> bool:
-    """True if ``RUN/export/`` has every file and is newer than the run's checkpoints."""
+    """True if ``RUN/export/`` has every file and is newer than the run's checkpoints.
+
+    Args:
+        run: the run directory.
+
+    Returns:
+        True when every file of ``EXPORT_FILES`` exists and the oldest is no older (mtime) than the newest
+        ``RUN/checkpoints/*.pt``; False otherwise (then ``export_run`` is due).
+    """
     files = [run.export / f for f in EXPORT_FILES]
     if not all(f.is_file() for f in files):
         return False

@@ -42,9 +42,14 @@ def mnist_style(gray: np.ndarray, threshold: float = 0.0, field: int = FIELD, bo
     Args:
         gray: ``(H, W)`` array, ink in [0, 1] (0 = background), e.g. a 280x280 canvas's red channel / 255.
         threshold: pixels above it count for the bounding box.
+        field: side of the output image, pixels (MNIST: 28).
+        box: side of the box the drawing is scaled to fit, pixels (MNIST: 20).
 
     Returns:
         float32 ``(field, field)`` in [0, 1]; all zeros for an empty drawing.
+
+    Raises:
+        ValueError: ``gray`` is not 2-D.
     """
     gray = np.asarray(gray, dtype=np.float64)
     if gray.ndim != 2:
@@ -77,6 +82,17 @@ def mnist_style(gray: np.ndarray, threshold: float = 0.0, field: int = FIELD, bo
 
 
 def canvas_gray(rgba: np.ndarray | list, height: int, width: int) -> np.ndarray:
-    """The ink of a white-on-black canvas from its ``getImageData`` bytes (RGBA, row-major): red / 255."""
+    """The ink of a white-on-black canvas from its ``getImageData`` bytes (RGBA, row-major): red / 255.
+
+    Args:
+        rgba: ``height * width * 4`` bytes (array or list of 0..255), row-major RGBA as ``ImageData.data``.
+        height, width: the canvas size, pixels.
+
+    Returns:
+        float64 ``(height, width)`` ink in [0, 1], the input of ``mnist_style``.
+
+    Raises:
+        ValueError: ``rgba`` does not hold ``height * width * 4`` values.
+    """
     arr = np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)
     return arr[..., 0].astype(np.float64) / 255.0

@@ -42,9 +42,19 @@ class Refused(Exception):
 def resolve_request_path(root: Path, raw_path: str) -> Path:
     """Map a request target to a file under ``root``.
 
+    Args:
+        root: the site folder.
+        raw_path: the request target as sent: origin-form (``/path?query``) or absolute-form
+            (``http://host/path``); percent-encoding is decoded.
+
+    Returns:
+        The real path of the file (symlinks resolved; ``index.html`` for a folder). It may not exist: the
+        caller answers 404 then.
+
     Raises:
         Refused: ``..`` segments (plain or percent-encoded), backslashes, NUL, absolute paths after decoding,
             or a path whose real location (symlinks followed) is outside ``root``.
+        UnicodeDecodeError: percent-encoded bytes that are not UTF-8 (the handler answers 403 to both).
     """
     root = root.resolve()
     if raw_path.startswith("/"):  # origin-form: path [? query] (a leading '//' is an absolute path, refused below)
@@ -75,10 +85,17 @@ def resolve_request_path(root: Path, raw_path: str) -> Path:
 
 
 class SiteHandler(BaseHTTPRequestHandler):
-    """GET / HEAD of files under ``self.root``; see the module docstring."""
+    """GET / HEAD of files under ``self.root``; see the module docstring.
+
+    Args:
+        root: the site folder (keyword, bound with ``functools.partial`` by ``make_server``).
+        quiet: no request log on stderr.
+    """
 
     def version_string(self) -> str:
+        """The ``Server`` header: ``vaelab``, without Python's version."""
         return "vaelab"
+
     protocol_version = "HTTP/1.1"
 
     def __init__(self, *args, root: Path, quiet: bool = True, **kwargs):
@@ -87,6 +104,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         super().__init__(*args, **kwargs)
 
     def log_message(self, format, *args):  # noqa: A002 (signature of the base class)
+        """Log a request to stderr as ``http.server`` does, unless ``quiet``."""
         if not self.quiet:
             super().log_message(format, *args)
 
@@ -131,6 +149,15 @@ def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 0, quiet:
     """A ``ThreadingHTTPServer`` serving the site folder ``root`` on ``host:port`` (port 0: a free port).
 
     Call ``serve_forever()`` (e.g. in a thread) and ``shutdown()``; the bound port is ``server.server_address[1]``.
+
+    Args:
+        root: the site folder (as written by ``vaelab site``).
+        host: the address to bind (default loopback only).
+        port: the TCP port; 0 picks a free one.
+        quiet: no request log on stderr.
+
+    Returns:
+        The bound server, not yet serving (its handler threads are daemons).
 
     Raises:
         OSError: the address is in use or cannot be bound.

@@ -10,7 +10,17 @@ import numpy as np
 def save_latent_scatters(codes: list, labels, titles: list[str], path, point_size: float = 2.0) -> Path:
     """One scatter per entry of ``codes`` (each ``(N, D)``; the first two dimensions are drawn), coloured by
     ``labels (N,)`` (digits), side by side with a shared colour bar and N(0, I)'s 1- and 2-sigma circles.
-    Writes a PNG at ``path`` and returns it."""
+
+    Args:
+        codes: one ``(N, D)`` array of codes per run (D >= 2; dimensions 0 and 1 are drawn).
+        labels: ``(N,)`` digits 0..9 colouring the points, or None (no colour bar).
+        titles: one title per panel.
+        path: the PNG to write (80 dpi; parent folders are made).
+        point_size: marker area in points^2.
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,10 +31,11 @@ def save_latent_scatters(codes: list, labels, titles: list[str], path, point_siz
     fig, axes = plt.subplots(1, len(codes), figsize=(4.6 * len(codes), 4.2), squeeze=False)
     labels = None if labels is None else np.asarray(labels)
     sc = None
-    for ax, z, title in zip(axes[0], codes, titles):
+    for ax, z, title in zip(axes[0], codes, titles, strict=False):  # titles may be longer or shorter
         z = np.asarray(z)
-        sc = ax.scatter(z[:, 0], z[:, 1], c=labels, cmap="tab10", s=point_size, alpha=0.7, vmin=-0.5, vmax=9.5,
-                        linewidths=0)
+        sc = ax.scatter(
+            z[:, 0], z[:, 1], c=labels, cmap="tab10", s=point_size, alpha=0.7, vmin=-0.5, vmax=9.5, linewidths=0
+        )
         t = np.linspace(0, 2 * np.pi, 200)
         for r in (1, 2):
             ax.plot(r * np.cos(t), r * np.sin(t), "k--", lw=0.7, alpha=0.6)

@@ -21,6 +21,7 @@ METHOD_TITLES = {"tsne": "t-SNE", "umap": "UMAP", "pca": "PCA"}
 
 
 def umap_available() -> bool:
+    """True if the optional ``umap-learn`` package can be imported (``--method umap`` needs it)."""
     return importlib.util.find_spec("umap") is not None
 
 
@@ -28,9 +29,13 @@ def reduce_2d(codes: np.ndarray, method: str = "tsne", seed: int = 0, perplexity
     """Embed ``(N, D)`` codes in 2-D: ``(N, 2)`` float array.
 
     Args:
+        codes: ``(N, D)`` codes; with D <= 2 they are returned as they are (a 1-D code padded with a zero column).
         method: ``tsne`` (scikit-learn, PCA initialisation), ``umap`` (needs ``umap-learn``) or ``pca``.
         seed: random state of t-SNE / UMAP.
         perplexity: t-SNE perplexity (lowered to (N - 1) / 3 for small N).
+
+    Returns:
+        ``(N, 2)`` coordinates, in the method's own units (not latent units, except for D <= 2).
 
     Raises:
         ConfigError: unknown method, UMAP not installed, or fewer than 3 codes.
@@ -48,8 +53,9 @@ def reduce_2d(codes: np.ndarray, method: str = "tsne", seed: int = 0, perplexity
         return PCA(n_components=2, random_state=seed).fit_transform(codes)
     if method == "umap":
         if not umap_available():
-            raise ConfigError("--method umap: the umap-learn package is not installed (pip install umap-learn); "
-                              "use --method tsne")
+            raise ConfigError(
+                "--method umap: the umap-learn package is not installed (pip install umap-learn); use --method tsne"
+            )
         import umap
 
         return np.asarray(umap.UMAP(n_components=2, random_state=seed).fit_transform(codes))
@@ -71,6 +77,9 @@ def write_projector(log_dir: str | Path, codes, labels, images, tag: str = "test
         ``{"config", "tensors", "metadata", "sprite"}`` paths (metadata None without labels). The metadata file
         has a header row ``label\\tindex`` then one row per code; the sprite is a square grid of ceil(sqrt(N))
         images per side, row-major, no padding, as the projector expects.
+
+    Raises:
+        ValueError: ``codes``, ``images`` and ``labels`` differ in length.
     """
     import shutil
 
@@ -80,16 +89,24 @@ def write_projector(log_dir: str | Path, codes, labels, images, tag: str = "test
     codes = torch.as_tensor(np.asarray(codes, dtype=np.float32))
     images = torch.as_tensor(images).float().clamp(0, 1)
     if len(codes) != len(images) or (labels is not None and len(labels) != len(codes)):
-        raise ValueError(f"{len(codes)} codes, {len(images)} images, "
-                         f"{None if labels is None else len(labels)} labels: expected equal counts")
+        raise ValueError(
+            f"{len(codes)} codes, {len(images)} images, "
+            f"{None if labels is None else len(labels)} labels: expected equal counts"
+        )
     if log_dir.exists():
         shutil.rmtree(log_dir)
     writer = SummaryWriter(str(log_dir))
     metadata = None
     if labels is not None:
         metadata = [[int(y), i] for i, y in enumerate(np.asarray(labels).tolist())]
-    writer.add_embedding(codes, metadata=metadata, label_img=images, global_step=0, tag=tag,
-                         metadata_header=["label", "index"] if metadata is not None else None)
+    writer.add_embedding(
+        codes,
+        metadata=metadata,
+        label_img=images,
+        global_step=0,
+        tag=tag,
+        metadata_header=["label", "index"] if metadata is not None else None,
+    )
     writer.close()
     sub = log_dir / "00000" / tag
     return {

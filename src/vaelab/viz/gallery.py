@@ -16,15 +16,35 @@ from vaelab.viz.grids import save_grid
 
 @torch.no_grad()
 def save_samples(model, path: str | Path, n: int = 64, seed: int = 0) -> tuple[Path, torch.Tensor]:
-    """Decode ``n`` prior draws (``model.sample``, generator seeded with ``seed``) into a square grid PNG."""
+    """Decode ``n`` prior draws (``model.sample``, generator seeded with ``seed``) into a square grid PNG.
+
+    Args:
+        model: a model with ``sample(n, generator=...)`` (a probabilistic one: codes drawn from N(0, I)).
+        path: the PNG to write (``ceil(sqrt(n))`` images per row, enlarged 2 times).
+        n: number of samples.
+        seed: seed of the CPU ``torch.Generator`` the prior draws come from.
+
+    Returns:
+        ``(path, images)`` with ``images`` the ``(n, C, H, W)`` decoded pixel means on the CPU (clipped to [0, 1]
+        in the picture only).
+    """
     imgs = model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
     return save_grid(imgs, path, nrow=int(math.ceil(math.sqrt(n)))), imgs
 
 
 @torch.no_grad()
-def save_reconstructions(model, images: torch.Tensor, path: str | Path, per_row: int = 16
-                         ) -> tuple[Path, torch.Tensor]:
-    """Test images (odd rows) above their reconstructions ``decode(encode(x)[0])`` (even rows)."""
+def save_reconstructions(model, images: torch.Tensor, path: str | Path, per_row: int = 16) -> tuple[Path, torch.Tensor]:
+    """Test images (odd rows) above their reconstructions ``decode(encode(x)[0])`` (even rows).
+
+    Args:
+        model: a model with ``reconstruct(x)`` and ``device``.
+        images: ``(N, C, H, W)`` images in [0, 1].
+        path: the PNG to write (enlarged 2 times).
+        per_row: images per row; each row of images is followed by the row of their reconstructions.
+
+    Returns:
+        ``(path, reconstructions)`` with ``reconstructions`` the ``(N, C, H, W)`` decoded pixel means on the CPU.
+    """
     device = model.device
     recon = model.reconstruct(images.to(device)).cpu()
     rows = []

@@ -20,6 +20,9 @@ def make_grid(images, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -
     Returns:
         uint8 array ``(H', W')`` for C = 1, ``(H', W', 3)`` for C = 3. Tile ``i`` starts at row
         ``padding + (i // nrow) * (H + padding)``, column ``padding + (i % nrow) * (W + padding)``.
+
+    Raises:
+        ValueError: ``images`` is not ``(N, C, H, W)`` with C = 1 or 3.
     """
     if isinstance(images, torch.Tensor):
         images = images.detach().cpu().float().numpy()
@@ -39,7 +42,16 @@ def make_grid(images, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -
 
 
 def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
-    """Save a uint8 ``(H, W)`` or ``(H, W, 3)`` array as PNG, enlarged ``scale`` times (nearest neighbour)."""
+    """Save a uint8 ``(H, W)`` or ``(H, W, 3)`` array as PNG, enlarged ``scale`` times (nearest neighbour).
+
+    Args:
+        array: uint8 ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB) pixels.
+        path: the PNG to write (parent folders are made).
+        scale: integer enlargement; 1 keeps the size.
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
     from PIL import Image
 
     path = Path(path)
@@ -52,5 +64,17 @@ def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
 
 
 def save_grid(images, path: str | Path, nrow: int = 8, padding: int = 2, scale: int = 2) -> Path:
-    """``make_grid`` then ``save_image``; returns the path."""
+    """``make_grid`` then ``save_image``.
+
+    Args:
+        images: ``(N, C, H, W)`` in [0, 1] (tensor or array), C = 1 or 3.
+        path: the PNG to write.
+        nrow: images per row. padding: pixels between tiles. scale: enlargement of the saved picture.
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        ValueError: ``images`` is not ``(N, C, H, W)`` with C = 1 or 3.
+    """
     return save_image(make_grid(images, nrow, padding), path, scale)

@@ -21,6 +21,18 @@ from vaelab.viz.style import save_figure, styled
 def interpolate_codes(z_from, z_to, steps: int = 20, spherical: bool = False) -> np.ndarray:
     """``(steps, D)`` float32 codes from ``z_from`` to ``z_to`` (both ``(D,)``), linear or spherical.
 
+    Linear: ``z(t) = (1 - t) z_from + t z_to``. Spherical: slerp (Shoemake 1985; White, *Sampling Generative
+    Networks*, 2016), falling back to linear when a code is 0 or the two are (anti)parallel.
+
+    Args:
+        z_from: ``(D,)`` start code (row 0 of the result, exactly).
+        z_to: ``(D,)`` end code (the last row, exactly).
+        steps: number of codes, t evenly spaced on [0, 1].
+        spherical: slerp instead of the straight line.
+
+    Returns:
+        float32 ``(steps, D)`` codes.
+
     Raises:
         ConfigError: steps < 2.
     """
@@ -41,7 +53,15 @@ def interpolate_codes(z_from, z_to, steps: int = 20, spherical: bool = False) ->
 
 def representative_indices(codes: np.ndarray, labels, classes=None) -> dict[int, int]:
     """For each class, the index of the image whose code is nearest (Euclidean) to the class's mean code: a
-    typical example rather than the first one in the file. ``codes`` ``(N, D)``, ``labels`` ``(N,)``.
+    typical example rather than the first one in the file.
+
+    Args:
+        codes: ``(N, D)`` codes (e.g. encoder means of the test split).
+        labels: ``(N,)`` integer classes.
+        classes: the classes wanted (default: every class in ``labels``).
+
+    Returns:
+        ``{class: index into codes}``, classes in increasing order.
 
     Raises:
         ConfigError: a requested class has no image.
@@ -52,21 +72,33 @@ def representative_indices(codes: np.ndarray, labels, classes=None) -> dict[int,
     for c in classes:
         idx = np.flatnonzero(labels == c)
         if len(idx) == 0:
-            raise ConfigError(f"class {c}: no test image has this label (labels present: {sorted(set(labels.tolist()))})")
+            raise ConfigError(
+                f"class {c}: no test image has this label (labels present: {sorted(set(labels.tolist()))})"
+            )
         d = np.linalg.norm(codes[idx] - codes[idx].mean(0), axis=1)
         out[c] = int(idx[np.argmin(d)])
     return out
 
 
 def to_uint8(images: np.ndarray) -> np.ndarray:
-    """[0, 1] floats -> uint8 (round half to even, as ``make_grid``)."""
+    """[0, 1] floats -> uint8 of the same shape: ``round(clip(x, 0, 1) * 255)`` (half to even, as ``make_grid``)."""
     return (np.clip(images, 0, 1) * 255).round().astype(np.uint8)
 
 
 def gif_frames(images: np.ndarray, scale: int = 4, bar: bool = True) -> list[np.ndarray]:
     """uint8 frames for the animation from ``(T, C, H, W)`` images: each enlarged ``scale`` times (nearest
     neighbour), with a progress bar of t below (``max(2, scale)`` rows, grey up to ``t * width``) unless
-    ``bar=False``. The image part of frame k is ``frame[:H*scale, :W*scale]``."""
+    ``bar=False``. The image part of frame k is ``frame[:H*scale, :W*scale]``.
+
+    Args:
+        images: ``(T, C, H, W)`` frames in [0, 1], C = 1 or 3.
+        scale: integer enlargement.
+        bar: add the progress bar rows.
+
+    Returns:
+        T uint8 arrays ``(H*scale + b, W*scale)`` for C = 1 or ``(H*scale + b, W*scale, 3)`` for C = 3, with
+        ``b = max(2, scale)`` bar rows (0 without the bar).
+    """
     u8 = to_uint8(images)
     t_count, c, h, w = u8.shape
     frames = []
@@ -86,6 +118,15 @@ def save_gif(frames: list[np.ndarray], path: str | Path, duration_ms: int = 100,
 
     Grey frames are written losslessly (256 grey levels). Pillow merges consecutive identical frames, which
     the progress bar of ``gif_frames`` prevents for up to ``width`` frames.
+
+    Args:
+        frames: uint8 ``(H, W)`` or ``(H, W, 3)`` arrays, all the same shape (as from ``gif_frames``).
+        path: the GIF to write (parent folders are made).
+        duration_ms: display time of each frame, milliseconds.
+        pause_ms: display time of the first and last frames, milliseconds (at least ``duration_ms``).
+
+    Returns:
+        ``path`` as a ``Path``.
     """
     from PIL import Image
 
@@ -94,13 +135,20 @@ def save_gif(frames: list[np.ndarray], path: str | Path, duration_ms: int = 100,
     ims = [Image.fromarray(f) for f in frames]
     durations = [int(duration_ms)] * len(ims)
     durations[0] = durations[-1] = max(int(pause_ms), int(duration_ms))
-    ims[0].save(path, save_all=True, append_images=ims[1:], duration=durations, loop=0, optimize=False,
-                disposal=1)
+    ims[0].save(path, save_all=True, append_images=ims[1:], duration=durations, loop=0, optimize=False, disposal=1)
     return path
 
 
 def read_gif(path: str | Path, mode: str = "L") -> list[np.ndarray]:
-    """Every frame of a GIF as a uint8 array, converted to ``mode`` (``L``: ``(H, W)``; ``RGB``)."""
+    """Every frame of a GIF as a uint8 array.
+
+    Args:
+        path: a GIF file.
+        mode: Pillow mode each frame is converted to: ``L`` gives ``(H, W)`` arrays, ``RGB`` ``(H, W, 3)``.
+
+    Returns:
+        The frames in order (Pillow has merged consecutive identical frames when writing).
+    """
     from PIL import Image, ImageSequence
 
     with Image.open(path) as im:
@@ -108,7 +156,18 @@ def read_gif(path: str | Path, mode: str = "L") -> list[np.ndarray]:
 
 
 def plot_strip(images: np.ndarray, path: str | Path, t: np.ndarray, title: str, dpi: int = 150) -> Path:
-    """One row of frames with t under each; ``images`` ``(T, C, H, W)``."""
+    """One row of frames with t under each (at most 6 labelled), as a matplotlib PNG.
+
+    Args:
+        images: ``(T, C, H, W)`` frames in [0, 1].
+        path: the PNG to write.
+        t: ``(T,)`` interpolation parameter of each frame (the tick labels).
+        title: the figure title.
+        dpi: PNG resolution (at least 100 is written).
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
     import matplotlib.pyplot as plt
 
     canvas = tile(images[None])
@@ -126,12 +185,16 @@ def plot_strip(images: np.ndarray, path: str | Path, t: np.ndarray, title: str, 
         return save_figure(fig, path, dpi)
 
 
-def all_pairs(model, reps: dict[int, np.ndarray], steps: int = 8, spherical: bool = False,
-              progress: bool = False) -> np.ndarray:
+def all_pairs(
+    model, reps: dict[int, np.ndarray], steps: int = 8, spherical: bool = False, progress: bool = False
+) -> np.ndarray:
     """Interpolation strips between every ordered pair of classes.
 
     Args:
+        model: a model with ``decode`` and ``device``.
         reps: ``{class: code (D,)}`` for K classes (sorted by class).
+        steps: codes per strip, t evenly spaced on [0, 1]. spherical: slerp instead of linear.
+        progress: tqdm bars.
 
     Returns:
         float32 ``(K, K, steps, C, H, W)``: ``[a, b]`` is the strip from class a's code to class b's.
@@ -139,28 +202,53 @@ def all_pairs(model, reps: dict[int, np.ndarray], steps: int = 8, spherical: boo
     from tqdm.auto import tqdm
 
     keys = sorted(reps)
-    codes = np.stack([np.stack([interpolate_codes(reps[a], reps[b], steps, spherical) for b in keys])
-                      for a in tqdm(keys, desc="all pairs", disable=not progress, leave=False)])
+    codes = np.stack(
+        [
+            np.stack([interpolate_codes(reps[a], reps[b], steps, spherical) for b in keys])
+            for a in tqdm(keys, desc="all pairs", disable=not progress, leave=False)
+        ]
+    )
     return decode_codes(model, codes, progress=progress)
 
 
 def all_pairs_canvas(strips: np.ndarray, gap: int = 4) -> np.ndarray:
     """Lay out ``(K, K, T, C, H, W)`` strips: row a, column b, ``gap`` white pixels between cells. Cell
-    ``[a, b]`` starts at row ``a * (H + gap)``, column ``b * (T * W + gap)``."""
+    ``[a, b]`` starts at row ``a * (H + gap)``, column ``b * (T * W + gap)``.
+
+    Args:
+        strips: ``(K, K, T, C, H, W)`` in [0, 1], as from ``all_pairs``.
+        gap: white pixels between cells.
+
+    Returns:
+        float32 ``(K * (H + gap) - gap, K * (T * W + gap) - gap)``, with a trailing 3 for C = 3, white (1.0)
+        between cells.
+    """
     k, _, t, c, h, w = strips.shape
     cell_w = t * w
     shape = (k * (h + gap) - gap, k * (cell_w + gap) - gap) + ((3,) if c == 3 else ())
     canvas = np.ones(shape, np.float32)
     for a in range(k):
         for b in range(k):
-            canvas[a * (h + gap) : a * (h + gap) + h, b * (cell_w + gap) : b * (cell_w + gap) + cell_w] = \
-                tile(strips[a, b][None])
+            canvas[a * (h + gap) : a * (h + gap) + h, b * (cell_w + gap) : b * (cell_w + gap) + cell_w] = tile(
+                strips[a, b][None]
+            )
     return canvas
 
 
-def plot_all_pairs(strips: np.ndarray, classes: list[int], path: str | Path, title: str, gap: int = 4,
-                   dpi: int = 150) -> Path:
-    """Draw ``all_pairs_canvas`` with start class down the side and end class along the top."""
+def plot_all_pairs(
+    strips: np.ndarray, classes: list[int], path: str | Path, title: str, gap: int = 4, dpi: int = 150
+) -> Path:
+    """Draw ``all_pairs_canvas`` with start class down the side and end class along the top.
+
+    Args:
+        strips: ``(K, K, T, C, H, W)`` in [0, 1], as from ``all_pairs``.
+        classes: the K class names, in the order of the strips.
+        path: the PNG to write. title: the figure title. gap: white pixels between cells.
+        dpi: PNG resolution (at least 100 is written).
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
     import matplotlib.pyplot as plt
 
     canvas = all_pairs_canvas(strips, gap)
@@ -182,10 +270,32 @@ def plot_all_pairs(strips: np.ndarray, classes: list[int], path: str | Path, tit
 
 
 def ensure_labels(labels, what: str):
+    """``labels`` as an array.
+
+    Args:
+        labels: ``(N,)`` classes, or None for an unlabelled dataset.
+        what: the option or figure that needs them (starts the error message).
+
+    Returns:
+        ``np.asarray(labels)``.
+
+    Raises:
+        ConfigError: ``labels`` is None.
+    """
     if labels is None:
         raise ConfigError(f"{what}: this dataset has no labels; give image indices instead")
     return np.asarray(labels)
 
 
-__all__ = ["interpolate_codes", "representative_indices", "gif_frames", "save_gif", "read_gif", "plot_strip",
-           "all_pairs", "all_pairs_canvas", "plot_all_pairs", "to_uint8"]
+__all__ = [
+    "interpolate_codes",
+    "representative_indices",
+    "gif_frames",
+    "save_gif",
+    "read_gif",
+    "plot_strip",
+    "all_pairs",
+    "all_pairs_canvas",
+    "plot_all_pairs",
+    "to_uint8",
+]

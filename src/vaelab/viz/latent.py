@@ -19,6 +19,15 @@ def encode_codes(model, images: torch.Tensor, batch_size: int = 1000, progress: 
     """Encoder means of ``images`` ``(N, C, H, W)`` in [0, 1]: float32 array ``(N, D)``.
 
     Works for any model with ``encode(x) -> (mu, logvar|None)``.
+
+    Args:
+        model: the model (its ``device`` is used; ``latent_dim`` gives D when there are no images).
+        images: ``(N, C, H, W)`` tensor in [0, 1].
+        batch_size: images per ``encode`` call.
+        progress: tqdm bar.
+
+    Returns:
+        float32 ``(N, D)`` codes ``mu(x)`` on the CPU (``(0, D)`` for no images).
     """
     from tqdm.auto import tqdm
 
@@ -31,24 +40,43 @@ def encode_codes(model, images: torch.Tensor, batch_size: int = 1000, progress: 
 
 
 def class_centres(coords: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarray]:
-    """Centre of each class: the coordinate-wise median of its points, ``{label: (2,)}`` (the median, not the
-    mean, so that a class split over two t-SNE islands still gets its label on the larger one)."""
+    """Centre of each class: the coordinate-wise median of its points (the median, not the mean, so that a class
+    split over two t-SNE islands still gets its label on the larger one).
+
+    Args:
+        coords: ``(N, 2)`` points.
+        labels: ``(N,)`` integer classes.
+
+    Returns:
+        ``{label: (2,) median}`` for every label present.
+    """
     labels = np.asarray(labels)
     return {int(c): np.median(coords[labels == c], axis=0) for c in np.unique(labels)}
 
 
-def plot_latent(coords: np.ndarray, labels: np.ndarray | None, path: str | Path, title: str,
-                axis_labels: tuple[str, str] = ("$z_1$", "$z_2$"), dpi: int = 150,
-                point_size: float = 4.0) -> dict:
+def plot_latent(
+    coords: np.ndarray,
+    labels: np.ndarray | None,
+    path: str | Path,
+    title: str,
+    axis_labels: tuple[str, str] = ("$z_1$", "$z_2$"),
+    dpi: int = 150,
+    point_size: float = 4.0,
+) -> dict:
     """Scatter 2-D points coloured by class with each class's centre labelled; writes a PNG.
 
     Args:
         coords: ``(N, 2)`` codes (or their 2-D embedding); ``(N, 1)`` codes are plotted against the class.
         labels: ``(N,)`` integer classes, or None (one colour, no centres).
         path: PNG path. title / axis_labels: text of the figure (the method goes in the title).
+        dpi: PNG resolution (at least 100 is written). point_size: marker area in points^2.
 
     Returns:
-        ``{"path", "coords", "centres"}`` with ``centres`` as from ``class_centres``.
+        ``{"path", "coords", "centres"}``: ``coords`` ``(N, 2)`` as drawn (1-D codes with their jittered class as
+        y), ``centres`` as from ``class_centres`` (empty without labels).
+
+    Raises:
+        ValueError: ``coords`` is not ``(N, 2)`` or ``(N, 1)``.
     """
     import matplotlib.patheffects as pe
     import matplotlib.pyplot as plt
@@ -58,30 +86,51 @@ def plot_latent(coords: np.ndarray, labels: np.ndarray | None, path: str | Path,
         raise ValueError(f"coords of shape {coords.shape}: expected (N, 2) or (N, 1)")
     if coords.shape[1] == 1:  # 1-D codes: z against the class (jittered), so classes do not overlap
         rng = np.random.default_rng(0)
-        y = (np.asarray(labels, dtype=np.float64) if labels is not None else np.zeros(len(coords)))
+        y = np.asarray(labels, dtype=np.float64) if labels is not None else np.zeros(len(coords))
         coords = np.stack([coords[:, 0], y + rng.uniform(-0.3, 0.3, len(coords))], 1)
         axis_labels = (axis_labels[0], "class (jittered)")
     centres: dict[int, np.ndarray] = {}
     with styled():
         fig, ax = plt.subplots(figsize=(8, 7))
         if labels is None:
-            ax.scatter(coords[:, 0], coords[:, 1], s=point_size, c="#0173B2", alpha=0.6, linewidths=0,
-                       rasterized=True)
+            ax.scatter(coords[:, 0], coords[:, 1], s=point_size, c="#0173B2", alpha=0.6, linewidths=0, rasterized=True)
         else:
             labels = np.asarray(labels)
             classes = np.unique(labels)
             colors = class_colors(int(classes.max()) + 1 if len(classes) else 1)
             for c in classes:
                 m = labels == c
-                ax.scatter(coords[m, 0], coords[m, 1], s=point_size, color=colors[int(c)], alpha=0.6,
-                           linewidths=0, label=str(int(c)), rasterized=True)
+                ax.scatter(
+                    coords[m, 0],
+                    coords[m, 1],
+                    s=point_size,
+                    color=colors[int(c)],
+                    alpha=0.6,
+                    linewidths=0,
+                    label=str(int(c)),
+                    rasterized=True,
+                )
             centres = class_centres(coords, labels)
             for c, xy in centres.items():
-                ax.text(xy[0], xy[1], str(c), fontsize=18, fontweight="bold", ha="center", va="center",
-                        color="black", path_effects=[pe.withStroke(linewidth=4, foreground="white")])
+                ax.text(
+                    xy[0],
+                    xy[1],
+                    str(c),
+                    fontsize=18,
+                    fontweight="bold",
+                    ha="center",
+                    va="center",
+                    color="black",
+                    path_effects=[pe.withStroke(linewidth=4, foreground="white")],
+                )
             if len(classes) <= 10:
-                leg = ax.legend(title="digit" if len(classes) == 10 else "class", markerscale=4,
-                                loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+                leg = ax.legend(
+                    title="digit" if len(classes) == 10 else "class",
+                    markerscale=4,
+                    loc="center left",
+                    bbox_to_anchor=(1.0, 0.5),
+                    frameon=False,
+                )
                 for h in leg.legend_handles:
                     h.set_alpha(1)
         ax.set_xlabel(axis_labels[0])

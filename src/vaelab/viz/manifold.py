@@ -20,6 +20,15 @@ from vaelab.viz.style import PATH_COLOR, save_figure, styled
 def grid_values(n: int, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear") -> np.ndarray:
     """``n`` increasing values on ``[lo, hi]``: evenly spaced (``linear``) or equal prior mass (``ppf``).
 
+    Args:
+        n: number of values (grid size along one axis).
+        lo, hi: the first and last value, latent units.
+        spacing: ``linear``, or ``ppf``: ``Phi^-1(p)`` for p evenly spaced on ``[Phi(lo), Phi(hi)]`` (Kingma &
+            Welling 2014, Fig. 4).
+
+    Returns:
+        float64 ``(n,)`` values, ``lo`` first and ``hi`` last.
+
     Raises:
         ConfigError: n < 2, lo >= hi, or an unknown spacing.
     """
@@ -36,10 +45,20 @@ def grid_values(n: int, lo: float = -2.0, hi: float = 2.0, spacing: str = "linea
     raise ConfigError(f"--spacing {spacing!r}: expected 'linear' or 'ppf'")
 
 
-def manifold_codes(latent_dim: int, n: int = 20, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear",
-                   dims: tuple[int, int] = (0, 1)) -> np.ndarray:
+def manifold_codes(
+    latent_dim: int,
+    n: int = 20,
+    lo: float = -2.0,
+    hi: float = 2.0,
+    spacing: str = "linear",
+    dims: tuple[int, int] = (0, 1),
+) -> np.ndarray:
     """Codes of the grid: float32 ``(n, n, D)``; ``codes[i, j]`` has ``z[dims[0]] = v[j]`` (columns, left to
     right) and ``z[dims[1]] = v[n - 1 - i]`` (rows, top to bottom), every other coordinate 0.
+
+    Args:
+        latent_dim: D. n, lo, hi, spacing: the grid values, as for ``grid_values``.
+        dims: the two latent dimensions that vary (x, y).
 
     Raises:
         ConfigError: latent_dim < 2 or bad ``dims``.
@@ -58,7 +77,16 @@ def manifold_codes(latent_dim: int, n: int = 20, lo: float = -2.0, hi: float = 2
 
 @torch.no_grad()
 def decode_codes(model, codes: np.ndarray, batch_size: int = 500, progress: bool = False) -> np.ndarray:
-    """``decode`` of ``(..., D)`` codes in batches: float32 ``(..., C, H, W)`` in [0, 1]."""
+    """``decode`` of ``(..., D)`` codes in batches: float32 ``(..., C, H, W)`` in [0, 1].
+
+    Args:
+        model: a model with ``decode`` and ``device``.
+        codes: array ``(..., D)`` (any leading shape).
+        batch_size: codes per ``decode`` call. progress: tqdm bar.
+
+    Returns:
+        float32 ``(..., C, H, W)`` decoded pixel means on the CPU, the leading shape of ``codes``.
+    """
     from tqdm.auto import tqdm
 
     flat = np.asarray(codes, np.float32).reshape(-1, codes.shape[-1])
@@ -72,29 +100,73 @@ def decode_codes(model, codes: np.ndarray, batch_size: int = 500, progress: bool
 
 def tile(images: np.ndarray) -> np.ndarray:
     """``(R, K, C, H, W)`` -> ``(R * H, K * W)`` (C = 1) or ``(R * H, K * W, 3)`` without padding, so tile
-    ``[i, j]`` is ``canvas[i*H:(i+1)*H, j*W:(j+1)*W]``."""
+    ``[i, j]`` is ``canvas[i*H:(i+1)*H, j*W:(j+1)*W]``.
+
+    Args:
+        images: ``(R, K, C, H, W)`` array, C = 1 or 3.
+
+    Returns:
+        The canvas, same dtype as ``images``.
+    """
     r, k, c, h, w = images.shape
     canvas = images.transpose(0, 3, 1, 4, 2).reshape(r * h, k * w, c)
     return canvas[..., 0] if c == 1 else canvas
 
 
-def render_manifold(model, n: int = 20, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear",
-                    dims: tuple[int, int] = (0, 1), progress: bool = False) -> dict:
-    """Decode the grid. Returns ``{"codes" (n, n, D), "values" (n,), "images" (n, n, C, H, W), "canvas"}``
-    where ``canvas`` is ``tile(images)``: float32 in [0, 1]."""
+def render_manifold(
+    model,
+    n: int = 20,
+    lo: float = -2.0,
+    hi: float = 2.0,
+    spacing: str = "linear",
+    dims: tuple[int, int] = (0, 1),
+    progress: bool = False,
+) -> dict:
+    """Decode the grid of ``manifold_codes`` (Kingma & Welling 2014, Fig. 4).
+
+    Args:
+        model: a model with ``decode``, ``device`` and ``latent_dim``.
+        n, lo, hi, spacing, dims: the grid, as for ``manifold_codes``.
+        progress: tqdm bar.
+
+    Returns:
+        ``{"codes" (n, n, D), "values" (n,), "images" (n, n, C, H, W), "canvas", "dims", "spacing"}`` where
+        ``canvas`` is ``tile(images)``: float32 ``(n * H, n * W)`` in [0, 1].
+
+    Raises:
+        ConfigError: a bad grid (see ``grid_values`` and ``manifold_codes``).
+    """
     codes = manifold_codes(model.latent_dim, n, lo, hi, spacing, dims)
     images = decode_codes(model, codes, progress=progress)
-    return {"codes": codes, "values": grid_values(n, lo, hi, spacing), "images": images, "canvas": tile(images),
-            "dims": tuple(int(d) for d in dims), "spacing": spacing}
+    return {
+        "codes": codes,
+        "values": grid_values(n, lo, hi, spacing),
+        "images": images,
+        "canvas": tile(images),
+        "dims": tuple(int(d) for d in dims),
+        "spacing": spacing,
+    }
 
 
-def plot_manifold(rendered: dict, path: str | Path, title: str = "", path_codes: np.ndarray | None = None,
-                  path_labels: tuple[str, str] | None = None, dpi: int = 150) -> Path:
+def plot_manifold(
+    rendered: dict,
+    path: str | Path,
+    title: str = "",
+    path_codes: np.ndarray | None = None,
+    path_labels: tuple[str, str] | None = None,
+    dpi: int = 150,
+) -> Path:
     """Draw ``render_manifold``'s canvas with its axes in latent units and, optionally, an interpolation path.
 
     Args:
+        rendered: the dict of ``render_manifold``.
+        path: the PNG to write. title: the figure title (default: names the grid size).
         path_codes: ``(T, D)`` codes of a path (e.g. ``interpolation.interpolate_codes``), drawn in red through
             their coordinates on the two plotted dimensions; ``path_labels`` names its two ends.
+        dpi: PNG resolution (at least 100 is written).
+
+    Returns:
+        ``path`` as a ``Path``.
     """
     import matplotlib.patheffects as pe
     import matplotlib.pyplot as plt
@@ -137,10 +209,17 @@ def plot_manifold(rendered: dict, path: str | Path, title: str = "", path_codes:
             ax.plot(px, py, "-", color=PATH_COLOR, lw=2.5)
             ax.plot(px[[0, -1]], py[[0, -1]], "o", color=PATH_COLOR, ms=9, mec="white", mew=1.5)
             if path_labels:
-                for (x, y), text in zip([(px[0], py[0]), (px[-1], py[-1])], path_labels):
-                    ax.annotate(text, (x, y), xytext=(8, 8), textcoords="offset points", color=PATH_COLOR,
-                                fontsize=14, fontweight="bold",
-                                path_effects=[pe.withStroke(linewidth=3, foreground="white")])
+                for (x, y), text in zip([(px[0], py[0]), (px[-1], py[-1])], path_labels, strict=False):
+                    ax.annotate(
+                        text,
+                        (x, y),
+                        xytext=(8, 8),
+                        textcoords="offset points",
+                        color=PATH_COLOR,
+                        fontsize=14,
+                        fontweight="bold",
+                        path_effects=[pe.withStroke(linewidth=3, foreground="white")],
+                    )
             # path ends off the grid: widen the view (white around the grid) so the whole path shows
             margin = 0.5 * w
             ax.set_xlim(min(-0.5, px.min() - margin), max(canvas.shape[1] - 0.5, px.max() + margin))

@@ -17,8 +17,17 @@ import numpy as np
 from vaelab.core.errors import ConfigError
 from vaelab.train.rundir import RunDir
 
-KINDS = ("latent", "manifold", "interpolate", "all-pairs", "samples-per-epoch", "curves", "projector",
-         "reconstructions", "samples")
+KINDS = (
+    "latent",
+    "manifold",
+    "interpolate",
+    "all-pairs",
+    "samples-per-epoch",
+    "curves",
+    "projector",
+    "reconstructions",
+    "samples",
+)
 
 
 class RunFigures:
@@ -31,11 +40,15 @@ class RunFigures:
         compact: write 256-colour PNGs (smaller; for docs and slides).
 
     Raises:
-        CheckpointError: not a run directory / unreadable checkpoint (when the model is first needed).
+        CheckpointError: not a run directory or unreadable ``config.json`` (at construction); unreadable
+            checkpoint (when the model is first needed).
+        ConfigError: ``dpi`` below 100.
+        DatasetError: the test split cannot be loaded (when it is first needed).
     """
 
-    def __init__(self, run, checkpoint: str = "best", data_dir=None, dpi: int = 150, progress: bool = True,
-                 compact: bool = False):
+    def __init__(
+        self, run, checkpoint: str = "best", data_dir=None, dpi: int = 150, progress: bool = True, compact: bool = False
+    ):
         self.run = run if isinstance(run, RunDir) else RunDir(run)
         self.run.require()
         self.config = self.run.load_config()
@@ -52,6 +65,7 @@ class RunFigures:
     # lazily loaded pieces ---------------------------------------------------------------------------------
     @property
     def model(self):
+        """The run's model from checkpoint ``self.checkpoint``, loaded on first use (``RunDir.load_model``)."""
         if self._model is None:
             self._model = self.run.load_model(self.checkpoint)
         return self._model
@@ -63,12 +77,14 @@ class RunFigures:
             from vaelab.data import load_dataset
 
             ds = self.config["dataset"]
-            self._test = load_dataset(ds["name"], "test", self.data_dir or ds.get("data_dir"),
-                                      val_size=ds.get("val_size"))
+            self._test = load_dataset(
+                ds["name"], "test", self.data_dir or ds.get("data_dir"), val_size=ds.get("val_size")
+            )
         return self._test
 
     @property
     def labels(self) -> np.ndarray | None:
+        """The test split's labels ``(N,)`` as an integer array, or None for an unlabelled dataset."""
         return None if self.test.labels is None else self.test.labels.numpy()
 
     def codes(self) -> np.ndarray:
@@ -81,6 +97,7 @@ class RunFigures:
 
     @property
     def name(self) -> str:
+        """The run's name (config.json ``name``, else the folder name), used in figure titles."""
         return self.config.get("name") or self.run.path.name
 
     @property
@@ -92,13 +109,16 @@ class RunFigures:
 
     @property
     def latent_dim(self) -> int:
+        """D, the number of latent dimensions (from config.json, else from the model)."""
         return int(self.config["model_config"].get("latent_dim") or self.model.latent_dim)
 
     @property
     def probabilistic(self) -> bool:
+        """Does the model have a probabilistic encoder (``logvar``) and the prior N(0, I) to sample from?"""
         return self.model.probabilistic
 
     def out(self, filename: str) -> Path:
+        """``RUN/figures/<filename>``, the default place of a figure."""
         return self.run.figures / filename
 
     def _label_text(self) -> str:
@@ -123,11 +143,29 @@ class RunFigures:
         return [k for k in KINDS if k in kinds]
 
     # figure kinds -----------------------------------------------------------------------------------------
-    def latent(self, n: int | None = None, method: str = "tsne", perplexity: float = 30.0, seed: int = 0,
-               out: Path | None = None) -> dict:
+    def latent(
+        self,
+        n: int | None = None,
+        method: str = "tsne",
+        perplexity: float = 30.0,
+        seed: int = 0,
+        out: Path | None = None,
+    ) -> dict:
         """Test codes coloured by class, class centres labelled; codes above 2-D through ``method``.
 
-        ``n``: first n test images (default: all for 2-D codes, 5,000 for an embedding)."""
+        Args:
+            n: first n test images (default: all for 2-D codes, 5,000 for an embedding).
+            method: ``tsne``, ``umap`` or ``pca`` (codes above 2-D; see ``vaelab.viz.embedding.reduce_2d``).
+            perplexity: t-SNE perplexity. seed: random state of the embedding.
+        out: the file to write instead of the default in ``RUN/figures/``.
+
+        Returns:
+            ``{"files": [latent.png or latent-<method>.png], "coords" (n, 2), "centres" {class: (2,)},
+            "codes" (n, D), "labels" (n,) or None}``.
+
+        Raises:
+            ConfigError: fewer than 3 codes, an unknown method, or UMAP not installed.
+        """
         from vaelab.viz.embedding import METHOD_TITLES, reduce_2d
         from vaelab.viz.latent import plot_latent
 
@@ -149,10 +187,22 @@ class RunFigures:
             m = METHOD_TITLES[method]
             axis, title = (f"{m} 1", f"{m} 2"), f"{m} of {len(codes):,} test {kind} ({d}-D latent)"
             path = out or self.out(f"latent-{method}.png")
-        res = plot_latent(coords, labels, path, f"{self.name}: {title}", axis, dpi=self.dpi,
-                          point_size=4.0 if len(codes) > 3000 else 10.0)
-        return {"files": [res["path"]], "coords": res["coords"], "centres": res["centres"], "codes": codes,
-                "labels": labels}
+        res = plot_latent(
+            coords,
+            labels,
+            path,
+            f"{self.name}: {title}",
+            axis,
+            dpi=self.dpi,
+            point_size=4.0 if len(codes) > 3000 else 10.0,
+        )
+        return {
+            "files": [res["path"]],
+            "coords": res["coords"],
+            "centres": res["centres"],
+            "codes": codes,
+            "labels": labels,
+        }
 
     def _default_range(self) -> tuple[float, float]:
         if self.probabilistic:
@@ -172,17 +222,50 @@ class RunFigures:
             idx = int(index)
             return codes[idx], f"#{idx}", idx
         if self.labels is None:
-            raise ConfigError(f"{flag}: {self.config['dataset']['name']} has no labels; give test image indices "
-                              "(--from-index / --to-index)")
+            raise ConfigError(
+                f"{flag}: {self.config['dataset']['name']} has no labels; give test image indices "
+                "(--from-index / --to-index)"
+            )
         idx = representative_indices(codes, self.labels, [int(digit)])[int(digit)]
         return codes[idx], str(int(digit)), idx
 
-    def manifold(self, size: int = 20, lo: float | None = None, hi: float | None = None,
-                 spacing: str = "linear", dims: tuple[int, int] = (0, 1), path_from: int | None = None,
-                 path_to: int | None = None, path_from_index: int | None = None,
-                 path_to_index: int | None = None, spherical: bool = False, out: Path | None = None) -> dict:
+    def manifold(
+        self,
+        size: int = 20,
+        lo: float | None = None,
+        hi: float | None = None,
+        spacing: str = "linear",
+        dims: tuple[int, int] = (0, 1),
+        path_from: int | None = None,
+        path_to: int | None = None,
+        path_from_index: int | None = None,
+        path_to_index: int | None = None,
+        spherical: bool = False,
+        out: Path | None = None,
+    ) -> dict:
         """Decoded images over a ``size x size`` grid of codes on ``[lo, hi]^2`` (default [-2, 2]); optional
-        interpolation path (between two classes' representative images, or two test images) in red."""
+        interpolation path (between two classes' representative images, or two test images) in red.
+
+        The picture of Kingma & Welling 2014, Fig. 4 (see ``vaelab.viz.manifold``).
+
+        Args:
+            size: tiles per side.
+            lo, hi: grid range in latent units (default [-2, 2]; for a deterministic encoder the 1st and 99th
+                percentiles of the test codes' first two dimensions).
+            spacing: ``linear`` or ``ppf`` (equal prior mass per tile).
+            dims: the two latent dimensions that vary; the others are 0.
+            path_from, path_to: classes whose representative test images end the red path.
+            path_from_index, path_to_index: test image indices instead of classes.
+            spherical: slerp path instead of a straight one.
+        out: the file to write instead of the default in ``RUN/figures/``.
+
+        Returns:
+            ``render_manifold``'s dict plus ``files`` ``[png]`` and ``path_codes`` ``(50, D)`` or None.
+
+        Raises:
+            ConfigError: a bad grid or dimensions, only one end of the path, a class without test images or
+                an index out of range.
+        """
         from vaelab.viz.interpolation import interpolate_codes
         from vaelab.viz.manifold import plot_manifold, render_manifold
 
@@ -204,10 +287,36 @@ class RunFigures:
         rendered.update(files=[path], path_codes=path_codes)
         return rendered
 
-    def interpolate(self, from_digit: int | None = 0, to_digit: int | None = 7, from_index: int | None = None,
-                    to_index: int | None = None, steps: int = 20, spherical: bool = False, scale: int = 4,
-                    duration_ms: int = 100, out: Path | None = None) -> dict:
-        """Codes z(t) from one test image's code to another's; a looping GIF and a strip PNG of the frames."""
+    def interpolate(
+        self,
+        from_digit: int | None = 0,
+        to_digit: int | None = 7,
+        from_index: int | None = None,
+        to_index: int | None = None,
+        steps: int = 20,
+        spherical: bool = False,
+        scale: int = 4,
+        duration_ms: int = 100,
+        out: Path | None = None,
+    ) -> dict:
+        """Codes z(t) from one test image's code to another's; a looping GIF and a strip PNG of the frames.
+
+        Args:
+            from_digit, to_digit: classes whose representative test images (code nearest the class's mean code)
+                are the ends; the seeds' animation goes from 0 to 7.
+            from_index, to_index: test image indices instead of classes.
+            steps: frames, t evenly spaced on [0, 1]. spherical: slerp instead of linear.
+            scale: integer enlargement of the GIF. duration_ms: display time of a GIF frame, milliseconds.
+            out: the GIF / PNG path without suffix instead of ``RUN/figures/interpolate-<from>-<to>[-slerp]``.
+
+        Returns:
+            ``{"files": [gif, png], "codes" (steps, D), "images" (steps, C, H, W), "frames", "z_from" (D,),
+            "z_to" (D,), "indices" (from, to)}``.
+
+        Raises:
+            ConfigError: scale < 1, steps < 2, a class without test images, an index out of range, or classes
+                asked of an unlabelled dataset.
+        """
         from vaelab.viz.interpolation import gif_frames, interpolate_codes, plot_strip, save_gif
         from vaelab.viz.manifold import decode_codes
 
@@ -217,20 +326,51 @@ class RunFigures:
         zb, lb, ib = self._class_code(to_digit if to_index is None else None, to_index, "--to")
         codes = interpolate_codes(za, zb, steps, spherical)
         images = decode_codes(self.model, codes)
-        stem = out.with_suffix("") if out else self.out(
-            f"interpolate-{la.replace('#', 'i')}-{lb.replace('#', 'i')}" + ("-slerp" if spherical else ""))
+        stem = (
+            out.with_suffix("")
+            if out
+            else self.out(
+                f"interpolate-{la.replace('#', 'i')}-{lb.replace('#', 'i')}" + ("-slerp" if spherical else "")
+            )
+        )
         frames = gif_frames(images, scale)
         gif = save_gif(frames, stem.with_suffix(".gif"), duration_ms)
         how = "spherical" if spherical else "linear"
         t = np.linspace(0, 1, len(codes))
-        png = plot_strip(images, stem.with_suffix(".png"), t,
-                         f"{self.name}: {how} interpolation {la} → {lb} (test images {ia} → {ib})", self.dpi)
-        return {"files": [gif, png], "codes": codes, "images": images, "frames": frames, "z_from": za,
-                "z_to": zb, "indices": (ia, ib)}
+        png = plot_strip(
+            images,
+            stem.with_suffix(".png"),
+            t,
+            f"{self.name}: {how} interpolation {la} → {lb} (test images {ia} → {ib})",
+            self.dpi,
+        )
+        return {
+            "files": [gif, png],
+            "codes": codes,
+            "images": images,
+            "frames": frames,
+            "z_from": za,
+            "z_to": zb,
+            "indices": (ia, ib),
+        }
 
-    def all_pairs(self, steps: int = 8, spherical: bool = False, classes: list[int] | None = None,
-                  out: Path | None = None) -> dict:
-        """The table of interpolation strips between every ordered pair of classes (default 0..9)."""
+    def all_pairs(
+        self, steps: int = 8, spherical: bool = False, classes: list[int] | None = None, out: Path | None = None
+    ) -> dict:
+        """The table of interpolation strips between every ordered pair of classes (default 0..9).
+
+        Args:
+            steps: codes per strip. spherical: slerp instead of linear.
+            classes: the classes (default: the first 10 present in the test labels).
+        out: the file to write instead of the default in ``RUN/figures/``.
+
+        Returns:
+            ``{"files": [png], "strips" (K, K, steps, C, H, W), "classes", "indices" {class: test index},
+            "reps" {class: code (D,)}}``.
+
+        Raises:
+            ConfigError: the dataset has no labels, a class has no test image, or steps < 2.
+        """
         from vaelab.viz.interpolation import all_pairs, plot_all_pairs, representative_indices
 
         if self.labels is None:
@@ -242,25 +382,55 @@ class RunFigures:
         reps = {c: codes[i] for c, i in reps_idx.items()}
         strips = all_pairs(self.model, reps, steps, spherical, progress=self.progress)
         how = "spherical" if spherical else "linear"
-        path = plot_all_pairs(strips, classes, out or self.out("all-pairs.png"),
-                              f"{self.name}: {how} interpolations between every pair of {self._label_text()}s",
-                              dpi=self.dpi)
+        path = plot_all_pairs(
+            strips,
+            classes,
+            out or self.out("all-pairs.png"),
+            f"{self.name}: {how} interpolations between every pair of {self._label_text()}s",
+            dpi=self.dpi,
+        )
         return {"files": [path], "strips": strips, "classes": classes, "indices": reps_idx, "reps": reps}
 
     def samples_per_epoch(self, max_rows: int = 20, out: Path | None = None) -> dict:
-        """Samples decoded from the same prior noise at the end of every epoch (``epoch_samples.npy``)."""
+        """Samples decoded from the same prior noise at the end of every epoch (``epoch_samples.npy``).
+
+        Args:
+            max_rows: most epochs shown (evenly spaced, first and last kept).
+        out: the file to write instead of the default in ``RUN/figures/``.
+
+        Returns:
+            ``{"files": [png], "rows" (0-based epochs shown), "canvas", "samples" uint8 (E, n, C, H, W)}``.
+
+        Raises:
+            ConfigError: the run saved no samples per epoch.
+        """
         from vaelab.viz.training import epoch_rows, plot_samples_per_epoch
 
         arr = self.run.read_epoch_samples()
         if arr is None:
             raise ConfigError(f"{self.run.epoch_samples_path}: not found; this run saved no samples per epoch")
-        res = plot_samples_per_epoch(arr, out or self.out("samples-per-epoch.png"), self.conditional,
-                                     epoch_rows(len(arr), max_rows), f"{self.name}: samples at each epoch's end "
-                                     "(same noise every epoch)", self.dpi)
+        res = plot_samples_per_epoch(
+            arr,
+            out or self.out("samples-per-epoch.png"),
+            self.conditional,
+            epoch_rows(len(arr), max_rows),
+            f"{self.name}: samples at each epoch's end (same noise every epoch)",
+            self.dpi,
+        )
         return {"files": [res["path"]], "rows": res["rows"], "canvas": res["canvas"], "samples": arr}
 
     def curves(self, out: Path | None = None) -> dict:
-        """Loss terms per epoch (train and validation) from ``metrics.jsonl``."""
+        """Loss terms per epoch (train and validation) from ``metrics.jsonl``, nats per image.
+
+        Args:
+        out: the file to write instead of the default in ``RUN/figures/``.
+
+        Returns:
+            ``{"files": [png], "data"}`` with ``data[term][split] = (epochs, values)`` as drawn.
+
+        Raises:
+            ConfigError: no epoch records.
+        """
         from vaelab.viz.training import plot_curves
 
         metrics = self.run.read_metrics()
@@ -273,7 +443,18 @@ class RunFigures:
 
     def projector(self, n: int = 5000, out: Path | None = None) -> dict:
         """TensorBoard embedding-projector export of the first ``n`` test codes, sprite and labels
-        (``tensorboard --logdir RUN/tensorboard``)."""
+        (``tensorboard --logdir RUN/tensorboard``).
+
+        Args:
+            n: number of test codes.
+            out: the folder to write instead of ``RUN/tensorboard/projector`` (emptied first).
+
+        Returns:
+            ``{"files", "paths" (as from ``write_projector``), "codes" (n, D), "labels" (n,) or None}``.
+
+        Raises:
+            ConfigError: n < 1.
+        """
         from vaelab.viz.embedding import write_projector
 
         if int(n) < 1:
@@ -282,11 +463,21 @@ class RunFigures:
         images = self.test.images[: len(codes)]
         labels = None if self.labels is None else self.labels[: len(codes)]
         paths = write_projector(out or self.run.tensorboard / "projector", codes, labels, images)
-        return {"files": [p for p in paths.values() if p is not None], "paths": paths, "codes": codes,
-                "labels": labels}
+        return {"files": [p for p in paths.values() if p is not None], "paths": paths, "codes": codes, "labels": labels}
 
     def samples(self, n: int = 64, seed: int = 0, out: Path | None = None) -> dict:
-        """Prior samples, as ``vaelab sample``."""
+        """Prior samples, as ``vaelab sample``.
+
+        Args:
+            n: number of samples. seed: seed of the prior draws.
+        out: the file to write instead of the default in ``RUN/figures/``.
+
+        Returns:
+            ``{"files": [png], "images" (n, C, H, W)}``.
+
+        Raises:
+            ConfigError: n < 1.
+        """
         from vaelab.viz.gallery import save_samples
 
         if int(n) < 1:
@@ -295,7 +486,18 @@ class RunFigures:
         return {"files": [path], "images": imgs}
 
     def reconstructions(self, n: int = 32, per_row: int = 16, out: Path | None = None) -> dict:
-        """First ``n`` test images above their reconstructions, as ``vaelab reconstruct``."""
+        """First ``n`` test images above their reconstructions, as ``vaelab reconstruct``.
+
+        Args:
+            n: number of test images. per_row: images per row.
+        out: the file to write instead of the default in ``RUN/figures/``.
+
+        Returns:
+            ``{"files": [png], "images" (n, C, H, W), "reconstructions" (n, C, H, W)}``.
+
+        Raises:
+            ConfigError: n or per_row below 1.
+        """
         from vaelab.viz.gallery import save_reconstructions
 
         if int(n) < 1 or int(per_row) < 1:
@@ -305,7 +507,18 @@ class RunFigures:
         return {"files": [path], "images": x, "reconstructions": recon}
 
     def render(self, kind: str, **options) -> dict:
-        """Render figure ``kind`` (one of ``KINDS``) with ``options`` for its method."""
+        """Render figure ``kind`` (one of ``KINDS``) with ``options`` for its method.
+
+        Args:
+            kind: a figure kind, e.g. ``all-pairs`` (calls ``all_pairs``).
+            **options: keyword arguments of that method.
+
+        Returns:
+            The method's dict (always with ``files``).
+
+        Raises:
+            ConfigError: an unknown kind, or as the method raises.
+        """
         if kind not in KINDS:
             raise ConfigError(f"figure kind {kind!r}: expected one of {list(KINDS)}")
         return getattr(self, kind.replace("-", "_"))(**options)

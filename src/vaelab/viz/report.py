@@ -4,12 +4,16 @@ The page holds the run's configuration (``config.json``), its numbers (``eval.js
 with K, ELBO, reconstruction, KL, active units; ``metrics.jsonl``: every epoch's train and validation terms) and
 every figure that applies to its model (``RunFigures.applicable_kinds``), each embedded as a base64 ``data:``
 URI. It loads nothing from anywhere: no scripts, fonts, style sheets or images outside the file.
+
+The page is the Jinja2 template ``vaelab/viz/templates/report.html.j2`` (package data), rendered with
+autoescaping on, so run names, paths and configuration values are HTML-escaped; this module only gathers and
+formats the values.
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import functools
 import json
 import time
 from pathlib import Path
@@ -20,100 +24,131 @@ from vaelab.core.io import atomic_write_text
 
 CAPTIONS = {
     "curves": "Training curves from metrics.jsonl: per-epoch training averages (solid) and end-of-epoch "
-              "validation values (dashed), nats per image.",
+    "validation values (dashed), nats per image.",
     "samples-per-epoch": "Images decoded from the same prior noise at the end of every epoch "
-                         "(epoch_samples.npy); rows are epochs.",
+    "(epoch_samples.npy); rows are epochs.",
     "samples": "Images decoded from 64 draws of the prior N(0, I) (seed 0).",
     "reconstructions": "First 32 test images (odd rows) above their reconstructions decode(mu(x)) (even rows).",
-    "latent": "Test codes (posterior means) coloured by class; each class's label sits at the median of its "
-              "points.",
+    "latent": "Test codes (posterior means) coloured by class; each class's label sits at the median of its points.",
     "manifold": "Decoded images over an even 20 x 20 grid of codes on [-2, 2]^2 (up is +z2), with the "
-                "interpolation path of the animation below in red.",
+    "interpolation path of the animation below in red.",
     "interpolate": "Linear interpolation in latent space between representative test images (code nearest to "
-                   "the class's mean code): z(t) = (1 - t) z_from + t z_to.",
+    "the class's mean code): z(t) = (1 - t) z_from + t z_to.",
     "all-pairs": "Interpolation strips between the representative test images of every pair of classes: "
-                 "row = start, column = end.",
+    "row = start, column = end.",
 }
-TITLES = {"curves": "Training curves", "samples-per-epoch": "Samples per epoch", "samples": "Prior samples",
-          "reconstructions": "Reconstructions", "latent": "Latent space", "manifold": "Manifold",
-          "interpolate": "Interpolation", "all-pairs": "All pairs"}
+TITLES = {
+    "curves": "Training curves",
+    "samples-per-epoch": "Samples per epoch",
+    "samples": "Prior samples",
+    "reconstructions": "Reconstructions",
+    "latent": "Latent space",
+    "manifold": "Manifold",
+    "interpolate": "Interpolation",
+    "all-pairs": "All pairs",
+}
 MIME = {".png": "image/png", ".gif": "image/gif"}
 
-CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; margin: 0 auto;
-       max-width: 1100px; padding: 1.5rem; color: #222; line-height: 1.45; }
-h1 { margin-bottom: 0.2rem; } .sub { color: #555; margin-top: 0; }
-h2 { border-bottom: 2px solid #0173B2; padding-bottom: 0.2rem; margin-top: 2rem; }
-table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.92rem; }
-th, td { border: 1px solid #ccc; padding: 0.25rem 0.6rem; text-align: left; vertical-align: top; }
-th { background: #f2f5f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.scroll { overflow-x: auto; } figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; height: auto;
-border: 1px solid #ddd; } figcaption { color: #444; font-size: 0.92rem; margin-top: 0.3rem; }
-.big { font-size: 1.3rem; font-weight: 600; } code { background: #f4f4f4; padding: 0 0.2rem; }
-nav a { margin-right: 0.8rem; }
-"""
+TEMPLATE = "report.html.j2"  # in vaelab/viz/templates/, shipped as package data
 
 
 def data_uri(path: str | Path) -> str:
-    """``data:<mime>;base64,...`` of a PNG or GIF file."""
+    """The contents of an image file as a ``data:`` URI, so that the page needs no other file.
+
+    Args:
+        path: a ``.png`` or ``.gif`` file (any other suffix is typed ``application/octet-stream``).
+
+    Returns:
+        ``data:<mime>;base64,<the file's bytes in base64>``.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
     path = Path(path)
     mime = MIME.get(path.suffix.lower(), "application/octet-stream")
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
 def _fmt(v) -> str:
+    """A value as table text (not yet HTML-escaped: the template escapes it)."""
     if isinstance(v, bool) or v is None:
-        return html.escape(str(v))
+        return str(v)
     if isinstance(v, float):
         return f"{v:.4g}" if abs(v) < 1e-2 or abs(v) >= 1e5 else f"{v:.2f}" if abs(v) >= 10 else f"{v:.4f}"
     if isinstance(v, (list, tuple)):
-        return html.escape(", ".join(str(x) for x in v))
+        return ", ".join(str(x) for x in v)
     if isinstance(v, dict):
-        return html.escape(json.dumps(v))
-    return html.escape(str(v))
+        return json.dumps(v)
+    return str(v)
 
 
-def _kv_table(d: dict) -> str:
-    rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{_fmt(v)}</td></tr>" for k, v in d.items())
-    return f"<table>{rows}</table>"
+def _kv_rows(d: dict) -> list[tuple[str, str]]:
+    return [(str(k), _fmt(v)) for k, v in d.items()]
 
 
-def _eval_section(ev: dict | None, latent_dim: int) -> str:
+def _eval_context(ev: dict | None, latent_dim: int) -> dict | None:
+    """The test-set numbers of ``eval.json`` for the template: the NLL line and the table rows."""
     if not ev:
-        return ("<p>No <code>eval.json</code>: run <code>vaelab evaluate RUN</code> for the test-set NLL, ELBO, KL "
-                "and active units.</p>")
-    parts = []
+        return None
+    nll = None
     if "nll" in ev:
-        parts.append(f'<p class="big">NLL = {ev["nll"]:.2f} ± {ev.get("nll_stderr", float("nan")):.2f} nats '
-                     f'per image (importance-weighted, K = {ev.get("k")}, {ev.get("n_images")} {ev.get("split")} images)</p>')
-    rows = []
-    labels = [("nll", "negative log-likelihood -log p(x), importance-weighted (Burda et al. 2015)"),
-              ("elbo", "ELBO (K-sample average)"), ("recon_nll", "reconstruction -E_q[log p(x|z)]"),
-              ("kl", "KL(q(z|x) || p(z))")]
+        nll = {
+            "value": f"{ev['nll']:.2f}",
+            "stderr": f"{ev.get('nll_stderr', float('nan')):.2f}",
+            "k": ev.get("k"),
+            "n_images": ev.get("n_images"),
+            "split": ev.get("split"),
+        }
+    rows = []  # unit None: the value spans the unit column
+    labels = [
+        ("nll", "negative log-likelihood -log p(x), importance-weighted (Burda et al. 2015)"),
+        ("elbo", "ELBO (K-sample average)"),
+        ("recon_nll", "reconstruction -E_q[log p(x|z)]"),
+        ("kl", "KL(q(z|x) || p(z))"),
+    ]
     for key, text in labels:
         if key in ev:
             se = ev.get(f"{key}_stderr")
             val = f"{ev[key]:.2f}" + (f" ± {se:.2f}" if isinstance(se, float) else "")
-            rows.append(f"<tr><th>{html.escape(text)}</th><td class='num'>{val}</td><td>nats per image</td></tr>")
+            rows.append({"name": text, "value": val, "unit": "nats per image"})
     if "active_units" in ev:
-        rows.append(f"<tr><th>active units (Cov_x E_q[z_u] &gt; {ev.get('active_unit_threshold', 0.01)})</th>"
-                    f"<td class='num'>{ev['active_units']} / {ev.get('latent_dim', latent_dim)}</td><td></td></tr>")
+        rows.append(
+            {
+                "name": f"active units (Cov_x E_q[z_u] > {ev.get('active_unit_threshold', 0.01)})",
+                "value": f"{ev['active_units']} / {ev.get('latent_dim', latent_dim)}",
+                "unit": "",
+            }
+        )
     for key in ("k", "split", "n_images", "binarization", "likelihood", "checkpoint", "seed", "seconds"):
         if key in ev:
-            rows.append(f"<tr><th>{key}</th><td colspan='2'>{_fmt(ev[key])}</td></tr>")
-    known = {k for k, _ in labels} | {"nll_stderr", "elbo_stderr", "active_units", "active_unit_threshold",
-                                      "latent_dim", "k", "split", "n_images", "binarization", "likelihood",
-                                      "checkpoint", "seed", "seconds", "units", "dataset"}
+            rows.append({"name": key, "value": _fmt(ev[key]), "unit": None})
+    known = {k for k, _ in labels} | {
+        "nll_stderr",
+        "elbo_stderr",
+        "active_units",
+        "active_unit_threshold",
+        "latent_dim",
+        "k",
+        "split",
+        "n_images",
+        "binarization",
+        "likelihood",
+        "checkpoint",
+        "seed",
+        "seconds",
+        "units",
+        "dataset",
+    }
     for key, value in ev.items():  # numbers other models add (e.g. classifier accuracy)
         if key not in known:
-            rows.append(f"<tr><th>{html.escape(key)}</th><td colspan='2'>{_fmt(value)}</td></tr>")
-    parts.append(f"<table>{''.join(rows)}</table>")
-    return "".join(parts)
+            rows.append({"name": key, "value": _fmt(value), "unit": None})
+    return {"nll": nll, "rows": rows}
 
 
-def _training_section(metrics: list[dict], cfg: dict) -> str:
+def _training_context(metrics: list[dict], cfg: dict) -> dict | None:
+    """The training summary and the per-epoch table of ``metrics.jsonl`` for the template."""
     if not metrics:
-        return "<p>No epoch records in <code>metrics.jsonl</code>.</p>"
+        return None
     best = [r for r in metrics if r.get("best")]
     best = best[-1] if best else metrics[-1]
     total = sum(float(r.get("time_s", 0)) for r in metrics)
@@ -126,17 +161,54 @@ def _training_section(metrics: list[dict], cfg: dict) -> str:
     }
     for key in sorted(k for k in best if k.startswith("val_")):
         summary[f"{key} at best epoch"] = f"{best[key]:.2f}"
-    cols = ["epoch"] + sorted({k for r in metrics for k in r if k.startswith(("train_", "val_"))},
-                              key=lambda k: (not k.startswith("train_"), k)) + ["time_s"]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td class='num'>{_fmt(r.get(c, ''))}</td>" for c in cols) + "</tr>"
-                   for r in metrics)
-    return (_kv_table(summary) + "<p>Per epoch (nats per image; <code>train_*</code> averaged over the epoch's "
-            "mini-batches, <code>val_*</code> at its end):</p>"
-            f"<div class='scroll'><table><tr>{head}</tr>{body}</table></div>")
+    cols = (
+        ["epoch"]
+        + sorted(
+            {k for r in metrics for k in r if k.startswith(("train_", "val_"))},
+            key=lambda k: (not k.startswith("train_"), k),
+        )
+        + ["time_s"]
+    )
+    return {
+        "summary": _kv_rows(summary),
+        "columns": cols,
+        "rows": [[_fmt(r.get(c, "")) for c in cols] for r in metrics],
+    }
+
+
+@functools.cache
+def _environment():
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("vaelab.viz", "templates"),
+        autoescape=True,  # every value from the run is HTML-escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_page(context: dict) -> str:
+    """Render ``templates/report.html.j2`` (Jinja2, autoescaping on) with ``context``.
+
+    Args:
+        context: the page's values, as built by ``write_report`` (title, model, the eval / training / figure /
+            configuration sections). Strings are inserted HTML-escaped.
+
+    Returns:
+        The HTML page.
+
+    Raises:
+        jinja2.TemplateNotFound: the template is missing from the installed package (reinstall vaelab).
+        jinja2.UndefinedError: ``context`` lacks a value the template uses.
+    """
+    return _environment().get_template(TEMPLATE).render(context)
 
 
 def _existing(figs, kind: str) -> list[Path] | None:
+    """The files of ``kind`` already in ``RUN/figures/`` under the report's default names, or None if any is missing."""
     f = figs.run.figures
     if kind == "latent":
         cands = [f / "latent.png"] if figs.latent_dim <= 2 else [f / "latent-tsne.png"]
@@ -148,7 +220,23 @@ def _existing(figs, kind: str) -> list[Path] | None:
 
 
 def render_for_report(figs, kind: str, latent_n: int | None = None) -> list[Path]:
-    """Render ``kind`` with the report's settings; returns the files written."""
+    """Render one figure kind with the report's settings.
+
+    The manifold and the interpolation go from the representative 0 to the representative 7 when the test split
+    has both classes, else from test image 0 to test image 1; every other kind uses its method's defaults.
+
+    Args:
+        figs: ``vaelab.viz.render.RunFigures`` of the run.
+        kind: one of ``vaelab.viz.render.KINDS``.
+        latent_n: codes in the latent scatter (default: all for a 2-D latent, 5,000 for an embedding).
+
+    Returns:
+        The files written (in ``RUN/figures/``).
+
+    Raises:
+        ConfigError: ``kind`` is unknown or does not apply to the run.
+        CheckpointError, DatasetError: the model or the test split cannot be loaded.
+    """
     if kind == "latent":
         return figs.latent(n=latent_n)["files"]
     if kind == "manifold":
@@ -167,10 +255,16 @@ def write_report(figs, out: str | Path | None = None, reuse: bool = False, laten
 
     Args:
         figs: ``vaelab.viz.render.RunFigures`` of the run.
-        out: HTML path (default ``RUN/report.html``).
+        out: HTML path (default ``RUN/report.html``); written atomically, mode 0644.
+        reuse: take a kind's files from ``RUN/figures/`` when they are all there (rendered otherwise).
+        latent_n: codes in the latent scatter (see ``render_for_report``).
 
     Returns:
         The path written. The page embeds every figure file of every applicable kind (``data:`` URIs).
+
+    Raises:
+        CheckpointError: not a run directory / unreadable checkpoint. DatasetError: the test split is missing.
+        ConfigError: a figure cannot be drawn with the run's data (e.g. too few codes).
     """
     from tqdm.auto import tqdm
 
@@ -184,38 +278,37 @@ def write_report(figs, out: str | Path | None = None, reuse: bool = False, laten
     out = Path(out) if out else run.path / "report.html"
 
     ds = cfg["dataset"]
-    title = f"vaelab run {cfg.get('name') or run.path.name}"
-    h = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-         f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-         f"<title>{html.escape(title)}</title><link rel='icon' href='data:,'><style>{CSS}</style></head><body>",
-         f"<h1>{html.escape(title)}</h1>",
-         f"<p class='sub'>model <b>{html.escape(cfg['model'])}</b>, "
-         f"{figs.latent_dim}-D latent, trained on {html.escape(ds['name'])} ({ds.get('n_train')} training / "
-         f"{ds.get('n_val')} validation images); created {html.escape(str(cfg.get('created', '')))}; "
-         f"report written {time.strftime('%Y-%m-%d %H:%M')}, checkpoint <code>{html.escape(figs.checkpoint)}"
-         "</code>.</p>",
-         "<nav><a href='#numbers'>Numbers</a><a href='#training'>Training</a><a href='#figures'>Figures</a>"
-         "<a href='#config'>Configuration</a></nav>",
-         "<h2 id='numbers'>Test-set numbers (eval.json)</h2>", _eval_section(ev, figs.latent_dim),
-         "<h2 id='training'>Training (metrics.jsonl)</h2>", _training_section(metrics, cfg),
-         "<h2 id='figures'>Figures</h2>"]
-    for kind, files in figures:
-        h.append(f"<h3 id='fig-{kind}'>{html.escape(TITLES.get(kind, kind))}</h3>")
-        for path in files:
-            h.append(f"<figure data-kind='{kind}' data-file='{html.escape(path.name)}'>"
-                     f"<img alt='{html.escape(kind)}: {html.escape(path.name)}' src='{data_uri(path)}'>"
-                     f"<figcaption>{html.escape(CAPTIONS.get(kind, ''))} <code>figures/{html.escape(path.name)}"
-                     "</code></figcaption></figure>")
     projector = run.tensorboard / "projector" / "projector_config.pbtxt"
-    h.append("<p>TensorBoard: <code>tensorboard --logdir " + html.escape(str(run.tensorboard)) + "</code> shows the "
-             "scalars" + (" and the embedding projector of the test codes." if projector.is_file() else
-                          "; <code>vaelab plot RUN projector</code> adds the embedding projector.") + "</p>")
-    h.append("<h2 id='config'>Configuration (config.json)</h2>")
-    h.append(f"<h3>model: {html.escape(cfg['model'])}</h3>" + _kv_table(cfg.get("model_config", {})))
-    h.append("<h3>training</h3>" + _kv_table(cfg.get("train", {})))
-    h.append("<h3>data</h3>" + _kv_table(ds))
-    h.append("<h3>environment</h3>" + _kv_table(cfg.get("environment", {})))
-    h.append("</body></html>\n")
-    atomic_write_text(out, "\n".join(h))
+    context = {
+        "title": f"vaelab run {cfg.get('name') or run.path.name}",
+        "model": cfg["model"],
+        "latent_dim": figs.latent_dim,
+        "dataset": ds["name"],
+        "n_train": ds.get("n_train"),
+        "n_val": ds.get("n_val"),
+        "created": str(cfg.get("created", "")),
+        "written": time.strftime("%Y-%m-%d %H:%M"),
+        "checkpoint": figs.checkpoint,
+        "evaluation": _eval_context(ev, figs.latent_dim),
+        "training": _training_context(metrics, cfg),
+        "figures": [
+            {
+                "kind": kind,
+                "title": TITLES.get(kind, kind),
+                "caption": CAPTIONS.get(kind, ""),
+                "files": [{"name": path.name, "uri": data_uri(path)} for path in files],
+            }
+            for kind, files in figures
+        ],
+        "tensorboard": str(run.tensorboard),
+        "projector": projector.is_file(),
+        "config": {
+            "model": _kv_rows(cfg.get("model_config", {})),
+            "train": _kv_rows(cfg.get("train", {})),
+            "data": _kv_rows(ds),
+            "environment": _kv_rows(cfg.get("environment", {})),
+        },
+    }
+    atomic_write_text(out, render_page(context))
     out.chmod(0o644)  # a page to share, not a secret
     return out

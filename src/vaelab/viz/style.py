@@ -52,7 +52,14 @@ RC = {
 
 def class_colors(n_classes: int) -> list[str]:
     """``n_classes`` colours: the colour-blind palette for <= 10 classes, else evenly spaced on 'cividis'
-    (a colour-vision-deficiency-optimised colormap, Nuñez et al. 2018)."""
+    (a colour-vision-deficiency-optimised colormap, Nuñez et al. 2018).
+
+    Args:
+        n_classes: number of classes.
+
+    Returns:
+        ``n_classes`` hex colours ``#RRGGBB``; colour ``k`` is class ``k``'s.
+    """
     if n_classes <= len(COLORBLIND10):
         return list(COLORBLIND10[:n_classes])
     cmap = matplotlib.colormaps["cividis"]
@@ -70,9 +77,16 @@ visually the same for these figures (grey images, a few line colours)."""
 
 
 def save_figure(fig, path: str | Path, dpi: int = DEFAULT_DPI, compact: bool | None = None) -> Path:
-    """Save ``fig`` as PNG (``dpi`` >= 100) and close it. Returns the path.
+    """Save ``fig`` as PNG (``dpi`` >= 100) and close it.
 
-    ``compact`` (default ``COMPACT["on"]``): quantize to a 256-colour palette with Pillow.
+    Args:
+        fig: a matplotlib figure (closed afterwards).
+        path: the PNG to write (parent folders are made).
+        dpi: resolution in dots per inch; values below ``MIN_DPI`` (100) are raised to it.
+        compact: quantize to a 256-colour palette with Pillow (default ``COMPACT["on"]``).
+
+    Returns:
+        ``path`` as a ``Path``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +103,8 @@ def save_figure(fig, path: str | Path, dpi: int = DEFAULT_DPI, compact: bool | N
             with Image.open(buf) as im:
                 info = {"dpi": im.info.get("dpi", (dpi, dpi))}
                 im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-                    path, optimize=True, **info)
+                    path, optimize=True, **info
+                )
         else:
             fig.savefig(path, dpi=max(int(dpi), MIN_DPI))
     plt.close(fig)

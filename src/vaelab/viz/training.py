@@ -14,13 +14,24 @@ import numpy as np
 from vaelab.viz.manifold import tile
 from vaelab.viz.style import TRAIN_COLOR, VAL_COLOR, save_figure, styled
 
-TERM_TITLES = {"loss": "total loss", "recon_nll": "reconstruction (-log p(x|z))", "kl": "KL(q(z|x) || p(z))",
-               "class_ce": "classifier cross-entropy"}
+TERM_TITLES = {
+    "loss": "total loss",
+    "recon_nll": "reconstruction (-log p(x|z))",
+    "kl": "KL(q(z|x) || p(z))",
+    "class_ce": "classifier cross-entropy",
+}
 SKIPPED_TERMS = ("elbo",)  # -(recon + KL): the loss itself at beta = 1, shown by "loss"
 
 
 def curve_terms(metrics: list[dict]) -> list[str]:
-    """Terms with a curve: loss, recon_nll, kl first, then any other ``train_*`` / ``val_*`` term (not elbo)."""
+    """Terms with a curve: loss, recon_nll, kl first, then any other ``train_*`` / ``val_*`` term (not elbo).
+
+    Args:
+        metrics: the epoch records of ``metrics.jsonl``.
+
+    Returns:
+        Term names without the ``train_`` / ``val_`` prefix, e.g. ``["loss", "recon_nll", "kl"]``.
+    """
     found = []
     for rec in metrics:
         for key, value in rec.items():
@@ -34,6 +45,12 @@ def curve_terms(metrics: list[dict]) -> list[str]:
 
 def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int = 150) -> dict:
     """One panel per term, train and validation against epoch; writes a PNG.
+
+    Args:
+        metrics: the epoch records of ``metrics.jsonl`` (``epoch``, ``train_<term>``, ``val_<term>`` in nats
+            per image).
+        path: the PNG to write. title: the figure's title (none if empty).
+        dpi: PNG resolution (at least 100 is written).
 
     Returns:
         ``{"path", "data"}``; ``data[term][split]`` is ``(epochs, values)`` read back from the drawn lines.
@@ -51,14 +68,22 @@ def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int
     with styled():
         ncol = len(terms)
         fig, axes = plt.subplots(1, ncol, figsize=(max(4.2 * ncol, 8), 4.2), squeeze=False)
-        for ax, term in zip(axes[0], terms):
+        for ax, term in zip(axes[0], terms, strict=True):  # one panel per term
             data[term] = {}
             for split, color, style in (("train", TRAIN_COLOR, "-"), ("val", VAL_COLOR, "--")):
                 pts = [(r["epoch"], r[f"{split}_{term}"]) for r in metrics if f"{split}_{term}" in r]
                 if not pts:
                     continue
-                (line,) = ax.plot([p[0] for p in pts], [p[1] for p in pts], style, color=color, marker="o",
-                                  ms=3, lw=2, label="train" if split == "train" else "validation")
+                (line,) = ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    style,
+                    color=color,
+                    marker="o",
+                    ms=3,
+                    lw=2,
+                    label="train" if split == "train" else "validation",
+                )
                 data[term][split] = (list(line.get_xdata()), list(line.get_ydata()))
             ax.set_title(TERM_TITLES.get(term, term))
             ax.set_xlabel("epoch")
@@ -74,19 +99,43 @@ def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int
 
 
 def epoch_rows(n_epochs: int, max_rows: int = 20) -> list[int]:
-    """Which epochs (0-based rows) to show: all if <= ``max_rows``, else evenly spaced, first and last kept."""
+    """Which epochs (0-based rows) to show: all if <= ``max_rows``, else evenly spaced, first and last kept.
+
+    Args:
+        n_epochs: epochs saved. max_rows: most rows wanted.
+
+    Returns:
+        Increasing 0-based epoch indices.
+    """
     if n_epochs <= max_rows:
         return list(range(n_epochs))
     return sorted(set(np.linspace(0, n_epochs - 1, max_rows).round().astype(int).tolist()))
 
 
-def plot_samples_per_epoch(samples: np.ndarray, path: str | Path, conditional: bool = False,
-                           rows: list[int] | None = None, title: str = "", dpi: int = 150) -> dict:
+def plot_samples_per_epoch(
+    samples: np.ndarray,
+    path: str | Path,
+    conditional: bool = False,
+    rows: list[int] | None = None,
+    title: str = "",
+    dpi: int = 150,
+) -> dict:
     """Rows are epochs, columns the fixed samples (digits 0..9 for a class-conditional model, where sample i
     is digit i % 10, else fixed prior draws). ``samples`` is ``epoch_samples.npy``: uint8 ``(E, n, C, H, W)``.
 
+    Args:
+        samples: uint8 ``(E, n, C, H, W)``, one row of ``n`` samples per epoch.
+        path: the PNG to write.
+        conditional: label the columns with the digit asked for (i % 10) instead of the sample number.
+        rows: 0-based epochs to show (default ``epoch_rows(E)``).
+        title: the figure's title. dpi: PNG resolution (at least 100 is written).
+
     Returns:
-        ``{"path", "rows" (0-based epochs shown), "canvas"}``; canvas row block r is epoch ``rows[r] + 1``.
+        ``{"path", "rows" (0-based epochs shown), "canvas"}``; canvas row block r is epoch ``rows[r] + 1``;
+        ``canvas`` is float32 ``(len(rows) * H, n * W)`` (a trailing 3 for RGB) in [0, 1].
+
+    Raises:
+        ValueError: ``samples`` is not 5-D.
     """
     import matplotlib.pyplot as plt
 
