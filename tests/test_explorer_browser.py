@@ -162,9 +162,9 @@ def open_page(browser, shots, request):
 
         page.route("**/*", guard)
         page.goto(site.url)
-        page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.core.errors.length)",
+        page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.errors.length)",
                                timeout=30000)
-        assert page.evaluate("window.vaelab.core.errors") == []
+        assert page.evaluate("window.vaelab.errors") == []
         pages.append(page)
         return page
 
