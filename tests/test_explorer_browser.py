@@ -13,9 +13,11 @@ Screenshots are saved under the pytest temporary folder (printed with ``-s``).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,6 +26,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from vaelab.cli.main import main as cli_main
 from vaelab.export.onnx import export_run
 from vaelab.export.preprocess import canvas_gray, mnist_style
 from vaelab.export.serve import make_server
@@ -57,12 +60,13 @@ def browser():
 
 
 class Site:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, server=None, path: str = ""):
+        """``root`` served by ``server`` (default vaelab's own) at ``/path`` (the site's URL)."""
         self.root = root
-        self.server = make_server(root)
+        self.server = server or make_server(root)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{path}"
         self.enc = ort.InferenceSession(str(root / "model" / "encoder.onnx"), providers=["CPUExecutionProvider"])
         self.dec = ort.InferenceSession(str(root / "model" / "decoder.onnx"), providers=["CPUExecutionProvider"])
 
@@ -101,6 +105,23 @@ def site8d(tmp_path_factory, data_dir):
     train(run_path, "vae", {"latent_dim": 8, "hidden": (128,)}, TrainConfig(epochs=1, batch_size=100, seed=1,
           progress=False), "mnist", data_dir, val_size=1000, limit=2000)
     site = _site_of(run_path, n_codes=2000)
+    yield site
+    site.close()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_static(site2d, tmp_path_factory):
+    """``vaelab site RUN OUT`` of the 2-D run, served by Python's plain http.server (not vaelab's) one folder down,
+    at /explorer/: a static host as any other."""
+    top = tmp_path_factory.mktemp("static")
+    assert cli_main(["site", str(site2d.root.parent), str(top / "explorer")]) == 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(top)))
+    site = Site(top / "explorer", server=server, path="explorer/")
     yield site
     site.close()
 
@@ -398,3 +419,14 @@ def test_offsite_requests_are_caught(open_page, site2d):
     assert result == "blocked" and page.offsite == ["http://example.com/x.js"]
     page.offsite.clear()  # the guard works; the page itself made no such request
     page.errors[:] = [e for e in page.errors if "ERR_FAILED" not in e]  # the aborted fetch is logged
+
+
+def test_site_works_from_a_plain_static_server_in_a_subfolder(open_page, site_static):
+    page = open_page(site_static)
+    fetched = page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
+    assert all(url.startswith(site_static.url) for url in fetched), fetched  # relative paths only
+    modules = sorted(p.name for p in site_static.root.glob("*.js"))
+    assert "main.js" in modules and len(modules) > 5
+    assert {site_static.url + name for name in modules} <= set(fetched)  # every page module is loaded
+    draw(page, SEVEN)
+    check_drawing_against_python(page, site_static)
