@@ -27,13 +27,13 @@ import pytest
 import torch
 
 from vaelab.cli.main import main as cli_main
+from vaelab.core.io import save_checkpoint
 from vaelab.export.onnx import export_run
 from vaelab.export.preprocess import canvas_gray, mnist_style
 from vaelab.export.serve import make_server
 from vaelab.export.site import build_site
 from vaelab.models import VAE, VAEConfig
 from vaelab.models.registry import MODELS
-from vaelab.core.io import save_checkpoint
 from vaelab.train.rundir import RunDir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -348,12 +348,13 @@ def test_interpolation_between_two_drawings_and_two_map_points(open_page, site2d
     page.fill("#steps", "7")
     page.click("#b-draw")
     idle(page)
-    strip = page.evaluate("({zs: window.vaelab.state.strip.zs, images: window.vaelab.state.strip.images.map((a) => Array.from(a))})")
+    strip = page.evaluate("({zs: window.vaelab.state.strip.zs,"
+                          " images: window.vaelab.state.strip.images.map((a) => Array.from(a))})")
     zs = np.asarray(strip["zs"])
     assert zs.shape == (7, 2)
     assert np.allclose(zs[0], mu_a, atol=1e-6) and np.allclose(zs[-1], mu_b, atol=1e-6)
     assert np.allclose(zs[3], (mu_a + mu_b) / 2, atol=1e-5)
-    for z, img in zip(zs, strip["images"]):
+    for z, img in zip(zs, strip["images"], strict=True):
         assert np.abs(np.asarray(img) - site2d.decode(z)).max() <= ORT_TOL
     assert page.evaluate("document.querySelector('#strip').width") == 7 * 28
     # two map points
@@ -381,13 +382,15 @@ def test_latent_dim_8_sliders_and_pca_plane(open_page, site8d):
     sliders = np.asarray(page.eval_on_selector_all("#sliders input", "es => es.map(e => Number(e.value))"))
     steps = np.asarray(page.eval_on_selector_all("#sliders input", "es => es.map(e => Number(e.step))"))
     assert np.all(np.abs(sliders - z) <= steps / 2 + 1e-6)  # the sliders show the code (to their step)
-    assert np.abs(np.asarray(page.evaluate("Array.from(window.vaelab.state.hover.image)")) - site8d.decode(z)).max() <= ORT_TOL
+    hover_image = "Array.from(window.vaelab.state.hover.image)"
+    assert np.abs(np.asarray(page.evaluate(hover_image)) - site8d.decode(z)).max() <= ORT_TOL
     # a slider changes one dimension and decodes
-    page.eval_on_selector("#sliders input[data-dim='5']", "e => { e.value = '1.25'; e.dispatchEvent(new Event('input')); }")
+    page.eval_on_selector("#sliders input[data-dim='5']",
+                          "e => { e.value = '1.25'; e.dispatchEvent(new Event('input')); }")
     idle(page)
     z2 = np.asarray(page.evaluate("window.vaelab.state.hover.z"))
     assert z2[5] == pytest.approx(1.25, abs=1e-3) and np.allclose(np.delete(z2, 5), np.delete(z, 5), atol=1e-3)
-    assert np.abs(np.asarray(page.evaluate("Array.from(window.vaelab.state.hover.image)")) - site8d.decode(z2)).max() <= ORT_TOL
+    assert np.abs(np.asarray(page.evaluate(hover_image)) - site8d.decode(z2)).max() <= ORT_TOL
     # two chosen dimensions: the pointer sets z4 and z7, the others keep the sliders' values
     page.select_option("#projection", "dims")
     page.select_option("#dim-x", "3")
