@@ -16,13 +16,14 @@ VENDOR      := src/vaelab/web/vendor
 ORT_DIST    := web/node_modules/onnxruntime-web/dist
 ORT_FILES   := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
-.PHONY: demo test bench web install clean help
+.PHONY: demo test bench web lint-web install clean help
 
 help:
 	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
 	@echo "make test   install the dev extras and run the whole test suite"
 	@echo "make bench  training throughput vs a pytorch/examples-style loop, NLL wall time, memory"
 	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package"
+	@echo "make lint-web  ESLint and Prettier (npm, pinned in web/package-lock.json) on the explorer page"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +65,13 @@ $(addprefix $(VENDOR)/,$(ORT_FILES)) &: web/package.json web/package-lock.json
 	mkdir -p $(VENDOR)
 	cp $(addprefix $(ORT_DIST)/,$(ORT_FILES)) $(VENDOR)/
 	touch $(addprefix $(VENDOR)/,$(ORT_FILES))
+
+# the linters are devDependencies in web/package.json: `make web` installs them with onnxruntime-web; npm ci
+# again only when node_modules predates them
+lint-web: web
+	test -x web/node_modules/.bin/eslint -a -x web/node_modules/.bin/prettier || \
+	  (cd web && npm ci --no-audit --no-fund --ignore-scripts)
+	cd web && npm run lint
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache web/node_modules $(VENDOR)

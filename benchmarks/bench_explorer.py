@@ -68,10 +68,10 @@ def _new_page(browser, url, offsite):
     page.route("**/*", guard)
     t0 = time.perf_counter()
     page.goto(url)
-    page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.core.errors.length)", timeout=60000,
+    page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.errors.length)", timeout=60000,
                            polling=10)
     wall = (time.perf_counter() - t0) * 1000
-    errors = page.evaluate("window.vaelab.core.errors")
+    errors = page.evaluate("window.vaelab.errors")
     if errors:
         raise SystemExit(f"page error: {errors}")
     return page, wall

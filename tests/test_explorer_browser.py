@@ -13,9 +13,11 @@ Screenshots are saved under the pytest temporary folder (printed with ``-s``).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -24,13 +26,14 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from vaelab.cli.main import main as cli_main
+from vaelab.core.io import save_checkpoint
 from vaelab.export.onnx import export_run
 from vaelab.export.preprocess import canvas_gray, mnist_style
 from vaelab.export.serve import make_server
 from vaelab.export.site import build_site
 from vaelab.models import VAE, VAEConfig
 from vaelab.models.registry import MODELS
-from vaelab.core.io import save_checkpoint
 from vaelab.train.rundir import RunDir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -57,12 +60,13 @@ def browser():
 
 
 class Site:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, server=None, path: str = ""):
+        """``root`` served by ``server`` (default vaelab's own) at ``/path`` (the site's URL)."""
         self.root = root
-        self.server = make_server(root)
+        self.server = server or make_server(root)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/{path}"
         self.enc = ort.InferenceSession(str(root / "model" / "encoder.onnx"), providers=["CPUExecutionProvider"])
         self.dec = ort.InferenceSession(str(root / "model" / "decoder.onnx"), providers=["CPUExecutionProvider"])
 
@@ -101,6 +105,23 @@ def site8d(tmp_path_factory, data_dir):
     train(run_path, "vae", {"latent_dim": 8, "hidden": (128,)}, TrainConfig(epochs=1, batch_size=100, seed=1,
           progress=False), "mnist", data_dir, val_size=1000, limit=2000)
     site = _site_of(run_path, n_codes=2000)
+    yield site
+    site.close()
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site_static(site2d, tmp_path_factory):
+    """``vaelab site RUN OUT`` of the 2-D run, served by Python's plain http.server (not vaelab's) one folder down,
+    at /explorer/: a static host as any other."""
+    top = tmp_path_factory.mktemp("static")
+    assert cli_main(["site", str(site2d.root.parent), str(top / "explorer")]) == 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(top)))
+    site = Site(top / "explorer", server=server, path="explorer/")
     yield site
     site.close()
 
@@ -162,9 +183,9 @@ def open_page(browser, shots, request):
 
         page.route("**/*", guard)
         page.goto(site.url)
-        page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.core.errors.length)",
+        page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.errors.length)",
                                timeout=30000)
-        assert page.evaluate("window.vaelab.core.errors") == []
+        assert page.evaluate("window.vaelab.errors") == []
         pages.append(page)
         return page
 
@@ -327,12 +348,13 @@ def test_interpolation_between_two_drawings_and_two_map_points(open_page, site2d
     page.fill("#steps", "7")
     page.click("#b-draw")
     idle(page)
-    strip = page.evaluate("({zs: window.vaelab.state.strip.zs, images: window.vaelab.state.strip.images.map((a) => Array.from(a))})")
+    strip = page.evaluate("({zs: window.vaelab.state.strip.zs,"
+                          " images: window.vaelab.state.strip.images.map((a) => Array.from(a))})")
     zs = np.asarray(strip["zs"])
     assert zs.shape == (7, 2)
     assert np.allclose(zs[0], mu_a, atol=1e-6) and np.allclose(zs[-1], mu_b, atol=1e-6)
     assert np.allclose(zs[3], (mu_a + mu_b) / 2, atol=1e-5)
-    for z, img in zip(zs, strip["images"]):
+    for z, img in zip(zs, strip["images"], strict=True):
         assert np.abs(np.asarray(img) - site2d.decode(z)).max() <= ORT_TOL
     assert page.evaluate("document.querySelector('#strip').width") == 7 * 28
     # two map points
@@ -360,13 +382,15 @@ def test_latent_dim_8_sliders_and_pca_plane(open_page, site8d):
     sliders = np.asarray(page.eval_on_selector_all("#sliders input", "es => es.map(e => Number(e.value))"))
     steps = np.asarray(page.eval_on_selector_all("#sliders input", "es => es.map(e => Number(e.step))"))
     assert np.all(np.abs(sliders - z) <= steps / 2 + 1e-6)  # the sliders show the code (to their step)
-    assert np.abs(np.asarray(page.evaluate("Array.from(window.vaelab.state.hover.image)")) - site8d.decode(z)).max() <= ORT_TOL
+    hover_image = "Array.from(window.vaelab.state.hover.image)"
+    assert np.abs(np.asarray(page.evaluate(hover_image)) - site8d.decode(z)).max() <= ORT_TOL
     # a slider changes one dimension and decodes
-    page.eval_on_selector("#sliders input[data-dim='5']", "e => { e.value = '1.25'; e.dispatchEvent(new Event('input')); }")
+    page.eval_on_selector("#sliders input[data-dim='5']",
+                          "e => { e.value = '1.25'; e.dispatchEvent(new Event('input')); }")
     idle(page)
     z2 = np.asarray(page.evaluate("window.vaelab.state.hover.z"))
     assert z2[5] == pytest.approx(1.25, abs=1e-3) and np.allclose(np.delete(z2, 5), np.delete(z, 5), atol=1e-3)
-    assert np.abs(np.asarray(page.evaluate("Array.from(window.vaelab.state.hover.image)")) - site8d.decode(z2)).max() <= ORT_TOL
+    assert np.abs(np.asarray(page.evaluate(hover_image)) - site8d.decode(z2)).max() <= ORT_TOL
     # two chosen dimensions: the pointer sets z4 and z7, the others keep the sliders' values
     page.select_option("#projection", "dims")
     page.select_option("#dim-x", "3")
@@ -398,3 +422,14 @@ def test_offsite_requests_are_caught(open_page, site2d):
     assert result == "blocked" and page.offsite == ["http://example.com/x.js"]
     page.offsite.clear()  # the guard works; the page itself made no such request
     page.errors[:] = [e for e in page.errors if "ERR_FAILED" not in e]  # the aborted fetch is logged
+
+
+def test_site_works_from_a_plain_static_server_in_a_subfolder(open_page, site_static):
+    page = open_page(site_static)
+    fetched = page.evaluate("performance.getEntriesByType('resource').map((e) => e.name)")
+    assert all(url.startswith(site_static.url) for url in fetched), fetched  # relative paths only
+    modules = sorted(p.name for p in site_static.root.glob("*.js"))
+    assert "main.js" in modules and len(modules) > 5
+    assert {site_static.url + name for name in modules} <= set(fetched)  # every page module is loaded
+    draw(page, SEVEN)
+    check_drawing_against_python(page, site_static)

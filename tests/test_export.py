@@ -124,10 +124,13 @@ def test_site_is_self_contained(exported, tmp_path, capsys):
     out = tmp_path / "pub"
     assert main(["site", str(exported), str(out)]) == 0
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert files == ["app.js", "index.html", "model/codes.bin", "model/decoder.onnx", "model/encoder.onnx",
-                     "model/labels.bin", "model/meta.json", "style.css", "vendor/ort-wasm-simd-threaded.mjs",
-                     "vendor/ort-wasm-simd-threaded.wasm", "vendor/ort.wasm.min.mjs"]
-    html = (out / "index.html").read_text() + (out / "app.js").read_text()
+    modules = ["dom.js", "draw.js", "generate.js", "hooks.js", "interpolate.js", "main.js", "map.js", "ort.js",
+               "preprocess.js", "sliders.js", "state.js"]  # the page's ES modules (main.js imports the others)
+    assert files == sorted([*modules, "index.html", "style.css", "model/codes.bin", "model/decoder.onnx",
+                            "model/encoder.onnx", "model/labels.bin", "model/meta.json",
+                            "vendor/ort-wasm-simd-threaded.mjs", "vendor/ort-wasm-simd-threaded.wasm",
+                            "vendor/ort.wasm.min.mjs"])
+    html = "".join((out / name).read_text() for name in ["index.html", *modules])
     assert "http://" not in html and "https://" not in html and "cdn" not in html.lower()
     assert (out / "vendor" / "ort-wasm-simd-threaded.wasm").read_bytes()[:4] == b"\0asm"
 

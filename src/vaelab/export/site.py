@@ -2,7 +2,7 @@
 (``vaelab/web/vendor``, copied in by ``make web`` from the npm package pinned in ``web/package-lock.json``) and
 the run's export (``RUN/export``: ONNX models, codes, labels, meta).
 
-    OUT/index.html  app.js  style.css
+    OUT/index.html  style.css  main.js  (and the page's other ES modules, web/*.js, which main.js imports)
     OUT/vendor/     ort.wasm.min.mjs  ort-wasm-simd-threaded.mjs  ort-wasm-simd-threaded.wasm
     OUT/model/      encoder.onnx  decoder.onnx  codes.bin  labels.bin  meta.json
 
@@ -18,7 +18,7 @@ from pathlib import Path
 from vaelab.export.onnx import ExportError, export_is_current, export_run
 from vaelab.train.rundir import RunDir
 
-PAGE_FILES = ("index.html", "app.js", "style.css")
+PAGE_FILES = ("index.html", "style.css", "main.js")  # and every other web/*.js (the page's ES modules)
 VENDOR_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
 MODEL_FILES = ("encoder.onnx", "decoder.onnx", "codes.bin", "labels.bin", "meta.json")
 
@@ -36,7 +36,7 @@ def check_assets() -> list[Path]:
     """
     web = web_dir()
     files = []
-    for name in PAGE_FILES:
+    for name in [*PAGE_FILES, *sorted(p.name for p in web.glob("*.js") if p.name not in PAGE_FILES)]:
         if not (web / name).is_file():
             raise ExportError(f"{web / name}: page file missing from the vaelab package; reinstall vaelab")
         files.append(web / name)

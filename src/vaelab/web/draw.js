@@ -1,0 +1,123 @@
+// The Draw panel: the drawing canvas (mouse, finger or pen), its live analysis while drawing (MNIST-style
+// input -> encoder -> code -> decoder -> reconstruction) and Clear.
+import { $, clearImage, codeText, putImage } from "./dom.js";
+import { drawOverlay } from "./map.js";
+import { decodeMany, encode, latest } from "./ort.js";
+import { mnistStyle } from "./preprocess.js";
+import { clearDrawing, drawingCleared, nextDrawSeq, setDrawing, state } from "./state.js";
+
+const STROKE = 20; // pen width, canvas px (the canvas is 280 x 280: ten times MNIST's 28 x 28)
+let drawCtx = null;
+
+/**
+ * The canvas's ink: the red channel / 255 (white ink on black).
+ * @returns {Float64Array} length height*width (row-major, values in [0,1])
+ */
+function canvasGray() {
+  const c = $("draw"),
+    img = drawCtx.getImageData(0, 0, c.width, c.height).data,
+    g = new Float64Array(c.width * c.height);
+  for (let p = 0; p < g.length; p++) g[p] = img[4 * p] / 255;
+  return g;
+}
+
+/**
+ * The drawing canvas's pixels (for the tests' Python reference).
+ * @returns {Uint8ClampedArray} RGBA, length 280*280*4 (row-major)
+ */
+export function canvasRGBA() {
+  return drawCtx.getImageData(0, 0, 280, 280).data;
+}
+
+const analyse = latest(async (seq) => {
+  const c = $("draw"),
+    input = mnistStyle(canvasGray(), c.height, c.width);
+  if (!input.some((v) => v > 0)) return;
+  const { mu, logvar } = await encode(input);
+  const [recon] = await decodeMany([mu]);
+  if (drawingCleared(seq)) return; // Clear was pressed while this drawing was being analysed
+  setDrawing({ input, mu, logvar, recon });
+  putImage($("input"), input, state.shape);
+  putImage($("recon"), recon, state.shape);
+  $("code").textContent =
+    (state.probabilistic ? "posterior q(z|x) of the drawing\n" : "code of the drawing (deterministic encoder)\n") +
+    codeText(mu, logvar);
+  $("a-draw").disabled = $("b-draw").disabled = false;
+  drawOverlay();
+});
+
+const changed = () => analyse(nextDrawSeq());
+
+/**
+ * Make the canvas drawable: each pointer event re-analyses the drawing; Clear empties it.
+ */
+export function setupDrawing() {
+  const canvas = $("draw"),
+    ctx = canvas.getContext("2d", { willReadFrequently: true });
+  const reset = () => {
+    ctx.fillStyle = "#000";
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+  };
+  reset();
+  ctx.strokeStyle = "#fff";
+  ctx.fillStyle = "#fff";
+  ctx.lineWidth = STROKE;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  let last = null;
+  const pos = (ev) => {
+    const r = canvas.getBoundingClientRect();
+    return [((ev.clientX - r.left) * canvas.width) / r.width, ((ev.clientY - r.top) * canvas.height) / r.height];
+  };
+  canvas.addEventListener("pointerdown", (ev) => {
+    ev.preventDefault();
+    canvas.setPointerCapture(ev.pointerId);
+    last = pos(ev);
+    ctx.beginPath();
+    ctx.arc(last[0], last[1], STROKE / 2, 0, 2 * Math.PI);
+    ctx.fillStyle = "#fff";
+    ctx.fill();
+    changed();
+  });
+  canvas.addEventListener("pointermove", (ev) => {
+    if (!last) return;
+    const events = ev.getCoalescedEvents ? ev.getCoalescedEvents() : [ev];
+    ctx.beginPath();
+    ctx.moveTo(...last);
+    for (const e of events.length ? events : [ev]) {
+      last = pos(e);
+      ctx.lineTo(...last);
+    }
+    ctx.stroke();
+    changed();
+  });
+  const end = () => {
+    if (last) {
+      last = null;
+      changed();
+    }
+  };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+  $("clear").addEventListener("click", () => {
+    reset();
+    clearDrawing();
+    clearImage($("input"));
+    clearImage($("recon"));
+    $("code").textContent = "draw a digit";
+    $("a-draw").disabled = $("b-draw").disabled = true;
+    drawOverlay();
+  });
+  drawCtx = ctx;
+}
+
+/**
+ * Turn drawing off (the model does not take 1x28x28 images) and say why.
+ * @param {number[]} shape the model's image shape [C, H, W]
+ */
+export function disableDrawing(shape) {
+  $("draw-panel").querySelector(".hint").textContent =
+    `Drawing needs a model of 1x28x28 images; this one takes ${shape.join("x")}.`;
+  $("draw").classList.add("hidden");
+  $("clear").disabled = true;
+}
