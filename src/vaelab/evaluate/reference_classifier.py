@@ -25,8 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vaelab.core.errors import CheckpointError, ConfigError
-from vaelab.core.io import atomic_write_text, load_checkpoint, save_checkpoint
-from vaelab.train.rundir import RunDir
+from vaelab.core.io import append_line, atomic_write_text, load_checkpoint, save_checkpoint
 
 DEFAULT_CLASSIFIER_DIR = Path("runs") / "mnist-classifier"
 CLASSIFIER_NAME = "mnist-classifier"
@@ -118,9 +117,9 @@ def train_classifier(out_dir=DEFAULT_CLASSIFIER_DIR, dataset: str = "mnist", dat
 
     if int(epochs) < 1 or int(batch_size) < 1:
         raise ConfigError(f"--epochs {epochs} / --batch-size {batch_size}: expected integers >= 1")
-    run = RunDir(out_dir)
-    if run.exists():
-        raise ConfigError(f"{run.path} already holds a run; remove it or choose another --out")
+    out = Path(out_dir)  # laid out like a run folder (config.json, checkpoints/best.pt, metrics.jsonl, eval.json)
+    if (out / "config.json").is_file():
+        raise ConfigError(f"{out} already holds a run; remove it or choose another --out")
     train = load_dataset(dataset, "train", data_dir, val_size=val_size, limit=limit)
     val = load_dataset(dataset, "val", data_dir, val_size=val_size)
     test = load_dataset(dataset, "test", data_dir)
@@ -132,11 +131,12 @@ def train_classifier(out_dir=DEFAULT_CLASSIFIER_DIR, dataset: str = "mnist", dat
     model = DigitClassifier(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(int(seed))
-    run.path.mkdir(parents=True, exist_ok=True)
-    run.save_config({"name": run.path.name, "model": CLASSIFIER_NAME, "model_config": cfg.to_dict(),
-                     "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
-                     "dataset": {"name": dataset, "limit": limit, "val_size": val_size, "n_train": len(train),
-                                 "n_val": len(val)}})
+    out.mkdir(parents=True, exist_ok=True)
+    config = {"name": out.name, "model": CLASSIFIER_NAME, "model_config": cfg.to_dict(),
+              "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
+              "dataset": {"name": dataset, "limit": limit, "val_size": val_size, "n_train": len(train),
+                          "n_val": len(val)}}
+    atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     t_start = time.perf_counter()
     n = len(train)
     for epoch in range(1, int(epochs) + 1):
@@ -153,17 +153,17 @@ def train_classifier(out_dir=DEFAULT_CLASSIFIER_DIR, dataset: str = "mnist", dat
             total += float(loss.detach()) * len(idx)
         record = {"epoch": epoch, "train_ce": total / n, "val_accuracy": accuracy(model, val.images, val.labels)
                   if len(val) else None, "time_s": time.perf_counter() - t0}
-        run.append_metrics(record)
+        append_line(out / "metrics.jsonl", json.dumps(record))
         if progress:
             print(f"epoch {epoch}/{epochs} train_ce={record['train_ce']:.4f} val_accuracy={record['val_accuracy']}",
                   file=sys.stderr)
     state = {"model": CLASSIFIER_NAME, "model_config": cfg.to_dict(), "model_state": model.state_dict()}
-    save_checkpoint(run.best_ckpt, state)
+    save_checkpoint(out / "checkpoints" / "best.pt", state)
     result = {"dataset": dataset, "split": "test", "n_images": len(test),
               "test_accuracy": accuracy(model, test.images, test.labels), "val_accuracy": record["val_accuracy"],
               "epochs": int(epochs), "n_train": n, "seconds": time.perf_counter() - t_start,
               "threads": torch.get_num_threads()}
-    atomic_write_text(run.eval_path, json.dumps(result, indent=2) + "\n")
+    atomic_write_text(out / "eval.json", json.dumps(result, indent=2) + "\n")
     return result
 
 
