@@ -6,7 +6,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import http.server
+import json
+import os
+import shutil
+import stat
 import struct
+import subprocess
+import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -14,10 +21,13 @@ import numpy as np
 import pytest
 import torch
 
-from vaelab.data import binarize_dynamic, binarize_static, load_dataset
-from vaelab.data.catalog import download, locate_file, get_spec, search_roots
-from vaelab.data.idx import read_idx, read_idx_pair, write_idx
+import vaelab
 from vaelab.core.errors import DatasetError
+from vaelab.data import _loadmat, binarize_dynamic, binarize_static, load_dataset
+from vaelab.data.catalog import FileSpec, Source, download, get_spec, locate_file, search_roots
+from vaelab.data.idx import read_idx, read_idx_pair, write_idx
+
+SRC = Path(vaelab.__file__).resolve().parents[1]  # the tree under test, for the subprocesses
 
 
 # IDX reader ------------------------------------------------------------------------------------------------
@@ -162,6 +172,116 @@ def test_lookup_order_and_corrupt_local_file(tmp_path, monkeypatch, data_dir):
     with pytest.raises(DatasetError, match=f"{bad}: SHA-256 .* matches none"):
         locate_file("mnist", spec, data_dir=tmp_path)
     assert bad.read_bytes() == b"not mnist"  # a user's file is never deleted
+
+
+# data-file problems: one DatasetError naming the path, in the lookup and in the readers ---------------------------
+def _bad_paths(root: Path, name: str) -> dict[str, Path]:
+    """``<root>/<kind>/mnist/<name>`` as a directory and as a dangling symbolic link."""
+    (root / "dir" / "mnist" / name).mkdir(parents=True)
+    (root / "link" / "mnist").mkdir(parents=True)
+    (root / "link" / "mnist" / name).symlink_to(root / "nowhere" / name)
+    return {"dir": root / "dir", "link": root / "link"}
+
+
+@pytest.mark.parametrize("kind", ["dir", "link"])
+def test_bad_data_paths_in_lookup_and_readers(tmp_path, monkeypatch, data_dir, kind):
+    monkeypatch.setenv("VAELAB_DATA", str(data_dir))  # the real file is there, later in the lookup order
+    spec = get_spec("mnist").files[3]
+    root = _bad_paths(tmp_path, spec.name)[kind]
+    bad = root / "mnist" / spec.name
+    want = {
+        "dir": rf"{bad}: is a directory; expected ",
+        "link": rf"{bad}: dangling symbolic link to {tmp_path}/nowhere/{spec.name} \(.* does not exist\); expected ",
+    }[kind]
+    with pytest.raises(DatasetError, match=want + rf"the file {spec.name} of dataset 'mnist' \(sha256 f7ae60f9"):
+        locate_file("mnist", spec, data_dir=root)  # not skipped, not "not found"
+    with pytest.raises(DatasetError, match=want + "an IDX file"):
+        read_idx(bad)
+    with pytest.raises(DatasetError, match=want + "a MAT file holding the variable 'ff'"):
+        _loadmat(bad, "ff")
+
+
+def test_other_path_problems(tmp_path):
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    with pytest.raises(
+        DatasetError, match=r"loop: symbolic link to .*loop cannot be followed \(a symbolic link loop\)"
+    ):
+        read_idx(tmp_path / "loop")
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(DatasetError, match=r"fifo: is a FIFO \(named pipe\); expected an IDX file"):
+        read_idx(tmp_path / "fifo")  # refused without opening it (opening a FIFO would block)
+    (tmp_path / "plain").write_bytes(b"x")
+    with pytest.raises(DatasetError, match=r"plain/mnist/f: .*plain is not a directory; expected the file"):
+        locate_file("mnist", FileSpec("f", (Source("http://127.0.0.1:9/f", "0" * 64),)), data_dir=tmp_path / "plain")
+    with pytest.raises(DatasetError, match=r"absent: file not found; expected an IDX file"):
+        read_idx(tmp_path / "absent")
+
+
+# Run as an unprivileged user: root reads a chmod-000 file anyway. The interpreter lives under /root (mode 0700
+# here), which uid 65534 cannot reach, so the child starts as root, imports what it needs, then drops to 65534
+# for good before touching the files (the same effect as preexec_fn, which would stop the exec itself).
+_UNREADABLE_CHILD = """
+import json, os, sys
+from pathlib import Path
+import scipy.io  # imported before the drop: the standard library may be out of reach afterwards
+from vaelab.core.errors import DatasetError
+from vaelab.data import _loadmat
+from vaelab.data.catalog import get_spec, locate_file
+from vaelab.data.idx import read_idx
+if os.geteuid() == 0:
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+root = Path(sys.argv[1])
+spec = get_spec("mnist").files[3]
+calls = {
+    "locate_file": lambda: locate_file("mnist", spec, data_dir=root, allow_download=False),
+    "read_idx": lambda: read_idx(root / "mnist" / spec.name),
+    "loadmat": lambda: _loadmat(root / "frey-face" / "frey_rawface.mat", "ff"),
+    "folder": lambda: read_idx(root / "locked" / "x.gz"),
+}
+out = {"uid": os.geteuid()}
+for name, call in calls.items():
+    try:
+        call()
+        out[name] = "no error"
+    except DatasetError as exc:
+        out[name] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_unreadable_files(data_dir):
+    spec = get_spec("mnist").files[3]
+    root = Path(tempfile.mkdtemp(prefix="vaelab-unreadable-"))  # not under pytest's 0700 folder
+    try:
+        root.chmod(0o755)
+        for sub, src in (("mnist", data_dir / "mnist" / spec.name), ("frey-face", None), ("locked", None)):
+            (root / sub).mkdir(mode=0o755)
+            dest = root / sub / (spec.name if src else "frey_rawface.mat" if sub == "frey-face" else "x.gz")
+            dest.write_bytes(src.read_bytes() if src else b"MATLAB 5.0")
+            dest.chmod(0)
+        (root / "locked").chmod(0)
+        env = {**os.environ, "PYTHONPATH": str(SRC)}
+        proc = subprocess.run(
+            [sys.executable, "-c", _UNREADABLE_CHILD, str(root)], capture_output=True, text=True, env=env, timeout=120
+        )
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+    finally:
+        for p in (root / "locked", root / "locked" / "x.gz"):
+            p.chmod(stat.S_IRWXU)
+        shutil.rmtree(root)
+    assert out["uid"] != 0
+    denied = "cannot read the file (permission denied for this user); expected "
+    assert out["locate_file"] == f"{root / 'mnist' / spec.name}: {denied}the file {spec.name} of dataset 'mnist' " + (
+        f"(sha256 {sorted(spec.checksums)[0]}) readable by it"
+    )
+    assert out["read_idx"] == f"{root / 'mnist' / spec.name}: {denied}an IDX file (raw or gzip) readable by it"
+    assert out["loadmat"].startswith(
+        f"{root / 'frey-face' / 'frey_rawface.mat'}: {denied}a MAT file holding the variable 'ff'"
+    )
+    assert out["folder"].startswith(f"{root / 'locked' / 'x.gz'}: cannot look up the file (permission denied on a")
 
 
 # real data -------------------------------------------------------------------------------------------------

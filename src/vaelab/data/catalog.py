@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vaelab.core.errors import DatasetError
+from vaelab.data.files import open_data_file, probe_data_file
 
 
 @dataclass(frozen=True)
@@ -148,14 +149,19 @@ CATALOG: dict[str, DatasetSpec] = {
 
 
 def get_spec(name: str) -> DatasetSpec:
-    """Return the catalogue entry for ``name``; raises ``DatasetError`` listing the known names."""
+    """Return the catalogue entry for ``name``.
+
+    Raises:
+        DatasetError: ``name`` is not in ``CATALOG`` (the message lists the known names).
+    """
     try:
         return CATALOG[name]
-    except KeyError:
-        raise DatasetError(f"unknown dataset {name!r}; expected one of {sorted(CATALOG)}") from None
+    except KeyError as exc:
+        raise DatasetError(f"unknown dataset {name!r}; expected one of {sorted(CATALOG)}") from exc
 
 
 def cache_dir() -> Path:
+    """The per-user download cache: ``$VAELAB_CACHE``, else ``$XDG_CACHE_HOME/vaelab``, else ``~/.cache/vaelab``."""
     if os.environ.get("VAELAB_CACHE"):
         return Path(os.environ["VAELAB_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -163,7 +169,7 @@ def cache_dir() -> Path:
 
 
 def search_roots(data_dir: str | Path | None = None) -> list[Path]:
-    """The folders searched, in order: ``data_dir``, ``$VAELAB_DATA``, the cache."""
+    """The folders searched, in order: ``data_dir``, ``$VAELAB_DATA``, the cache (``cache_dir()``)."""
     roots = []
     if data_dir:
         roots.append(Path(data_dir))
@@ -173,11 +179,24 @@ def search_roots(data_dir: str | Path | None = None) -> list[Path]:
     return roots
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: str | Path, expected: str = "a data file") -> str:
+    """Hex SHA-256 of the file at ``path``, read in 1 MiB blocks.
+
+    Args:
+        path: the file.
+        expected: what should be there, for the error messages.
+
+    Raises:
+        DatasetError: ``path`` is missing, a directory, a dangling symbolic link, unreadable (permission denied)
+            or fails while being read (see ``vaelab.data.files.open_data_file``).
+    """
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    with open_data_file(path, expected) as fh:
+        try:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        except OSError as exc:
+            raise DatasetError(f"{path}: cannot read the file ({exc}); expected {expected}") from exc
     return h.hexdigest()
 
 
@@ -218,18 +237,42 @@ def download(url: str, dest: Path, sha256: str, size: int | None = None, progres
         tmp.unlink(missing_ok=True)
 
 
-def locate_file(dataset: str, spec: FileSpec, data_dir=None, allow_download: bool | None = None, progress=True) -> Path:
+def locate_file(
+    dataset: str,
+    spec: FileSpec,
+    data_dir: str | Path | None = None,
+    allow_download: bool | None = None,
+    progress: bool = True,
+) -> Path:
     """Return a verified local path for one file of ``dataset``, downloading it into the cache if needed.
 
+    Looks for ``<root>/<dataset folder>/<file>`` in each of ``search_roots(data_dir)``; the first path where
+    something exists decides. If nothing exists anywhere and downloads are allowed, each of ``spec.sources`` is
+    tried in order (``download``) into ``cache_dir()``.
+
+    Args:
+        dataset: a key of ``CATALOG``.
+        spec: the file, one of ``get_spec(dataset).files``.
+        data_dir: searched first (the CLI's ``--data-dir``).
+        allow_download: download a missing file; None means yes unless ``$VAELAB_OFFLINE`` is 1, true or yes.
+        progress: show download progress bars.
+
+    Returns:
+        The path of a regular file whose SHA-256 is one of ``spec.checksums``.
+
     Raises:
-        DatasetError: a local file whose SHA-256 matches no known checksum, or a file found nowhere and not
-            downloadable (the message lists the expected path of every file and the ways to provide them).
+        DatasetError: a local path that is a directory, a dangling symbolic link or not readable; a local file whose
+            SHA-256 matches no known checksum (the file is kept); a file found nowhere and not downloadable (the
+            message lists the expected files with their checksums, the folders searched, each download attempt,
+            and how to provide the files).
     """
-    folder = get_spec(dataset).dirname
+    ds = get_spec(dataset)
+    folder = ds.dirname
+    expected = f"the file {spec.name} of dataset {dataset!r} (sha256 {' or '.join(sorted(spec.checksums))})"
     for root in search_roots(data_dir):
         path = root / folder / spec.name
-        if path.is_file():
-            digest = sha256_of(path)
+        if probe_data_file(path, expected):
+            digest = sha256_of(path, expected)
             if digest not in spec.checksums:
                 raise DatasetError(
                     f"{path}: SHA-256 {digest} matches none of the known checksums {sorted(spec.checksums)}; "
@@ -246,9 +289,8 @@ def locate_file(dataset: str, spec: FileSpec, data_dir=None, allow_download: boo
                 return download(source.url, dest, source.sha256, spec.size, progress=progress)
             except DatasetError as exc:
                 errors.append(str(exc))
-    ds = get_spec(dataset)
     roots = ", ".join(str(r / folder) for r in search_roots(data_dir))
-    files = "\n".join(f"  {f.name}  (sha256 {sorted(f.checksums)[0]})" for f in ds.files)
+    files = "\n".join(f"  {f.name}  (sha256 {' or '.join(sorted(f.checksums))})" for f in ds.files)
     tried = ("\ndownload attempts:\n  " + "\n  ".join(errors)) if errors else "\n(downloads are off: VAELAB_OFFLINE)"
     raise DatasetError(
         f"dataset {dataset!r}: file {spec.name} not found in {roots}.{tried}\n"
@@ -256,7 +298,10 @@ def locate_file(dataset: str, spec: FileSpec, data_dir=None, allow_download: boo
     )
 
 
-def locate(dataset: str, data_dir=None, allow_download: bool | None = None, progress=True) -> dict[str, Path]:
-    """Verified local paths of every file of ``dataset`` (see ``locate_file``)."""
+def locate(
+    dataset: str, data_dir: str | Path | None = None, allow_download: bool | None = None, progress: bool = True
+) -> dict[str, Path]:
+    """Verified local paths of every file of ``dataset``, by file name (see ``locate_file`` for the lookup,
+    downloads and the ``DatasetError`` raised)."""
     spec = get_spec(dataset)
     return {f.name: locate_file(dataset, f, data_dir, allow_download, progress) for f in spec.files}

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from vaelab.core.errors import DatasetError
+from vaelab.data.files import open_data_file
 
 # dtype code -> numpy dtype (big-endian as stored)
 IDX_DTYPES = {
@@ -28,18 +29,16 @@ IDX_DTYPES = {
 
 
 def _read_bytes(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as fh:
+    with open_data_file(path, "an IDX file (raw or gzip)") as fh:
+        try:
             head = fh.read(2)
             fh.seek(0)
             if head == b"\x1f\x8b":
                 with gzip.open(fh) as gz:
                     return gz.read()
             return fh.read()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip stream
-        raise DatasetError(f"{path}: cannot decompress ({exc}); expected a complete gzip IDX file") from None
+        except (OSError, EOFError, zlib.error) as exc:  # truncated or corrupt gzip stream
+            raise DatasetError(f"{path}: cannot decompress ({exc}); expected a complete gzip IDX file") from exc
 
 
 def read_idx(path: str | Path, expected_ndim: int | None = None, expected_dtype: int | None = 0x08) -> np.ndarray:
@@ -110,5 +109,7 @@ def read_idx_pair(images_path: str | Path, labels_path: str | Path, image_size: 
     if x.shape[0] != y.shape[0]:
         raise DatasetError(f"{images_path}: {x.shape[0]} images but {labels_path} has {y.shape[0]} labels")
     if image_size is not None and tuple(x.shape[1:]) != tuple(image_size):
-        raise DatasetError(f"{images_path}: images of {x.shape[1]}x{x.shape[2]}; expected {image_size[0]}x{image_size[1]}")
+        raise DatasetError(
+            f"{images_path}: images of {x.shape[1]}x{x.shape[2]}; expected {image_size[0]}x{image_size[1]}"
+        )
     return x, y
