@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +26,10 @@ import vaelab
 from vaelab.core.errors import DatasetError
 from vaelab.data import _loadmat, binarize_dynamic, binarize_static, load_dataset
 from vaelab.data.catalog import FileSpec, Source, download, get_spec, locate_file, search_roots
-from vaelab.data.idx import read_idx, read_idx_pair, write_idx
+from vaelab.data.idx import available_memory, read_idx, read_idx_header, read_idx_pair, write_idx
 
 SRC = Path(vaelab.__file__).resolve().parents[1]  # the tree under test, for the subprocesses
+MNIST_HEADER = b"\x00\x00\x08\x03" + struct.pack(">3I", 60000, 28, 28)  # train-images: 47,040,000 bytes of payload
 
 
 # IDX reader ------------------------------------------------------------------------------------------------
@@ -61,8 +63,12 @@ def test_idx_truncated_gzip_stream(tmp_path, idx_pair):
     d, _, _ = idx_pair
     data = (d / "img.gz").read_bytes()
     (tmp_path / "cut.gz").write_bytes(data[: len(data) // 2])
-    with pytest.raises(DatasetError, match="cut.gz: cannot decompress"):
+    with pytest.raises(DatasetError, match="cut.gz: cannot decompress"):  # here the trailer (ISIZE) gives it away
         read_idx(tmp_path / "cut.gz")
+    isize = data[-4:]  # the right ISIZE on a cut stream: the decompressor itself must notice
+    (tmp_path / "cut2.gz").write_bytes(data[: len(data) // 2] + isize)
+    with pytest.raises(DatasetError, match=r"cut2.gz: cannot decompress \("):
+        read_idx(tmp_path / "cut2.gz")
 
 
 def test_idx_wrong_magic(tmp_path):
@@ -94,6 +100,154 @@ def test_idx_mismatched_counts(tmp_path, idx_pair):
     write_idx(tmp_path / "lab6", labels[:6])
     with pytest.raises(DatasetError, match="7 images but .*lab6 has 6 labels"):
         read_idx_pair(d / "img.gz", tmp_path / "lab6")
+
+
+def _gzip(data: bytes, isize: int | None = None) -> bytes:
+    """gzip ``data``; ``isize`` replaces the trailer's uncompressed size (to forge a file that looks consistent)."""
+    out = gzip.compress(data)
+    return out if isize is None else out[:-4] + struct.pack("<I", isize % 2**32)
+
+
+def test_idx_huge_dims_rejected_from_the_header(tmp_path):
+    # 2**31 x 28 x 28 bytes (1.7 TB) and 2**93 bytes (wraps to 0 in int64: the old reader hit a numpy ValueError)
+    for name, dims in (("big", (2**31, 28, 28)), ("overflow", (2**31, 2**31, 2**31))):
+        header = b"\x00\x00\x08\x03" + struct.pack(">3I", *dims)
+        for suffix, data in (("", header), (".gz", _gzip(header))):
+            (tmp_path / (name + suffix)).write_bytes(data)
+            with pytest.raises(
+                DatasetError,
+                match=rf"{name}{suffix}: header declares {np.prod(dims, dtype=object)} "
+                r"bytes of payload .*more than the \d+(-byte maximum| bytes of memory available)",
+            ):
+                read_idx(tmp_path / (name + suffix))
+    write_idx(tmp_path / "ok", np.zeros((3, 2), np.uint8))
+    with pytest.raises(DatasetError, match="ok: header declares 6 bytes of payload .*more than the 5-byte maximum"):
+        read_idx(tmp_path / "ok", max_bytes=5)
+    assert read_idx(tmp_path / "ok", max_bytes=6).shape == (3, 2)
+    assert available_memory() > 2**20
+
+
+def test_idx_expected_shape_checked_from_the_header(tmp_path):
+    # 32x32 images whose payload is missing: the shape is refused before the payload is read
+    (tmp_path / "img32").write_bytes(b"\x00\x00\x08\x03" + struct.pack(">3I", 5, 32, 32))
+    write_idx(tmp_path / "lab", np.zeros(5, np.uint8))
+    with pytest.raises(DatasetError, match=r"img32: IDX dims 5x32x32; expected Nx28x28"):
+        read_idx_pair(tmp_path / "img32", tmp_path / "lab")
+    with pytest.raises(DatasetError, match="lab: IDX file has 1 dimensions; expected 2"):
+        read_idx(tmp_path / "lab", expected_shape=(5, 1))
+    assert read_idx_header(tmp_path / "lab", expected_shape=(None,)).dims == (5,)
+
+
+def test_idx_gzip_trailer_isize_mismatch(tmp_path):
+    # a well-formed gzip whose content is shorter than its header declares: refused from the trailer, not inflated
+    header = b"\x00\x00\x08\x01" + struct.pack(">I", 1000)
+    (tmp_path / "short.gz").write_bytes(_gzip(header + bytes(10)))
+    with pytest.raises(
+        DatasetError,
+        match=r"short.gz: cannot decompress safely: the gzip trailer records 18 "
+        r"uncompressed bytes \(ISIZE.*declares 1008 \(dims 1000\)",
+    ):
+        read_idx(tmp_path / "short.gz")
+
+
+def test_idx_gzip_payload_vs_declared_size(tmp_path):
+    header = b"\x00\x00\x08\x01" + struct.pack(">I", 1000)
+    # the trailer forged to agree with the header: the payload itself is then measured
+    (tmp_path / "short.gz").write_bytes(_gzip(header + bytes(10), isize=1008))
+    with pytest.raises(DatasetError, match=r"short.gz: cannot decompress \(Incorrect length of data produced\)"):
+        read_idx(tmp_path / "short.gz")
+    (tmp_path / "long.gz").write_bytes(_gzip(header + bytes(1300), isize=1008))
+    with pytest.raises(DatasetError, match=r"long.gz: payload is 1300 bytes; expected 1000 for dims 1000 \(trailing"):
+        read_idx(tmp_path / "long.gz")
+    # right sizes, corrupt CRC: the read past the payload reaches the trailer, which is checked
+    data = bytearray(_gzip(header + bytes(1000)))
+    data[-8] ^= 0xFF
+    (tmp_path / "crc.gz").write_bytes(bytes(data))
+    with pytest.raises(DatasetError, match=r"crc.gz: cannot decompress \(CRC check failed"):
+        read_idx(tmp_path / "crc.gz")
+
+
+def _write_gzip_bomb(path: Path, header: bytes, zeros: int) -> int:
+    """A valid gzip file of ``header`` then ``zeros`` zero bytes (a multiple of 16 MiB), built in constant memory.
+
+    One 16 MiB block of zeros is compressed once and its output repeated: a full flush resets the compressor, so
+    every block compresses to the same bytes. Returns the uncompressed size.
+    """
+    block = bytes(16 << 20)
+    assert zeros % len(block) == 0
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = c.compress(header) + c.compress(block) + c.flush(zlib.Z_FULL_FLUSH)
+    again = c.compress(block) + c.flush(zlib.Z_FULL_FLUSH)
+    crc = zlib.crc32(header)
+    for _ in range(zeros // len(block)):
+        crc = zlib.crc32(block, crc)
+    with open(path, "wb") as fh:
+        fh.write(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + first)
+        for _ in range(zeros // len(block) - 1):
+            fh.write(again)
+        fh.write(c.flush() + struct.pack("<II", crc, (len(header) + zeros) % 2**32))
+    return len(header) + zeros
+
+
+# Reads each file named on the command line with the IDX reader alone (the vaelab.data package, which imports
+# torch, is not run), and reports each error, the traced peak and the process's peak resident memory. The peak is
+# VmHWM of /proc/self/status: ru_maxrss of a child carries over the parent's peak across fork and exec on Linux.
+_BOMB_CHILD = """
+import json, resource, sys, tracemalloc, types
+import vaelab
+pkg = types.ModuleType("vaelab.data")
+pkg.__path__ = [vaelab.__path__[0] + "/data"]
+sys.modules["vaelab.data"] = pkg
+from vaelab.core.errors import DatasetError
+from vaelab.data.idx import read_idx
+out = {}
+for name in sys.argv[1:]:
+    tracemalloc.start()
+    try:
+        read_idx(name, expected_shape=(None, 28, 28))
+        out[name] = "no error"
+    except DatasetError as exc:
+        out[name] = str(exc)
+    out[name + ":traced"] = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+try:
+    hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
+    out["maxrss"] = int(hwm.split()[1]) * 1024
+except (OSError, IndexError):
+    out["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps(out))
+"""
+
+
+def test_idx_gzip_bomb_stays_small(tmp_path):
+    # a train-images header (47 MB declared) followed by 2 GiB of zeros, compressed to about 2 MB
+    bomb = tmp_path / "bomb.gz"
+    total = _write_gzip_bomb(bomb, MNIST_HEADER, 2**31)
+    assert bomb.stat().st_size < 3_000_000 and total == 2**31 + 16
+    # the same file with its trailer forged to agree with the header: the reader has to inflate to find out
+    forged = tmp_path / "forged.gz"
+    data = bomb.read_bytes()
+    forged.write_bytes(data[:-4] + struct.pack("<I", 16 + 47_040_000))
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    proc = subprocess.run(
+        [sys.executable, "-c", _BOMB_CHILD, str(bomb), str(forged)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out[str(bomb) + ":traced"] < 1 << 20  # the header only: nothing inflated
+    assert out[str(forged) + ":traced"] < 100 << 20  # the declared 47 MB and one chunk, not 2 GiB
+    assert out["maxrss"] < 100 << 20, out
+    assert "bomb.gz: cannot decompress safely: the gzip trailer records 2147483664" in out[str(bomb)]
+    assert "forged.gz: payload is at least 48088576 bytes; expected 47040000" in out[str(forged)]
+    assert "trailing garbage" in out[str(forged)]
+    print(
+        f"gzip bomb: traced peaks {out[str(bomb) + ':traced']} / {out[str(forged) + ':traced']} bytes, "
+        f"process peak RSS {out['maxrss'] / 2**20:.1f} MiB"
+    )
 
 
 # downloads -------------------------------------------------------------------------------------------------
