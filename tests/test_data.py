@@ -255,6 +255,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     payload = b"x" * 100_000
 
     def do_GET(self):  # noqa: N802
+        if self.path == "/missing":
+            self.send_error(404)
+            return
         self.send_response(200)
         if self.path == "/abort":  # promise more than is sent, then hang up
             self.send_header("Content-Length", str(len(self.payload) * 2))
@@ -281,12 +284,20 @@ def server():
     srv.server_close()
 
 
-def test_download_verifies_and_renames(tmp_path, server):
+def test_download_verifies_and_renames(tmp_path, server, capfd):
+    import pooch
+
     sha = hashlib.sha256(_Handler.payload).hexdigest()
     dest = tmp_path / "cache" / "ds" / "file.bin"
+    level = pooch.get_logger().level
     assert download(server + "/ok", dest, sha, progress=False) == dest
     assert dest.read_bytes() == _Handler.payload
     assert sorted(p.name for p in dest.parent.iterdir()) == ["file.bin"]
+    assert pooch.get_logger().level == level and capfd.readouterr().err == ""  # quiet, and pooch's logger restored
+    dest2 = tmp_path / "cache" / "ds" / "file2.bin"
+    assert download(server + "/ok", dest2, sha, progress=True) == dest2
+    err = capfd.readouterr().err
+    assert "file2.bin" in err and "100%" in err  # the progress bar names the file and ends full
 
 
 def test_checksum_mismatch_leaves_nothing(tmp_path, server):
@@ -302,6 +313,43 @@ def test_aborted_download_leaves_nothing(tmp_path, server):
     with pytest.raises(DatasetError, match="download failed"):
         download(server + "/abort", dest, sha, progress=False)
     assert list(dest.parent.iterdir()) == []
+
+
+def test_interrupted_download_leaves_nothing(tmp_path, server, monkeypatch):
+    import pooch
+
+    def interrupted(self, url, output_file, pooch_, check_only=False):  # Ctrl-C half-way through the transfer
+        with open(output_file, "wb") as fh:
+            fh.write(_Handler.payload[:1000])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pooch.HTTPDownloader, "__call__", interrupted)
+    dest = tmp_path / "cache" / "ds" / "file.bin"
+    with pytest.raises(KeyboardInterrupt):
+        download(server + "/ok", dest, hashlib.sha256(_Handler.payload).hexdigest(), progress=False)
+    assert list(dest.parent.iterdir()) == []
+
+
+def test_mirrors_tried_in_order(tmp_path, server, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("VAELAB_CACHE", str(cache))
+    monkeypatch.delenv("VAELAB_DATA", raising=False)
+    sha = hashlib.sha256(_Handler.payload).hexdigest()
+    bad = (Source(server + "/missing", sha), Source(server + "/ok", "0" * 64), Source(server + "/abort", sha))
+    spec = FileSpec("file.bin", (*bad, Source(server + "/ok", sha)))
+    assert locate_file("mnist", spec, allow_download=True, progress=False) == cache / "mnist" / "file.bin"
+    assert sorted(p.name for p in (cache / "mnist").iterdir()) == ["file.bin"]
+    (cache / "mnist" / "file.bin").unlink()
+    with pytest.raises(DatasetError) as err:
+        locate_file("mnist", FileSpec("file.bin", bad), allow_download=True, progress=False)
+    attempts = str(err.value).split("download attempts:")[1]
+    assert [line.split(":")[2].split("/")[1] for line in attempts.strip().splitlines()[:3]] == [
+        "missing",
+        "ok",
+        "abort",
+    ]
+    assert "404" in attempts and "does not match the expected 0000" in attempts
+    assert list((cache / "mnist").iterdir()) == []  # nothing left by three failed downloads
 
 
 def test_offline_error_lists_expected_files(tmp_path, monkeypatch):

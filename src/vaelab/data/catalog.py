@@ -2,21 +2,20 @@
 
 Lookup order for every file: ``data_dir`` argument (the CLI's ``--data-dir``), then ``$VAELAB_DATA``, then the
 per-user cache (``$VAELAB_CACHE``, else ``$XDG_CACHE_HOME/vaelab``, else ``~/.cache/vaelab``). Each looks in
-``<root>/<dataset>/<file>``. A file found nowhere is downloaded into the cache: streamed to a temporary file in the
-same folder with a progress bar, its SHA-256 checked, then renamed into place, so an aborted download or a
-checksum mismatch never leaves a file in the cache. ``VAELAB_OFFLINE=1`` turns downloads off.
+``<root>/<dataset>/<file>``. A file found nowhere is downloaded into the cache with pooch (``pooch.retrieve``):
+streamed to a temporary file in the same folder with a progress bar, its SHA-256 checked, then moved into place,
+so an aborted download or a checksum mismatch never leaves a file in the cache. Mirrors (``FileSpec.sources``) are
+tried in order. ``VAELAB_OFFLINE=1`` turns downloads off.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
+import logging
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from vaelab.core.errors import DatasetError
 from vaelab.data.files import open_data_file, probe_data_file
@@ -200,41 +199,101 @@ def sha256_of(path: str | Path, expected: str = "a data file") -> str:
     return h.hexdigest()
 
 
-def download(url: str, dest: Path, sha256: str, size: int | None = None, progress: bool = True, timeout=30.0) -> Path:
-    """Download ``url`` to ``dest`` atomically: temp file in ``dest``'s folder, SHA-256 check, rename.
+class _Progress:
+    """pooch's progress-bar protocol (``total``, ``update``, ``reset``, ``close``) on a tqdm bar named after the
+    file. The bar appears once the server answers; the catalogue size stands in when it sends no Content-Length,
+    and the count never passes the total (pooch counts whole chunks)."""
+
+    def __init__(self, name: str, size: int | None):
+        self._name, self._size = name, size
+        self._bar = None
+        self._done = False
+
+    @property
+    def total(self):
+        return None if self._bar is None else self._bar.total
+
+    @total.setter
+    def total(self, value):  # pooch sets it once the response headers are in
+        from tqdm.auto import tqdm
+
+        total = value or self._size
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=self._name, unit="B", unit_scale=True, leave=True)
+        else:
+            self._bar.total = total
+            self._bar.refresh()
+
+    def update(self, n: int) -> None:
+        if self._bar is None or self._done:
+            return
+        if self._bar.total:
+            n = max(0, min(n, self._bar.total - self._bar.n))
+        self._bar.update(n)
+
+    def reset(self) -> None:  # pooch calls it once the download is complete, then update(total) and close()
+        self._done = True
+        if self._bar is not None and self._bar.total:
+            self._bar.n = self._bar.total
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def download(
+    url: str, dest: str | Path, sha256: str, size: int | None = None, progress: bool = True, timeout: float = 30.0
+) -> Path:
+    """Download ``url`` to ``dest`` with ``pooch.retrieve``: a temporary file in ``dest``'s folder, SHA-256 check,
+    then a move into place.
+
+    Args:
+        url: an ``http://`` or ``https://`` address.
+        dest: the final path (its folder is created).
+        sha256: the expected hex SHA-256 of the bytes served.
+        size: expected bytes, for the progress bar when the server sends no Content-Length.
+        progress: show a progress bar (and pooch's "Downloading ..." line) on stderr.
+        timeout: seconds to wait for the server to connect or send data.
+
+    Returns:
+        ``dest``.
 
     Raises:
-        DatasetError: network failure or checksum mismatch; in both cases no file is left at ``dest`` and the
+        DatasetError: unsupported URL scheme, network failure (connection, HTTP error, connection closed before
+            Content-Length bytes) or checksum mismatch; in every case nothing is left at ``dest`` and the
             temporary file is removed.
     """
-    from tqdm.auto import tqdm
+    import pooch
+    import requests
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+    dest = Path(dest)
+    scheme = urlparse(url).scheme
+    if scheme not in ("http", "https"):
+        raise DatasetError(f"{url}: download failed (URL scheme {scheme!r}; expected http or https)")
+    bar = _Progress(dest.name, size) if progress else False
+    logger = pooch.get_logger()
+    level = logger.level
+    if not progress:
+        logger.setLevel(logging.WARNING)  # pooch logs "Downloading data from ..." at INFO
     try:
-        h = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            total = int(resp.headers.get("Content-Length") or 0) or size
-            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
-                received = 0
-                for block in iter(lambda: resp.read(1 << 16), b""):
-                    out.write(block)
-                    h.update(block)
-                    received += len(block)
-                    bar.update(len(block))
-            announced = int(resp.headers.get("Content-Length") or 0)
-            if announced and received != announced:
-                raise DatasetError(f"{url}: download failed (incomplete: {received} of {announced} bytes)")
-        digest = h.hexdigest()
-        if digest != sha256:
-            raise DatasetError(f"{url}: SHA-256 {digest} does not match the expected {sha256}; file discarded")
-        os.replace(tmp, dest)
-        return dest
-    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
-        raise DatasetError(f"{url}: download failed ({exc})") from None
+        pooch.retrieve(
+            url,
+            known_hash=f"sha256:{sha256}",
+            fname=dest.name,
+            path=dest.parent,
+            downloader=pooch.HTTPDownloader(progressbar=bar, timeout=timeout),
+        )
+    except requests.exceptions.RequestException as exc:  # before ValueError: some of these are ValueErrors too
+        raise DatasetError(f"{url}: download failed ({exc})") from exc
+    except ValueError as exc:  # pooch's checksum mismatch; its temporary file is already removed
+        raise DatasetError(f"{url}: SHA-256 does not match the expected {sha256}; download discarded ({exc})") from exc
+    except OSError as exc:  # the cache folder cannot be created or written
+        raise DatasetError(f"{url}: download failed ({exc})") from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        logger.setLevel(level)
+        if bar:
+            bar.close()
+    return dest
 
 
 def locate_file(
