@@ -13,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vaelab.core.errors import DatasetError
 from vaelab.data.binarize import binarize_dynamic, binarize_static
 from vaelab.data.catalog import CATALOG, DatasetSpec, get_spec, locate
+from vaelab.data.files import open_data_file
 from vaelab.data.idx import read_idx, read_idx_pair
-from vaelab.core.errors import DatasetError
 
 SPLITS = ("train", "val", "test", "train-full")
 _FIXED_SPLIT_SEED = 1234  # permutation that carves test from datasets without an official test split
@@ -44,7 +45,7 @@ class ImageDataset:
     def image_shape(self) -> tuple[int, int, int]:
         return tuple(self.images.shape[1:])
 
-    def subset(self, n: int | None) -> "ImageDataset":
+    def subset(self, n: int | None) -> ImageDataset:
         """The first ``n`` images (all if ``n`` is None)."""
         if n is None or n >= len(self):
             return self
@@ -63,12 +64,15 @@ def _read_mnist(paths: dict[str, Path]):
 
 
 def _loadmat(path: Path, var: str) -> np.ndarray:
+    """The variable ``var`` of the MAT file at ``path``; ``DatasetError`` for a missing, unreadable or corrupt file
+    (a directory, a dangling symbolic link, permission denied, not a MAT file) or a missing variable."""
     import scipy.io
 
-    try:
-        mat = scipy.io.loadmat(path)
-    except Exception as exc:  # scipy raises several types for corrupt files
-        raise DatasetError(f"{path}: not a readable MAT file ({exc})") from None
+    with open_data_file(path, f"a MAT file holding the variable {var!r}") as fh:
+        try:
+            mat = scipy.io.loadmat(fh)
+        except Exception as exc:  # scipy raises several types for corrupt files
+            raise DatasetError(f"{path}: not a readable MAT file ({exc}); expected one holding {var!r}") from exc
     if var not in mat:
         raise DatasetError(f"{path}: no variable {var!r} (found {[k for k in mat if not k.startswith('__')]})")
     return np.asarray(mat[var])

@@ -2,23 +2,23 @@
 
 Lookup order for every file: ``data_dir`` argument (the CLI's ``--data-dir``), then ``$VAELAB_DATA``, then the
 per-user cache (``$VAELAB_CACHE``, else ``$XDG_CACHE_HOME/vaelab``, else ``~/.cache/vaelab``). Each looks in
-``<root>/<dataset>/<file>``. A file found nowhere is downloaded into the cache: streamed to a temporary file in the
-same folder with a progress bar, its SHA-256 checked, then renamed into place, so an aborted download or a
-checksum mismatch never leaves a file in the cache. ``VAELAB_OFFLINE=1`` turns downloads off.
+``<root>/<dataset>/<file>``. A file found nowhere is downloaded into the cache with pooch (``pooch.retrieve``):
+streamed to a temporary file in the same folder with a progress bar, its SHA-256 checked, then moved into place,
+so an aborted download or a checksum mismatch never leaves a file in the cache. Mirrors (``FileSpec.sources``) are
+tried in order. ``VAELAB_OFFLINE=1`` turns downloads off.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
+import logging
 import os
-import tempfile
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from vaelab.core.errors import DatasetError
+from vaelab.data.files import open_data_file, probe_data_file
 
 
 @dataclass(frozen=True)
@@ -148,14 +148,19 @@ CATALOG: dict[str, DatasetSpec] = {
 
 
 def get_spec(name: str) -> DatasetSpec:
-    """Return the catalogue entry for ``name``; raises ``DatasetError`` listing the known names."""
+    """Return the catalogue entry for ``name``.
+
+    Raises:
+        DatasetError: ``name`` is not in ``CATALOG`` (the message lists the known names).
+    """
     try:
         return CATALOG[name]
-    except KeyError:
-        raise DatasetError(f"unknown dataset {name!r}; expected one of {sorted(CATALOG)}") from None
+    except KeyError as exc:
+        raise DatasetError(f"unknown dataset {name!r}; expected one of {sorted(CATALOG)}") from exc
 
 
 def cache_dir() -> Path:
+    """The per-user download cache: ``$VAELAB_CACHE``, else ``$XDG_CACHE_HOME/vaelab``, else ``~/.cache/vaelab``."""
     if os.environ.get("VAELAB_CACHE"):
         return Path(os.environ["VAELAB_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
@@ -163,7 +168,7 @@ def cache_dir() -> Path:
 
 
 def search_roots(data_dir: str | Path | None = None) -> list[Path]:
-    """The folders searched, in order: ``data_dir``, ``$VAELAB_DATA``, the cache."""
+    """The folders searched, in order: ``data_dir``, ``$VAELAB_DATA``, the cache (``cache_dir()``)."""
     roots = []
     if data_dir:
         roots.append(Path(data_dir))
@@ -173,63 +178,160 @@ def search_roots(data_dir: str | Path | None = None) -> list[Path]:
     return roots
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: str | Path, expected: str = "a data file") -> str:
+    """Hex SHA-256 of the file at ``path``, read in 1 MiB blocks.
+
+    Args:
+        path: the file.
+        expected: what should be there, for the error messages.
+
+    Raises:
+        DatasetError: ``path`` is missing, a directory, a dangling symbolic link, unreadable (permission denied)
+            or fails while being read (see ``vaelab.data.files.open_data_file``).
+    """
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
+    with open_data_file(path, expected) as fh:
+        try:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        except OSError as exc:
+            raise DatasetError(f"{path}: cannot read the file ({exc}); expected {expected}") from exc
     return h.hexdigest()
 
 
-def download(url: str, dest: Path, sha256: str, size: int | None = None, progress: bool = True, timeout=30.0) -> Path:
-    """Download ``url`` to ``dest`` atomically: temp file in ``dest``'s folder, SHA-256 check, rename.
+class _Progress:
+    """pooch's progress-bar protocol (``total``, ``update``, ``reset``, ``close``) on a tqdm bar named after the
+    file. The bar appears once the server answers; the catalogue size stands in when it sends no Content-Length,
+    and the count never passes the total (pooch counts whole chunks)."""
+
+    def __init__(self, name: str, size: int | None):
+        self._name, self._size = name, size
+        self._bar = None
+        self._done = False
+
+    @property
+    def total(self):
+        return None if self._bar is None else self._bar.total
+
+    @total.setter
+    def total(self, value):  # pooch sets it once the response headers are in
+        from tqdm.auto import tqdm
+
+        total = value or self._size
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=self._name, unit="B", unit_scale=True, leave=True)
+        else:
+            self._bar.total = total
+            self._bar.refresh()
+
+    def update(self, n: int) -> None:
+        if self._bar is None or self._done:
+            return
+        if self._bar.total:
+            n = max(0, min(n, self._bar.total - self._bar.n))
+        self._bar.update(n)
+
+    def reset(self) -> None:  # pooch calls it once the download is complete, then update(total) and close()
+        self._done = True
+        if self._bar is not None and self._bar.total:
+            self._bar.n = self._bar.total
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def download(
+    url: str, dest: str | Path, sha256: str, size: int | None = None, progress: bool = True, timeout: float = 30.0
+) -> Path:
+    """Download ``url`` to ``dest`` with ``pooch.retrieve``: a temporary file in ``dest``'s folder, SHA-256 check,
+    then a move into place.
+
+    Args:
+        url: an ``http://`` or ``https://`` address.
+        dest: the final path (its folder is created).
+        sha256: the expected hex SHA-256 of the bytes served.
+        size: expected bytes, for the progress bar when the server sends no Content-Length.
+        progress: show a progress bar (and pooch's "Downloading ..." line) on stderr.
+        timeout: seconds to wait for the server to connect or send data.
+
+    Returns:
+        ``dest``.
 
     Raises:
-        DatasetError: network failure or checksum mismatch; in both cases no file is left at ``dest`` and the
+        DatasetError: unsupported URL scheme, network failure (connection, HTTP error, connection closed before
+            Content-Length bytes) or checksum mismatch; in every case nothing is left at ``dest`` and the
             temporary file is removed.
     """
-    from tqdm.auto import tqdm
+    import pooch
+    import requests
 
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
+    dest = Path(dest)
+    scheme = urlparse(url).scheme
+    if scheme not in ("http", "https"):
+        raise DatasetError(f"{url}: download failed (URL scheme {scheme!r}; expected http or https)")
+    bar = _Progress(dest.name, size) if progress else False
+    logger = pooch.get_logger()
+    level = logger.level
+    if not progress:
+        logger.setLevel(logging.WARNING)  # pooch logs "Downloading data from ..." at INFO
     try:
-        h = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            total = int(resp.headers.get("Content-Length") or 0) or size
-            with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress) as bar:
-                received = 0
-                for block in iter(lambda: resp.read(1 << 16), b""):
-                    out.write(block)
-                    h.update(block)
-                    received += len(block)
-                    bar.update(len(block))
-            announced = int(resp.headers.get("Content-Length") or 0)
-            if announced and received != announced:
-                raise DatasetError(f"{url}: download failed (incomplete: {received} of {announced} bytes)")
-        digest = h.hexdigest()
-        if digest != sha256:
-            raise DatasetError(f"{url}: SHA-256 {digest} does not match the expected {sha256}; file discarded")
-        os.replace(tmp, dest)
-        return dest
-    except (urllib.error.URLError, http.client.HTTPException, OSError, TimeoutError) as exc:
-        raise DatasetError(f"{url}: download failed ({exc})") from None
+        pooch.retrieve(
+            url,
+            known_hash=f"sha256:{sha256}",
+            fname=dest.name,
+            path=dest.parent,
+            downloader=pooch.HTTPDownloader(progressbar=bar, timeout=timeout),
+        )
+    except requests.exceptions.RequestException as exc:  # before ValueError: some of these are ValueErrors too
+        raise DatasetError(f"{url}: download failed ({exc})") from exc
+    except ValueError as exc:  # pooch's checksum mismatch; its temporary file is already removed
+        raise DatasetError(f"{url}: SHA-256 does not match the expected {sha256}; download discarded ({exc})") from exc
+    except OSError as exc:  # the cache folder cannot be created or written
+        raise DatasetError(f"{url}: download failed ({exc})") from exc
     finally:
-        tmp.unlink(missing_ok=True)
+        logger.setLevel(level)
+        if bar:
+            bar.close()
+    return dest
 
 
-def locate_file(dataset: str, spec: FileSpec, data_dir=None, allow_download: bool | None = None, progress=True) -> Path:
+def locate_file(
+    dataset: str,
+    spec: FileSpec,
+    data_dir: str | Path | None = None,
+    allow_download: bool | None = None,
+    progress: bool = True,
+) -> Path:
     """Return a verified local path for one file of ``dataset``, downloading it into the cache if needed.
 
+    Looks for ``<root>/<dataset folder>/<file>`` in each of ``search_roots(data_dir)``; the first path where
+    something exists decides. If nothing exists anywhere and downloads are allowed, each of ``spec.sources`` is
+    tried in order (``download``) into ``cache_dir()``.
+
+    Args:
+        dataset: a key of ``CATALOG``.
+        spec: the file, one of ``get_spec(dataset).files``.
+        data_dir: searched first (the CLI's ``--data-dir``).
+        allow_download: download a missing file; None means yes unless ``$VAELAB_OFFLINE`` is 1, true or yes.
+        progress: show download progress bars.
+
+    Returns:
+        The path of a regular file whose SHA-256 is one of ``spec.checksums``.
+
     Raises:
-        DatasetError: a local file whose SHA-256 matches no known checksum, or a file found nowhere and not
-            downloadable (the message lists the expected path of every file and the ways to provide them).
+        DatasetError: a local path that is a directory, a dangling symbolic link or not readable; a local file whose
+            SHA-256 matches no known checksum (the file is kept); a file found nowhere and not downloadable (the
+            message lists the expected files with their checksums, the folders searched, each download attempt,
+            and how to provide the files).
     """
-    folder = get_spec(dataset).dirname
+    ds = get_spec(dataset)
+    folder = ds.dirname
+    expected = f"the file {spec.name} of dataset {dataset!r} (sha256 {' or '.join(sorted(spec.checksums))})"
     for root in search_roots(data_dir):
         path = root / folder / spec.name
-        if path.is_file():
-            digest = sha256_of(path)
+        if probe_data_file(path, expected):
+            digest = sha256_of(path, expected)
             if digest not in spec.checksums:
                 raise DatasetError(
                     f"{path}: SHA-256 {digest} matches none of the known checksums {sorted(spec.checksums)}; "
@@ -246,9 +348,8 @@ def locate_file(dataset: str, spec: FileSpec, data_dir=None, allow_download: boo
                 return download(source.url, dest, source.sha256, spec.size, progress=progress)
             except DatasetError as exc:
                 errors.append(str(exc))
-    ds = get_spec(dataset)
     roots = ", ".join(str(r / folder) for r in search_roots(data_dir))
-    files = "\n".join(f"  {f.name}  (sha256 {sorted(f.checksums)[0]})" for f in ds.files)
+    files = "\n".join(f"  {f.name}  (sha256 {' or '.join(sorted(f.checksums))})" for f in ds.files)
     tried = ("\ndownload attempts:\n  " + "\n  ".join(errors)) if errors else "\n(downloads are off: VAELAB_OFFLINE)"
     raise DatasetError(
         f"dataset {dataset!r}: file {spec.name} not found in {roots}.{tried}\n"
@@ -256,7 +357,10 @@ def locate_file(dataset: str, spec: FileSpec, data_dir=None, allow_download: boo
     )
 
 
-def locate(dataset: str, data_dir=None, allow_download: bool | None = None, progress=True) -> dict[str, Path]:
-    """Verified local paths of every file of ``dataset`` (see ``locate_file``)."""
+def locate(
+    dataset: str, data_dir: str | Path | None = None, allow_download: bool | None = None, progress: bool = True
+) -> dict[str, Path]:
+    """Verified local paths of every file of ``dataset``, by file name (see ``locate_file`` for the lookup,
+    downloads and the ``DatasetError`` raised)."""
     spec = get_spec(dataset)
     return {f.name: locate_file(dataset, f, data_dir, allow_download, progress) for f in spec.files}
