@@ -23,6 +23,7 @@ help:
 	@echo "make test   install the dev extras and run the whole test suite"
 	@echo "make bench  training throughput vs a pytorch/examples-style loop, NLL wall time, memory"
 	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package"
+	@echo "make lint   ruff (format and lint) on Python, the layer contract (import-linter), ESLint and Prettier on web/"
 	@echo "make lint-web  ESLint and Prettier (npm, pinned in web/package-lock.json) on the explorer page"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -50,8 +51,13 @@ demo: install
 	@echo
 	@echo "open the explorer: $(BIN)/vaelab explore $(DEMO) --open"
 
-test: install web
+test: install web lint
 	$(BIN)/python -m pytest -q
+
+lint: install lint-web
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 
 bench: install web
 	$(BIN)/python benchmarks/bench_train.py

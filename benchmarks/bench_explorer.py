@@ -33,8 +33,14 @@ from vaelab.export.site import build_site
 from vaelab.train.rundir import RunDir
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TTI_TARGET_MS = 1500.0
 DECODE_TARGET_MS = 2.0
 SEVEN = [(80, 60), (200, 62), (150, 150), (115, 235)]
@@ -68,8 +74,9 @@ def _new_page(browser, url, offsite):
     page.route("**/*", guard)
     t0 = time.perf_counter()
     page.goto(url)
-    page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.errors.length)", timeout=60000,
-                           polling=10)
+    page.wait_for_function(
+        "window.vaelab && (window.vaelab.ready || window.vaelab.errors.length)", timeout=60000, polling=10
+    )
     wall = (time.perf_counter() - t0) * 1000
     errors = page.evaluate("window.vaelab.errors")
     if errors:
@@ -107,8 +114,16 @@ def main() -> int:
             from vaelab.train import TrainConfig, train
 
             torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-            run, _, _ = train(Path(tmp) / "vae2d", "vae", {"latent_dim": 2, "hidden": (512, 256)},
-                              TrainConfig(epochs=1, progress=False), "mnist", None, val_size=1000, limit=5000)
+            run, _, _ = train(
+                Path(tmp) / "vae2d",
+                "vae",
+                {"latent_dim": 2, "hidden": (512, 256)},
+                TrainConfig(epochs=1, progress=False),
+                "mnist",
+                None,
+                val_size=1000,
+                limit=5000,
+            )
             site_dir = build_site(run)
         server = make_server(site_dir)
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -151,29 +166,49 @@ def main() -> int:
         raise SystemExit(f"requests to addresses other than 127.0.0.1: {offsite}")
     hidden = meta.get("model_config", {}).get("hidden")
     result = {
-        "model": meta["model"], "latent_dim": meta["latent_dim"], "hidden": hidden,
-        "time_to_interactive_ms": {"median": statistics.median(tti), "max": max(tti), "all": tti,
-                                   "target": TTI_TARGET_MS},
+        "model": meta["model"],
+        "latent_dim": meta["latent_dim"],
+        "hidden": hidden,
+        "time_to_interactive_ms": {
+            "median": statistics.median(tti),
+            "max": max(tti),
+            "all": tti,
+            "target": TTI_TARGET_MS,
+        },
         "goto_to_ready_wall_ms": {"median": statistics.median(walls), "max": max(walls)},
-        "decoder_ms_per_pointer_move": {"median": statistics.median(decode_ms), "p90": _pct(decode_ms, 0.9),
-                                        "n": len(decode_ms), "moves": args.moves, "target_median": DECODE_TARGET_MS},
-        "encode_ms_per_drawing_move": {"median": statistics.median(encode_ms) if encode_ms else None,
-                                       "n": len(encode_ms)},
-        "browser": f"chromium {version} headless", "onnxruntime_web": "wasm, 1 thread",
+        "decoder_ms_per_pointer_move": {
+            "median": statistics.median(decode_ms),
+            "p90": _pct(decode_ms, 0.9),
+            "n": len(decode_ms),
+            "moves": args.moves,
+            "target_median": DECODE_TARGET_MS,
+        },
+        "encode_ms_per_drawing_move": {
+            "median": statistics.median(encode_ms) if encode_ms else None,
+            "n": len(encode_ms),
+        },
+        "browser": f"chromium {version} headless",
+        "onnxruntime_web": "wasm, 1 thread",
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     tti_ok = statistics.median(tti) <= TTI_TARGET_MS
     dec_ok = statistics.median(decode_ms) <= DECODE_TARGET_MS
-    print(f"\nexplorer, {meta['model']} latent dim {meta['latent_dim']} hidden {hidden}, chromium {version} headless, "
-          f"onnxruntime-web wasm 1 thread, {os.cpu_count()} CPU cores:")
-    print(f"  time to interactive (navigation start -> ready), {args.loads} cold loads: median "
-          f"{statistics.median(tti):.0f} ms, max {max(tti):.0f} ms (target <= {TTI_TARGET_MS:.0f} ms: "
-          f"{'met' if tti_ok else 'NOT met'})")
-    print(f"  decoder run per pointer move, {len(decode_ms)} runs over {args.moves} moves: median "
-          f"{statistics.median(decode_ms):.2f} ms, p90 {_pct(decode_ms, 0.9):.2f} ms (target median <= "
-          f"{DECODE_TARGET_MS:.0f} ms: {'met' if dec_ok else 'NOT met'})")
+    print(
+        f"\nexplorer, {meta['model']} latent dim {meta['latent_dim']} hidden {hidden}, chromium {version} headless, "
+        f"onnxruntime-web wasm 1 thread, {os.cpu_count()} CPU cores:"
+    )
+    print(
+        f"  time to interactive (navigation start -> ready), {args.loads} cold loads: median "
+        f"{statistics.median(tti):.0f} ms, max {max(tti):.0f} ms (target <= {TTI_TARGET_MS:.0f} ms: "
+        f"{'met' if tti_ok else 'NOT met'})"
+    )
+    print(
+        f"  decoder run per pointer move, {len(decode_ms)} runs over {args.moves} moves: median "
+        f"{statistics.median(decode_ms):.2f} ms, p90 {_pct(decode_ms, 0.9):.2f} ms (target median <= "
+        f"{DECODE_TARGET_MS:.0f} ms: {'met' if dec_ok else 'NOT met'})"
+    )
     if encode_ms:
         print(f"  encoder run per drawing move: median {statistics.median(encode_ms):.2f} ms ({len(encode_ms)} runs)")
     print(f"  -> {args.out}")

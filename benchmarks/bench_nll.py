@@ -17,8 +17,8 @@ import torch
 
 from vaelab.data import load_dataset
 from vaelab.evaluate import evaluate
-from vaelab.train.rundir import RunDir
 from vaelab.train import TrainConfig, train
+from vaelab.train.rundir import RunDir
 
 TARGET_S = 60.0
 
@@ -34,20 +34,30 @@ def main() -> int:
         if args.run:
             run = RunDir(args.run)
         else:
-            run, _, _ = train(Path(d) / "r", "vae", {"hidden": (400,), "latent_dim": 20},
-                              TrainConfig(epochs=2, progress=False))
+            run, _, _ = train(
+                Path(d) / "r", "vae", {"hidden": (400,), "latent_dim": 20}, TrainConfig(epochs=2, progress=False)
+            )
         model = run.load_model()
         test = load_dataset("mnist", "test")
         t0 = time.perf_counter()
         res = evaluate(model, test, k=args.k, batch_size=args.batch_size, progress=False)
         wall = time.perf_counter() - t0
-    result = {"k": args.k, "n_images": res["n_images"], "wall_s": wall, "target_s": TARGET_S,
-              "nll": res["nll"], "torch": torch.__version__, "threads": torch.get_num_threads()}
+    result = {
+        "k": args.k,
+        "n_images": res["n_images"],
+        "wall_s": wall,
+        "target_s": TARGET_S,
+        "nll": res["nll"],
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nIW NLL estimate, K={args.k}, {res['n_images']} test images, {torch.get_num_threads()} threads: "
-          f"{wall:.1f} s (target <= {TARGET_S:.0f} s: {'met' if wall <= TARGET_S else 'NOT met'}); "
-          f"NLL {res['nll']:.2f} nats")
+    print(
+        f"\nIW NLL estimate, K={args.k}, {res['n_images']} test images, {torch.get_num_threads()} threads: "
+        f"{wall:.1f} s (target <= {TARGET_S:.0f} s: {'met' if wall <= TARGET_S else 'NOT met'}); "
+        f"NLL {res['nll']:.2f} nats"
+    )
     return 0
 
 

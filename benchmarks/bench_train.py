@@ -33,11 +33,11 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from vaelab.data import load_dataset
-from vaelab.data.idx import read_idx
 from vaelab.data.catalog import locate
+from vaelab.data.idx import read_idx
 from vaelab.models import build_model
-from vaelab.train.rundir import RunDir
 from vaelab.train import TrainConfig, Trainer
+from vaelab.train.rundir import RunDir
 
 TARGET_RATIO = 2.2
 TARGET_PEAK_MIB = 1024
@@ -118,9 +118,13 @@ def vaelab_epoch(train_ds, binarize: str) -> float:
     with tempfile.TemporaryDirectory() as d:
         run = RunDir(d)
         run.save_config({"model": "vae"})
-        trainer = Trainer(model, run, TrainConfig(epochs=1, batch_size=128, progress=False, samples_per_epoch=0,
-                                                      binarize=binarize),
-                          train_ds, None)
+        trainer = Trainer(
+            model,
+            run,
+            TrainConfig(epochs=1, batch_size=128, progress=False, samples_per_epoch=0, binarize=binarize),
+            train_ds,
+            None,
+        )
         # the epoch's own loop time, as the trainer records it (the one-time start-up of a run, e.g. creating
         # the TensorBoard writer and saving checkpoints after the epoch, is not part of the training rate)
         return trainer.fit()[0]["images_per_s"]
@@ -129,8 +133,25 @@ def vaelab_epoch(train_ds, binarize: str) -> float:
 def peak_memory_mib(epochs: int = 1) -> float:
     """Peak RSS of a ``vaelab train`` process on all of MNIST (784-400-20, batch 128)."""
     with tempfile.TemporaryDirectory() as d:
-        subprocess.run([sys.executable, "-m", "vaelab", "train", "--name", "mem", "--runs-dir", d, "--epochs",
-                        str(epochs), "--no-progress", "--val-size", "10000"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vaelab",
+                "train",
+                "--name",
+                "mem",
+                "--runs-dir",
+                d,
+                "--epochs",
+                str(epochs),
+                "--no-progress",
+                "--val-size",
+                "10000",
+            ],
+            check=True,
+            capture_output=True,
+        )
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
@@ -148,16 +169,25 @@ def main() -> int:
         ref.append(reference_epoch(images, labels))
         ours.append(vaelab_epoch(train_ds, "none"))
         ours_dyn.append(vaelab_epoch(train_ds, "dynamic"))
-        print(f"repeat {r + 1}: reference {ref[-1]:,.0f} samples/s, vaelab {ours[-1]:,.0f} samples/s, "
-              f"vaelab with dynamic binarization {ours_dyn[-1]:,.0f} samples/s", flush=True)
+        print(
+            f"repeat {r + 1}: reference {ref[-1]:,.0f} samples/s, vaelab {ours[-1]:,.0f} samples/s, "
+            f"vaelab with dynamic binarization {ours_dyn[-1]:,.0f} samples/s",
+            flush=True,
+        )
     best_ref, best_ours, best_dyn = max(ref), max(ours), max(ours_dyn)
     ratio = best_ours / best_ref
     peak = peak_memory_mib()
     result = {
-        "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "reference_samples_per_s": best_ref, "vaelab_samples_per_s": best_ours, "ratio": ratio,
-        "vaelab_dynamic_binarization_samples_per_s": best_dyn, "ratio_dynamic": best_dyn / best_ref,
-        "target_ratio": TARGET_RATIO, "train_peak_rss_mib": peak, "target_peak_mib": TARGET_PEAK_MIB,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "reference_samples_per_s": best_ref,
+        "vaelab_samples_per_s": best_ours,
+        "ratio": ratio,
+        "vaelab_dynamic_binarization_samples_per_s": best_dyn,
+        "ratio_dynamic": best_dyn / best_ref,
+        "target_ratio": TARGET_RATIO,
+        "train_peak_rss_mib": peak,
+        "target_peak_mib": TARGET_PEAK_MIB,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
@@ -165,10 +195,14 @@ def main() -> int:
     print(f"  reference (DataLoader + PIL + ToTensor): {best_ref:10,.0f} samples/s")
     print(f"  vaelab Trainer (in-memory, same objective): {best_ours:7,.0f} samples/s")
     print(f"  ratio {ratio:.2f}x  (target >= {TARGET_RATIO}x: {'met' if ratio >= TARGET_RATIO else 'NOT met'})")
-    print(f"  vaelab with dynamic binarization (its default for Bernoulli models): {best_dyn:,.0f} samples/s "
-          f"({best_dyn / best_ref:.2f}x)")
-    print(f"  peak RSS of `vaelab train`: {peak:.0f} MiB  (target <= {TARGET_PEAK_MIB} MiB: "
-          f"{'met' if peak <= TARGET_PEAK_MIB else 'NOT met'})")
+    print(
+        f"  vaelab with dynamic binarization (its default for Bernoulli models): {best_dyn:,.0f} samples/s "
+        f"({best_dyn / best_ref:.2f}x)"
+    )
+    print(
+        f"  peak RSS of `vaelab train`: {peak:.0f} MiB  (target <= {TARGET_PEAK_MIB} MiB: "
+        f"{'met' if peak <= TARGET_PEAK_MIB else 'NOT met'})"
+    )
     return 0
 
 

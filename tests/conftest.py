@@ -38,7 +38,14 @@ def mnist_vae_run(tmp_path_factory, data_dir):
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     run_dir = tmp_path_factory.mktemp("runs") / "vae2d"
-    run, _, _ = train(run_dir, "vae", {"latent_dim": 2, "hidden": (256,)},
-                      TrainConfig(epochs=3, batch_size=128, seed=0, progress=False),
-                      "mnist", data_dir, val_size=10000, limit=10000)
+    run, _, _ = train(
+        run_dir,
+        "vae",
+        {"latent_dim": 2, "hidden": (256,)},
+        TrainConfig(epochs=3, batch_size=128, seed=0, progress=False),
+        "mnist",
+        data_dir,
+        val_size=10000,
+        limit=10000,
+    )
     return run

@@ -17,16 +17,34 @@ from vaelab.cli.main import main
 def run_cli(*args, cwd=None):
     """Run ``python -m vaelab ARGS`` in a subprocess; returns (exit code, stdout, stderr)."""
     env = dict(os.environ)
-    proc = subprocess.run([sys.executable, "-m", "vaelab", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vaelab", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
 def test_train_evaluate_sample_reconstruct_info(tmp_path, data_dir):
     runs = tmp_path / "runs"
-    code, out, err = run_cli("train", "--latent-dim", "2", "--hidden", "64", "--epochs", "1", "--limit", "1000",
-                             "--val-size", "500", "--name", "small", "--runs-dir", runs, "--data-dir", data_dir,
-                             "--no-progress")
+    code, out, err = run_cli(
+        "train",
+        "--latent-dim",
+        "2",
+        "--hidden",
+        "64",
+        "--epochs",
+        "1",
+        "--limit",
+        "1000",
+        "--val-size",
+        "500",
+        "--name",
+        "small",
+        "--runs-dir",
+        runs,
+        "--data-dir",
+        data_dir,
+        "--no-progress",
+    )
     assert code == 0, err
     run = runs / "small"
     assert f"run: {run}" in out
@@ -50,20 +68,23 @@ def test_train_evaluate_sample_reconstruct_info(tmp_path, data_dir):
     assert code == 0 and "model      vae" in out and "NLL" in out and "K=5" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--latent-dim", "0"], "--latent-dim 0: expected an integer >= 1"),
-    (["train", "--beta", "-1"], "--beta -1.0: expected a number >= 0"),
-    (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
-    (["train", "--epochs", "0"], "--epochs 0: expected an integer >= 1"),
-    (["train", "--model", "gan"], "argument --model: invalid choice: 'gan'"),
-    (["train", "--hidden", "a,b"], "'a,b': expected comma-separated integers"),
-    (["train", "--likelihood", "poisson"], "argument --likelihood: invalid choice: 'poisson'"),
-    (["train", "--config", "missing.toml"], "--config missing.toml: file not found"),
-    (["train", "--resume", "--name", "nothing"], "--resume: runs/nothing is not a run directory"),
-    (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
-    (["evaluate", "no/such/run"], "no/such/run: not a vaelab run directory"),
-    (["sample", "no/such/run"], "no/such/run: not a vaelab run directory"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--latent-dim", "0"], "--latent-dim 0: expected an integer >= 1"),
+        (["train", "--beta", "-1"], "--beta -1.0: expected a number >= 0"),
+        (["train", "--dataset", "cifar"], "argument --dataset: invalid choice: 'cifar'"),
+        (["train", "--epochs", "0"], "--epochs 0: expected an integer >= 1"),
+        (["train", "--model", "gan"], "argument --model: invalid choice: 'gan'"),
+        (["train", "--hidden", "a,b"], "'a,b': expected comma-separated integers"),
+        (["train", "--likelihood", "poisson"], "argument --likelihood: invalid choice: 'poisson'"),
+        (["train", "--config", "missing.toml"], "--config missing.toml: file not found"),
+        (["train", "--resume", "--name", "nothing"], "--resume: runs/nothing is not a run directory"),
+        (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["evaluate", "no/such/run"], "no/such/run: not a vaelab run directory"),
+        (["sample", "no/such/run"], "no/such/run: not a vaelab run directory"),
+    ],
+)
 def test_bad_input_gets_one_clear_line(tmp_path, args, message):
     code, out, err = run_cli(*args, cwd=tmp_path)
     assert code == 2 or code == 1
@@ -89,9 +110,21 @@ def test_bad_toml_and_corrupt_checkpoint(tmp_path, mnist_vae_run):
 def test_toml_config_and_flags(tmp_path, data_dir):
     (tmp_path / "c.toml").write_text(
         "[model]\nlatent_dim = 3\nhidden = [32]\nbeta = 0.5\n[train]\nepochs = 1\nbatch_size = 50\n"
-        "[data]\nlimit = 200\nval_size = 100\n")
-    code, _, err = run_cli("train", "--config", "c.toml", "--beta", "2", "--name", "t", "--data-dir", data_dir,
-                           "--no-progress", cwd=tmp_path)
+        "[data]\nlimit = 200\nval_size = 100\n"
+    )
+    code, _, err = run_cli(
+        "train",
+        "--config",
+        "c.toml",
+        "--beta",
+        "2",
+        "--name",
+        "t",
+        "--data-dir",
+        data_dir,
+        "--no-progress",
+        cwd=tmp_path,
+    )
     assert code == 0, err
     cfg = json.loads((tmp_path / "runs" / "t" / "config.json").read_text())
     assert cfg["model_config"]["latent_dim"] == 3 and cfg["model_config"]["hidden"] == [32]

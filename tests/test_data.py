@@ -24,9 +24,10 @@ import torch
 
 import vaelab
 from vaelab.core.errors import DatasetError
+from vaelab.core.memory import available_memory
 from vaelab.data import _loadmat, binarize_dynamic, binarize_static, load_dataset
 from vaelab.data.catalog import FileSpec, Source, download, get_spec, locate_file, search_roots
-from vaelab.data.idx import available_memory, read_idx, read_idx_header, read_idx_pair, write_idx
+from vaelab.data.idx import read_idx, read_idx_header, read_idx_pair, write_idx
 
 SRC = Path(vaelab.__file__).resolve().parents[1]  # the tree under test, for the subprocesses
 MNIST_HEADER = b"\x00\x00\x08\x03" + struct.pack(">3I", 60000, 28, 28)  # train-images: 47,040,000 bytes of payload

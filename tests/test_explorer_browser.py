@@ -39,8 +39,14 @@ from vaelab.train.rundir import RunDir
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PRE_TOL = 1e-6  # page vs Python MNIST-style preprocessing
 ORT_TOL = 1e-4  # onnxruntime-web vs onnxruntime (Python)
 
@@ -102,8 +108,16 @@ def site8d(tmp_path_factory, data_dir):
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     run_path = tmp_path_factory.mktemp("explorer") / "vae8d"
-    train(run_path, "vae", {"latent_dim": 8, "hidden": (128,)}, TrainConfig(epochs=1, batch_size=100, seed=1,
-          progress=False), "mnist", data_dir, val_size=1000, limit=2000)
+    train(
+        run_path,
+        "vae",
+        {"latent_dim": 8, "hidden": (128,)},
+        TrainConfig(epochs=1, batch_size=100, seed=1, progress=False),
+        "mnist",
+        data_dir,
+        val_size=1000,
+        limit=2000,
+    )
     site = _site_of(run_path, n_codes=2000)
     yield site
     site.close()
@@ -183,8 +197,7 @@ def open_page(browser, shots, request):
 
         page.route("**/*", guard)
         page.goto(site.url)
-        page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.errors.length)",
-                               timeout=30000)
+        page.wait_for_function("window.vaelab && (window.vaelab.ready || window.vaelab.errors.length)", timeout=30000)
         assert page.evaluate("window.vaelab.errors") == []
         pages.append(page)
         return page
@@ -305,8 +318,11 @@ def test_hovering_the_map_decodes_the_code_under_the_pointer(open_page, site2d):
     # the drawn digit's code is marked on the map (a ring on the overlay canvas)
     x, y = page.evaluate("(z) => window.vaelab.screenOf(z)", mu.tolist())
     ov = page.locator("#overlay").bounding_box()
-    ring = page.evaluate("""([x, y]) => Array.from(document.querySelector('#overlay').getContext('2d')
-        .getImageData(Math.round(x) - 8, Math.round(y) - 8, 17, 17).data)""", [x - ov["x"], y - ov["y"]])
+    ring = page.evaluate(
+        """([x, y]) => Array.from(document.querySelector('#overlay').getContext('2d')
+        .getImageData(Math.round(x) - 8, Math.round(y) - 8, 17, 17).data)""",
+        [x - ov["x"], y - ov["y"]],
+    )
     assert np.asarray(ring).reshape(-1, 4)[:, 3].max() > 0
     labels = np.fromfile(site2d.root / "model" / "labels.bin", np.uint8)
     codes = np.fromfile(site2d.root / "model" / "codes.bin", "<f4").reshape(-1, 2)
@@ -315,8 +331,10 @@ def test_hovering_the_map_decodes_the_code_under_the_pointer(open_page, site2d):
         px, py = page.evaluate("(z) => window.vaelab.screenOf(z)", codes[i].tolist())
         page.mouse.move(px, py)
         idle(page)
-        hover = page.evaluate("({z: window.vaelab.state.hover.z, image: Array.from(window.vaelab.state.hover.image),"
-                              " source: window.vaelab.state.hover.source})")
+        hover = page.evaluate(
+            "({z: window.vaelab.state.hover.z, image: Array.from(window.vaelab.state.hover.image),"
+            " source: window.vaelab.state.hover.source})"
+        )
         assert hover["source"] == "map"
         assert np.abs(np.asarray(hover["z"]) - codes[i]).max() <= 1.0 / scale  # within a screen pixel
         assert np.abs(np.asarray(hover["image"]) - site2d.decode(hover["z"])).max() <= ORT_TOL
@@ -348,8 +366,9 @@ def test_interpolation_between_two_drawings_and_two_map_points(open_page, site2d
     page.fill("#steps", "7")
     page.click("#b-draw")
     idle(page)
-    strip = page.evaluate("({zs: window.vaelab.state.strip.zs,"
-                          " images: window.vaelab.state.strip.images.map((a) => Array.from(a))})")
+    strip = page.evaluate(
+        "({zs: window.vaelab.state.strip.zs, images: window.vaelab.state.strip.images.map((a) => Array.from(a))})"
+    )
     zs = np.asarray(strip["zs"])
     assert zs.shape == (7, 2)
     assert np.allclose(zs[0], mu_a, atol=1e-6) and np.allclose(zs[-1], mu_b, atol=1e-6)
@@ -385,8 +404,9 @@ def test_latent_dim_8_sliders_and_pca_plane(open_page, site8d):
     hover_image = "Array.from(window.vaelab.state.hover.image)"
     assert np.abs(np.asarray(page.evaluate(hover_image)) - site8d.decode(z)).max() <= ORT_TOL
     # a slider changes one dimension and decodes
-    page.eval_on_selector("#sliders input[data-dim='5']",
-                          "e => { e.value = '1.25'; e.dispatchEvent(new Event('input')); }")
+    page.eval_on_selector(
+        "#sliders input[data-dim='5']", "e => { e.value = '1.25'; e.dispatchEvent(new Event('input')); }"
+    )
     idle(page)
     z2 = np.asarray(page.evaluate("window.vaelab.state.hover.z"))
     assert z2[5] == pytest.approx(1.25, abs=1e-3) and np.allclose(np.delete(z2, 5), np.delete(z, 5), atol=1e-3)

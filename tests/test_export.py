@@ -24,8 +24,9 @@ from vaelab.models import VAE, VAEConfig
 def exported(mnist_vae_run, tmp_path_factory):
     run_path = tmp_path_factory.mktemp("export") / "vae2d"
     shutil.copytree(mnist_vae_run.path, run_path)
-    (run_path / "eval.json").write_text(json.dumps({"nll": 150.25, "nll_stderr": 0.5, "k": 100, "split": "test",
-                                                    "elbo": -155.0}))
+    (run_path / "eval.json").write_text(
+        json.dumps({"nll": 150.25, "nll_stderr": 0.5, "k": 100, "split": "test", "elbo": -155.0})
+    )
     assert main(["export", str(run_path)]) == 0
     return run_path
 
@@ -36,8 +37,13 @@ def _sess(path):
 
 def test_export_files_and_onnx_graphs(exported, mnist_vae_run, data_dir):
     out = exported / "export"
-    assert sorted(p.name for p in out.iterdir()) == ["codes.bin", "decoder.onnx", "encoder.onnx", "labels.bin",
-                                                     "meta.json"]  # single-file models: no external data
+    assert sorted(p.name for p in out.iterdir()) == [
+        "codes.bin",
+        "decoder.onnx",
+        "encoder.onnx",
+        "labels.bin",
+        "meta.json",
+    ]  # single-file models: no external data
     enc, dec = onnx.load(out / "encoder.onnx"), onnx.load(out / "decoder.onnx")
     for m in (enc, dec):
         onnx.checker.check_model(m)
@@ -124,12 +130,34 @@ def test_site_is_self_contained(exported, tmp_path, capsys):
     out = tmp_path / "pub"
     assert main(["site", str(exported), str(out)]) == 0
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    modules = ["dom.js", "draw.js", "generate.js", "hooks.js", "interpolate.js", "main.js", "map.js", "ort.js",
-               "preprocess.js", "sliders.js", "state.js"]  # the page's ES modules (main.js imports the others)
-    assert files == sorted([*modules, "index.html", "style.css", "model/codes.bin", "model/decoder.onnx",
-                            "model/encoder.onnx", "model/labels.bin", "model/meta.json",
-                            "vendor/ort-wasm-simd-threaded.mjs", "vendor/ort-wasm-simd-threaded.wasm",
-                            "vendor/ort.wasm.min.mjs"])
+    modules = [
+        "dom.js",
+        "draw.js",
+        "generate.js",
+        "hooks.js",
+        "interpolate.js",
+        "main.js",
+        "map.js",
+        "ort.js",
+        "preprocess.js",
+        "sliders.js",
+        "state.js",
+    ]  # the page's ES modules (main.js imports the others)
+    assert files == sorted(
+        [
+            *modules,
+            "index.html",
+            "style.css",
+            "model/codes.bin",
+            "model/decoder.onnx",
+            "model/encoder.onnx",
+            "model/labels.bin",
+            "model/meta.json",
+            "vendor/ort-wasm-simd-threaded.mjs",
+            "vendor/ort-wasm-simd-threaded.wasm",
+            "vendor/ort.wasm.min.mjs",
+        ]
+    )
     html = "".join((out / name).read_text() for name in ["index.html", *modules])
     assert "http://" not in html and "https://" not in html and "cdn" not in html.lower()
     assert (out / "vendor" / "ort-wasm-simd-threaded.wasm").read_bytes()[:4] == b"\0asm"
@@ -165,11 +193,19 @@ FAMILY = {  # every model family, briefly trained on real data: export must work
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FAMILY))
 def test_every_model_family_exports_and_builds_a_site(name, tmp_path, data_dir):
-    from vaelab.train.rundir import RunDir
     from vaelab.train import TrainConfig, train
+    from vaelab.train.rundir import RunDir
 
-    run, _, _ = train(tmp_path / name, name, FAMILY[name], TrainConfig(epochs=1, batch_size=100, progress=False),
-                      "mnist", data_dir, val_size=200, limit=500)
+    run, _, _ = train(
+        tmp_path / name,
+        name,
+        FAMILY[name],
+        TrainConfig(epochs=1, batch_size=100, progress=False),
+        "mnist",
+        data_dir,
+        val_size=200,
+        limit=500,
+    )
     meta = export_run(run, n_codes=300)
     model = RunDir(run.path).load_model()
     assert meta["latent_dim"] == model.latent_dim and meta["probabilistic"] == model.probabilistic

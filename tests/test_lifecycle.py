@@ -26,20 +26,44 @@ from vaelab.train.callbacks import Callback
 from vaelab.train.rundir import RunDir
 
 # a small real run: 1,000 MNIST images, 10 steps of 100 per epoch
-SMALL = ["--latent-dim", "2", "--hidden", "32", "--limit", "1000", "--val-size", "100", "--batch-size", "100",
-         "--samples-per-epoch", "4", "--no-progress"]
+SMALL = [
+    "--latent-dim",
+    "2",
+    "--hidden",
+    "32",
+    "--limit",
+    "1000",
+    "--val-size",
+    "100",
+    "--batch-size",
+    "100",
+    "--samples-per-epoch",
+    "4",
+    "--no-progress",
+]
 
 
 def cli(*args, cwd, timeout=300, env=None):
     """Run ``python -m vaelab ARGS`` in ``cwd``; returns (exit code, stdout, stderr)."""
-    proc = subprocess.run([sys.executable, "-m", "vaelab", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=timeout, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "vaelab", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        env=env,
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
 def start(*args, cwd):
-    return subprocess.Popen([sys.executable, "-m", "vaelab", *map(str, args)], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "vaelab", *map(str, args)],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(path: Path, proc=None, timeout=120.0) -> None:
@@ -114,8 +138,21 @@ def test_a_run_without_checkpoint_does_not_block_the_same_command(tmp_path, data
 
 # Ctrl-C ----------------------------------------------------------------------------------------------------
 def test_ctrl_c_saves_exits_130_and_resume_keeps_the_epoch_count(tmp_path, data_dir):
-    args = ["--latent-dim", "2", "--hidden", "32", "--limit", "6000", "--val-size", "100", "--batch-size", "20",
-            "--no-progress", "--data-dir", data_dir]
+    args = [
+        "--latent-dim",
+        "2",
+        "--hidden",
+        "32",
+        "--limit",
+        "6000",
+        "--val-size",
+        "100",
+        "--batch-size",
+        "20",
+        "--no-progress",
+        "--data-dir",
+        data_dir,
+    ]
     proc = start("train", "--name", "c", "--epochs", "2", *args, cwd=tmp_path)
     run = tmp_path / "runs" / "c"
     wait_for(run / "config.json", proc)
@@ -134,8 +171,23 @@ def test_ctrl_c_saves_exits_130_and_resume_keeps_the_epoch_count(tmp_path, data_
 
 # two trainers ----------------------------------------------------------------------------------------------
 def test_second_trainer_on_one_run_is_refused(tmp_path, data_dir):
-    args = ["--latent-dim", "2", "--hidden", "32", "--limit", "3000", "--val-size", "100", "--batch-size", "50",
-            "--epochs", "3", "--no-progress", "--data-dir", data_dir]
+    args = [
+        "--latent-dim",
+        "2",
+        "--hidden",
+        "32",
+        "--limit",
+        "3000",
+        "--val-size",
+        "100",
+        "--batch-size",
+        "50",
+        "--epochs",
+        "3",
+        "--no-progress",
+        "--data-dir",
+        data_dir,
+    ]
     first = start("train", "--name", "same", *args, cwd=tmp_path)
     run = tmp_path / "runs" / "same"
     wait_for(run / ".owner", first)
@@ -186,8 +238,9 @@ def small_disk(tmp_path):
     """A 512 KiB tmpfs (too small for the first checkpoint), remountable bigger; skipped where it can't mount."""
     mnt = tmp_path / "disk"
     mnt.mkdir()
-    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)], capture_output=True, text=True
+    )
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root in a namespace that allows it): {proc.stderr.strip()}")
     try:
@@ -217,8 +270,20 @@ def test_stale_temporary_files_are_removed_at_the_next_start(tmp_path, reference
     stale = [run / "checkpoints" / "last.pt.x1y2.tmp", run / "config.json.abc.tmp"]
     for path in stale:
         path.write_bytes(b"half a file")
-    code, _, err = cli("train", "--name", "r", "--runs-dir", tmp_path, "--resume", "--epochs", "3",
-                       "--data-dir", data_dir, "--no-progress", cwd=tmp_path)
+    code, _, err = cli(
+        "train",
+        "--name",
+        "r",
+        "--runs-dir",
+        tmp_path,
+        "--resume",
+        "--epochs",
+        "3",
+        "--data-dir",
+        data_dir,
+        "--no-progress",
+        cwd=tmp_path,
+    )
     assert code == 0, err
     assert not any(p.exists() for p in stale)
     assert [r["epoch"] for r in RunDir(run).read_metrics()] == [1, 2, 3]
@@ -230,8 +295,11 @@ def test_checkpoint_of_another_configuration_is_refused(tmp_path, data_dir):
     a, _, _ = train(tmp_path / "a", "vae", {"latent_dim": 5, "hidden": (16,)}, cfg, **kw)
     b, _, _ = train(tmp_path / "b", "vae", {"latent_dim": 10, "hidden": (16,)}, cfg, **kw)
     shutil.copy(a.best_ckpt, b.best_ckpt)
-    with pytest.raises(CheckpointError, match=r"best.pt was made with latent_dim=5 but .*b/config.json has "
-                                              r"latent_dim=10"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"best.pt was made with latent_dim=5 but .*b/config.json has "
+        r"latent_dim=10",
+    ):
         b.load_model()
     code, _, err = cli("evaluate", b.path, "--k", "2", "--limit", "10", "--no-progress", cwd=tmp_path)
     assert code == 1 and "latent_dim=5" in one_clear_line(err)
@@ -247,20 +315,23 @@ def test_unsafe_run_names_are_refused(tmp_path, name):
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("toml, message", [
-    ('[train]\nlr = "fast"\n', "c.toml: [train] lr='fast': expected a number"),
-    ('[train]\nepochs = "three"\n', "c.toml: [train] epochs='three': expected an integer"),
-    ('[model]\nlatent_dim = "ten"\n', "c.toml: [model] latent_dim='ten': expected an integer"),
-    ("[model]\nlatent_dim = 10.5\n", "c.toml: [model] latent_dim=10.5: expected an integer"),
-    ("[train]\nepochs = 1.7\n", "c.toml: [train] epochs=1.7: expected an integer"),
-    ("[train]\nbatch_size = true\n", "c.toml: [train] batch_size=True: expected an integer"),
-    ("[train]\nlr = nan\n", "c.toml: [train] lr=nan: expected a finite number"),
-    ("[data]\nlimit = -10\n", "c.toml: [data] limit=-10: expected an integer >= 1"),
-    ("[train]\nlearning_rate = 0.1\n", "c.toml: [train] learning_rate: unknown option"),
-    ("[optimizer]\nlr = 0.1\n", "c.toml: unknown table [optimizer]"),
-    ("frobnicate = 2\n", "c.toml: unknown option 'frobnicate'"),
-    ("[model]\nnoise = 'gaussian'\n", "c.toml: [model] noise: not an option of --model vae; it belongs to"),
-])
+@pytest.mark.parametrize(
+    "toml, message",
+    [
+        ('[train]\nlr = "fast"\n', "c.toml: [train] lr='fast': expected a number"),
+        ('[train]\nepochs = "three"\n', "c.toml: [train] epochs='three': expected an integer"),
+        ('[model]\nlatent_dim = "ten"\n', "c.toml: [model] latent_dim='ten': expected an integer"),
+        ("[model]\nlatent_dim = 10.5\n", "c.toml: [model] latent_dim=10.5: expected an integer"),
+        ("[train]\nepochs = 1.7\n", "c.toml: [train] epochs=1.7: expected an integer"),
+        ("[train]\nbatch_size = true\n", "c.toml: [train] batch_size=True: expected an integer"),
+        ("[train]\nlr = nan\n", "c.toml: [train] lr=nan: expected a finite number"),
+        ("[data]\nlimit = -10\n", "c.toml: [data] limit=-10: expected an integer >= 1"),
+        ("[train]\nlearning_rate = 0.1\n", "c.toml: [train] learning_rate: unknown option"),
+        ("[optimizer]\nlr = 0.1\n", "c.toml: unknown table [optimizer]"),
+        ("frobnicate = 2\n", "c.toml: unknown option 'frobnicate'"),
+        ("[model]\nnoise = 'gaussian'\n", "c.toml: [model] noise: not an option of --model vae; it belongs to"),
+    ],
+)
 def test_bad_toml_values_name_the_key(tmp_path, toml, message):
     (tmp_path / "c.toml").write_text(toml)
     code, _, err = cli("train", "--config", "c.toml", "--name", "t", cwd=tmp_path)
@@ -281,8 +352,9 @@ def test_failed_start_leaves_nothing_that_blocks_the_same_command(tmp_path, data
     assert code == 2 and "--limit 0: expected an integer >= 1" in one_clear_line(err)
     no_data = {k: v for k, v in os.environ.items() if k != "VAELAB_DATA"}
     no_data.update(VAELAB_OFFLINE="1", VAELAB_CACHE=str(tmp_path / "cache"))
-    code, _, err = cli("train", "--name", "f", "--epochs", "1", "--data-dir", tmp_path / "no-data", cwd=tmp_path,
-                       env=no_data)
+    code, _, err = cli(
+        "train", "--name", "f", "--epochs", "1", "--data-dir", tmp_path / "no-data", cwd=tmp_path, env=no_data
+    )
     assert code == 1 and "Traceback" not in err
     assert not (tmp_path / "runs" / "f").exists()
     code, _, err = cli("train", "--name", "f", "--epochs", "1", *SMALL, "--data-dir", data_dir, cwd=tmp_path)

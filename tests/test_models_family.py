@@ -10,16 +10,27 @@ import pytest
 import torch
 
 from vaelab.cli.main import main
-from vaelab.data import load_dataset
 from vaelab.core.errors import ConfigError
+from vaelab.data import load_dataset
 from vaelab.models import build_model
 from vaelab.train import TrainConfig, train
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 
-def _train(tmp_path, name, model, options, epochs=3, batch_size=100, lr=1e-3, dataset="mnist", limit=2000,
-           val_size=500, data_dir=None):
+def _train(
+    tmp_path,
+    name,
+    model,
+    options,
+    epochs=3,
+    batch_size=100,
+    lr=1e-3,
+    dataset="mnist",
+    limit=2000,
+    val_size=500,
+    data_dir=None,
+):
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=0, progress=False)
     return train(tmp_path / name, model, options, cfg, dataset, data_dir, val_size=val_size, limit=limit)
 
@@ -31,7 +42,12 @@ def test_pca_reproduces_seed_001_table_exactly():
     r = pca_example()
     assert [round(c[0], 2) for c in r["codes"]] == [-0.63, -0.39, 0.09, 0.41, 0.53]
     assert [[round(v, 2) for v in p] for p in r["reconstructions"]] == [
-        [-0.54, -0.33], [-0.34, -0.20], [0.07, 0.04], [0.35, 0.21], [0.46, 0.27]]
+        [-0.54, -0.33],
+        [-0.34, -0.20],
+        [0.07, 0.04],
+        [0.35, 0.21],
+        [0.46, 0.27],
+    ]
 
 
 def test_pca_example_command_prints_the_table(capsys):
@@ -68,8 +84,18 @@ def test_linear_autoencoder_finds_pca_subspace_in_another_basis(tmp_path, data_d
     """150 full-batch Adam steps (lr 1e-2) on 5,000 MNIST images, D = 6."""
     from vaelab.evaluate.latent_metrics import subspace_comparison
 
-    run, _, records = _train(tmp_path, "lin", "linear-ae", {"latent_dim": 6}, epochs=150, batch_size=5000,
-                             lr=1e-2, limit=5000, val_size=500, data_dir=data_dir)
+    run, _, records = _train(
+        tmp_path,
+        "lin",
+        "linear-ae",
+        {"latent_dim": 6},
+        epochs=150,
+        batch_size=5000,
+        lr=1e-2,
+        limit=5000,
+        val_size=500,
+        data_dir=data_dir,
+    )
     assert records[-1]["val_loss"] < records[0]["val_loss"]
     model = run.load_model("last")  # where training converged (the best-validation epoch can be earlier)
     x = load_dataset("mnist", "train", data_dir, val_size=500, limit=5000).images
@@ -86,21 +112,26 @@ def test_linear_autoencoder_finds_pca_subspace_in_another_basis(tmp_path, data_d
 
 
 # every model's loss falls -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("name,options,kw", [
-    ("linear-ae", {"latent_dim": 6}, {"batch_size": 2000, "lr": 1e-2, "epochs": 4}),
-    ("ae", {"latent_dim": 2}, {}),
-    ("dae", {"noise": "salt-pepper", "noise_level": 0.3}, {}),
-    ("guided-vae", {}, {"lr": 3e-3}),
-    ("conv-vae", {"latent_dim": 2, "channels": (16, 32), "hidden": (64,)}, {}),
-])
+@pytest.mark.parametrize(
+    "name,options,kw",
+    [
+        ("linear-ae", {"latent_dim": 6}, {"batch_size": 2000, "lr": 1e-2, "epochs": 4}),
+        ("ae", {"latent_dim": 2}, {}),
+        ("dae", {"noise": "salt-pepper", "noise_level": 0.3}, {}),
+        ("guided-vae", {}, {"lr": 3e-3}),
+        ("conv-vae", {"latent_dim": 2, "channels": (16, 32), "hidden": (64,)}, {}),
+    ],
+)
 def test_loss_falls_on_real_data(tmp_path, data_dir, name, options, kw):
     run, _, records = _train(tmp_path, name, name, options, data_dir=data_dir, **kw)
     assert records[-1]["val_loss"] < records[0]["val_loss"]
     assert records[-1]["train_loss"] < records[0]["train_loss"]
     model = run.load_model()
     # evaluate and sample work for every model
-    assert main(["evaluate", str(run.path), "--k", "5", "--limit", "100", "--no-progress",
-                 "--data-dir", str(data_dir)]) == 0
+    assert (
+        main(["evaluate", str(run.path), "--k", "5", "--limit", "100", "--no-progress", "--data-dir", str(data_dir)])
+        == 0
+    )
     ev = run.read_eval()
     assert ("nll" in ev) == model.has_importance_weights
     assert ("psnr_db" in ev) != model.has_importance_weights
@@ -124,8 +155,9 @@ def test_corruptions_have_the_requested_strength():
 
 @pytest.mark.slow
 def test_denoising_autoencoder_raises_psnr_on_the_test_set(tmp_path, data_dir):
-    run, _, _ = _train(tmp_path, "dae", "dae", {"noise": "gaussian", "noise_level": 0.5}, epochs=3, limit=3000,
-                       data_dir=data_dir)
+    run, _, _ = _train(
+        tmp_path, "dae", "dae", {"noise": "gaussian", "noise_level": 0.5}, epochs=3, limit=3000, data_dir=data_dir
+    )
     assert main(["evaluate", str(run.path), "--limit", "1000", "--no-progress", "--data-dir", str(data_dir)]) == 0
     ev = run.read_eval()
     assert ev["psnr_denoised_db"] > ev["psnr_noisy_db"] + 2
@@ -146,10 +178,19 @@ def test_conv_vae_handles_any_image_size(shape):
 def test_conv_vae_validation_loss_falls_on_faces(tmp_path, data_dir):
     if not (data_dir / "faces" / "olivettifaces.mat").is_file():
         pytest.fail(f"olivettifaces.mat not found under {data_dir / 'faces'}")
-    run, _, records = _train(tmp_path, "faces", "conv-vae",
-                             {"likelihood": "gaussian", "channels": (8, 16, 16), "hidden": (32,), "latent_dim": 8},
-                             epochs=4, batch_size=32, lr=2e-3, dataset="olivetti-faces", limit=None, val_size=None,
-                             data_dir=data_dir)
+    run, _, records = _train(
+        tmp_path,
+        "faces",
+        "conv-vae",
+        {"likelihood": "gaussian", "channels": (8, 16, 16), "hidden": (32,), "latent_dim": 8},
+        epochs=4,
+        batch_size=32,
+        lr=2e-3,
+        dataset="olivetti-faces",
+        limit=None,
+        val_size=None,
+        data_dir=data_dir,
+    )
     vals = [r["val_loss"] for r in records]
     assert vals[-1] < vals[0]
     assert main(["sample", str(run.path), "-n", "16"]) == 0

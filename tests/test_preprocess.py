@@ -65,9 +65,7 @@ def test_reproduces_mnist_digits(mnist_test):
         big = np.zeros((280, 280))
         big[:] = np.kron(img, np.ones((10, 10)))
         out = mnist_style(big)
-        best = min(
-            np.abs(out - np.roll(np.roll(img, dy, 0), dx, 1)).max() for dy in (-1, 0, 1) for dx in (-1, 0, 1)
-        )
+        best = min(np.abs(out - np.roll(np.roll(img, dy, 0), dx, 1)).max() for dy in (-1, 0, 1) for dx in (-1, 0, 1))
         rows, cols = np.flatnonzero(img.any(1)), np.flatnonzero(img.any(0))
         if max(len(rows), len(cols)) == 20:  # digits whose box is exactly 20 px keep their scale
             n_exact += 1

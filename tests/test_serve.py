@@ -71,20 +71,23 @@ def test_serves_files_with_mime_types(server):
     assert _get(server, "/missing.js")[0] == 404
 
 
-@pytest.mark.parametrize("path", [
-    "/../secret.txt",
-    "/vendor/../../secret.txt",
-    "/%2e%2e/secret.txt",
-    "/%2E%2E%2Fsecret.txt",
-    "/vendor/%2e%2e/%2e%2e/secret.txt",
-    "/..%5csecret.txt",
-    "//etc/passwd",
-    "/%2Fetc/passwd",
-    "/%2F%2Fetc/passwd",
-    "/link-out.txt",
-    "/dir-out/secret.txt",
-    "/index.html%00.js",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../secret.txt",
+        "/vendor/../../secret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2E%2E%2Fsecret.txt",
+        "/vendor/%2e%2e/%2e%2e/secret.txt",
+        "/..%5csecret.txt",
+        "//etc/passwd",
+        "/%2Fetc/passwd",
+        "/%2F%2Fetc/passwd",
+        "/link-out.txt",
+        "/dir-out/secret.txt",
+        "/index.html%00.js",
+    ],
+)
 def test_refuses_paths_out_of_the_site(server, path):
     status, _, body = _get(server, path)
     assert status == 403, (path, status)

@@ -9,9 +9,9 @@ import signal
 import pytest
 import torch
 
-from vaelab.data import load_dataset
 from vaelab.core.errors import CheckpointError, ConfigError, TrainingError
 from vaelab.core.io import load_checkpoint, save_checkpoint
+from vaelab.data import load_dataset
 from vaelab.train import TrainConfig, Trainer, train
 from vaelab.train.callbacks import Callback
 
@@ -30,8 +30,18 @@ class OnStep(Callback):
 
 def _train(run_dir, data_dir, epochs=2, limit=1500, resume=False, on_step=None, **kw):
     cfg = TrainConfig(epochs=epochs, batch_size=100, seed=7, progress=False, **kw)
-    return train(run_dir, "vae", MODEL, cfg, "mnist", data_dir, val_size=500, limit=limit, resume=resume,
-                 callbacks=[OnStep(on_step)] if on_step else [])
+    return train(
+        run_dir,
+        "vae",
+        MODEL,
+        cfg,
+        "mnist",
+        data_dir,
+        val_size=500,
+        limit=limit,
+        resume=resume,
+        callbacks=[OnStep(on_step)] if on_step else [],
+    )
 
 
 def test_one_epoch_lowers_validation_loss(tmp_path, data_dir):
@@ -39,9 +49,13 @@ def test_one_epoch_lowers_validation_loss(tmp_path, data_dir):
 
     torch.manual_seed(0)
     model = build_model("vae", {"latent_dim": 8, "hidden": (256,)})
-    trainer = Trainer(model, "vae", TrainConfig(epochs=1, progress=False),
-                      load_dataset("mnist", "train", data_dir, limit=10000),
-                      load_dataset("mnist", "val", data_dir, val_size=1000))
+    trainer = Trainer(
+        model,
+        "vae",
+        TrainConfig(epochs=1, progress=False),
+        load_dataset("mnist", "train", data_dir, limit=10000),
+        load_dataset("mnist", "val", data_dir, val_size=1000),
+    )
     before = trainer.validate()["loss"]
     after = trainer.fit().records[0]["val_loss"]
     assert after < before - 100, (before, after)  # ~543 nats untrained -> < 200 after one epoch
@@ -66,7 +80,7 @@ def test_interrupt_and_resume_is_exact(tmp_path, data_dir):
     params_a, params_b = trainer_a.model.state_dict(), trainer_b.model.state_dict()
     for name in params_a:
         assert torch.equal(params_a[name], params_b[name]), name
-    for m_a, m_b in zip(run_a.read_metrics(), run_b.read_metrics()):
+    for m_a, m_b in zip(run_a.read_metrics(), run_b.read_metrics(), strict=True):
         assert m_a["train_loss"] == pytest.approx(m_b["train_loss"], rel=1e-9)
         assert m_a["val_loss"] == pytest.approx(m_b["val_loss"], rel=1e-12)
     assert len(run_b.read_metrics()) == 2
@@ -121,8 +135,11 @@ def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tmp_path, data_dir
         with torch.no_grad():
             trainer.model.fc_mu.weight.fill_(float("nan"))
 
-    with pytest.raises(TrainingError, match=r"non-finite loss \(nan\) at epoch 2, step 2.*last good checkpoint is "
-                       r"kept: .*last.pt \(epoch 1\)"):
+    with pytest.raises(
+        TrainingError,
+        match=r"non-finite loss \(nan\) at epoch 2, step 2.*last good checkpoint is "
+        r"kept: .*last.pt \(epoch 1\)",
+    ):
         _train(tmp_path / "r", data_dir, epochs=2, limit=300, resume=True, on_step=poison)
     assert run.last_ckpt.read_bytes() == good
     assert [r["epoch"] for r in run.read_metrics()] == [1]

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from vaelab.core.errors import ConfigError
-from vaelab.evaluate import evaluate, iw_log_likelihood
 from vaelab.core.likelihoods import diagonal_normal_log_prob, gaussian_kl_standard_normal, standard_normal_log_prob
+from vaelab.evaluate import evaluate, iw_log_likelihood
 from vaelab.models import VAE, VAEConfig, build_model
 
 
@@ -48,15 +48,18 @@ def test_gaussian_learned_std_is_a_parameter():
     assert fixed.log_std.item() == pytest.approx(math.log(0.5))
 
 
-@pytest.mark.parametrize("opts, message", [
-    ({"latent_dim": 0}, "latent_dim=0: expected an integer >= 1"),
-    ({"beta": -1.0}, "beta=-1.0: expected a number >= 0"),
-    ({"likelihood": "poisson"}, "likelihood='poisson'"),
-    ({"decoder_std": -0.1, "likelihood": "gaussian"}, "decoder_std=-0.1"),
-    ({"k": 0}, "k=0"),
-    ({"activation": "swish"}, "activation='swish'"),
-    ({"latent_size": 2}, "latent_size: unknown option"),
-])
+@pytest.mark.parametrize(
+    "opts, message",
+    [
+        ({"latent_dim": 0}, "latent_dim=0: expected an integer >= 1"),
+        ({"beta": -1.0}, "beta=-1.0: expected a number >= 0"),
+        ({"likelihood": "poisson"}, "likelihood='poisson'"),
+        ({"decoder_std": -0.1, "likelihood": "gaussian"}, "decoder_std=-0.1"),
+        ({"k": 0}, "k=0"),
+        ({"activation": "swish"}, "activation='swish'"),
+        ({"latent_size": 2}, "latent_size: unknown option"),
+    ],
+)
 def test_bad_config(opts, message):
     with pytest.raises(ConfigError, match=message):
         build_model("vae", opts)
@@ -65,8 +68,16 @@ def test_bad_config(opts, message):
 def _linear_gaussian_vae(D=2, P=5, sigma=0.3, seed=0):
     """Linear-Gaussian VAE: p(z) = N(0, I), p(x|z) = N(Wz + b, sigma^2 I), so p(x) = N(b, W W^T + sigma^2 I)."""
     g = torch.Generator().manual_seed(seed)
-    model = VAE(VAEConfig(image_shape=(1, 1, P), hidden=(), latent_dim=D, likelihood="gaussian",
-                          decoder_std=sigma, decoder_mean="identity")).double()
+    model = VAE(
+        VAEConfig(
+            image_shape=(1, 1, P),
+            hidden=(),
+            latent_dim=D,
+            likelihood="gaussian",
+            decoder_std=sigma,
+            decoder_mean="identity",
+        )
+    ).double()
     W = torch.randn(P, D, generator=g, dtype=torch.float64)
     b = torch.randn(P, generator=g, dtype=torch.float64)
     with torch.no_grad():
@@ -86,7 +97,9 @@ def _linear_gaussian_vae(D=2, P=5, sigma=0.3, seed=0):
 
 def test_linear_gaussian_vae_iw_bound_approaches_exact_log_px():
     model, p_x = _linear_gaussian_vae()
-    x = p_x.sample((200,), ).view(200, 1, 1, 5)
+    x = p_x.sample(
+        (200,),
+    ).view(200, 1, 1, 5)
     exact = p_x.log_prob(x.view(200, 5))
     g = torch.Generator().manual_seed(1)
     gaps = {}

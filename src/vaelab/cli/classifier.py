@@ -8,16 +8,27 @@ from pathlib import Path
 def cmd_classifier_train(args) -> int:
     from vaelab.evaluate.reference_classifier import train_classifier
 
-    result = train_classifier(args.out, args.dataset, args.data_dir, args.epochs, args.batch_size, args.lr,
-                              args.seed, args.limit, progress=not args.no_progress)
-    print(f"{args.out}: test accuracy {result['test_accuracy']:.4f} on {result['n_images']} test images "
-          f"({result['epochs']} epochs on {result['n_train']} images, {result['seconds']:.0f} s)")
+    result = train_classifier(
+        args.out,
+        args.dataset,
+        args.data_dir,
+        args.epochs,
+        args.batch_size,
+        args.lr,
+        args.seed,
+        args.limit,
+        progress=not args.no_progress,
+    )
+    print(
+        f"{args.out}: test accuracy {result['test_accuracy']:.4f} on {result['n_images']} test images "
+        f"({result['epochs']} epochs on {result['n_train']} images, {result['seconds']:.0f} s)"
+    )
     return 0
 
 
 def cmd_classifier_evaluate(args) -> int:
-    from vaelab.evaluate.reference_classifier import accuracy, load_classifier
     from vaelab.data import load_dataset
+    from vaelab.evaluate.reference_classifier import accuracy, load_classifier
 
     model = load_classifier(args.path)
     test = load_dataset("mnist", "test", args.data_dir)

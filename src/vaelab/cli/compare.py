@@ -11,22 +11,24 @@ from vaelab.core.errors import ConfigError
 
 
 def cmd_compare(args) -> int:
-    from vaelab.evaluate.reference_classifier import load_classifier
-    from vaelab.evaluate.latent_metrics import encode_means, latent_properties
-    from vaelab.viz.compare import save_latent_scatters
     from vaelab.core.io import atomic_write_text
+    from vaelab.evaluate.latent_metrics import encode_means, latent_properties
+    from vaelab.evaluate.reference_classifier import load_classifier
     from vaelab.train.rundir import RunDir
+    from vaelab.viz.compare import save_latent_scatters
 
     runs = [RunDir(args.run_a).require(), RunDir(args.run_b).require()]
     clf = load_classifier(args.classifier)
     models = [r.load_model() for r in runs]
     names = [f"{r.path.name} ({r.load_config()['model']})" for r in runs]
-    for r, m in zip(runs, models):
+    for r, m in zip(runs, models, strict=True):
         if m.latent_dim < 2:
-            raise ConfigError(f"{r.path}: a {m.latent_dim}-D code; compare draws 2-D scatters (train with --latent-dim 2)")
+            raise ConfigError(
+                f"{r.path}: a {m.latent_dim}-D code; compare draws 2-D scatters (train with --latent-dim 2)"
+            )
     results, codes = [], []
     test = None
-    for r, m in zip(runs, models):
+    for r, m in zip(runs, models, strict=True):
         train = load_split(r, "train", args.data_dir)
         test = load_split(r, "test", args.data_dir, args.limit)
         if test.labels is None:
@@ -35,37 +37,54 @@ def cmd_compare(args) -> int:
         codes.append(encode_means(m, test.images).numpy())
     out = Path(args.out) if args.out else runs[0].path / "figures" / f"compare-{runs[1].path.name}"
     out.mkdir(parents=True, exist_ok=True)
-    titles = [f"{n}\n{m.latent_dim}-D code" + ("" if m.latent_dim == 2 else " (first 2 dims)")
-              for n, m in zip(names, models)]
+    titles = [
+        f"{n}\n{m.latent_dim}-D code" + ("" if m.latent_dim == 2 else " (first 2 dims)")
+        for n, m in zip(names, models, strict=True)
+    ]
     png = save_latent_scatters(codes, test.labels.numpy(), titles, out / "latent_scatter.png")
     rows = [
-        ["completeness: share of z ~ N(0, I) decoded to a digit with confidence >= 0.9",
-         *[f"{r['completeness']:.3f}" for r in results]],
-        ["digits reached: classes given >= 1% of those z ~ N(0, I), confidently",
-         *[f"{r['classes_reached']} of {len(r['class_counts'])}" for r in results]],
-        ["completeness with z ~ N(mean, cov) fitted to the run's training codes",
-         *[f"{r['completeness_fitted']:.3f}" for r in results]],
-        ["continuity: mean pixel change per unit step in z (mean ± std)",
-         *[f"{r['continuity_mean']:.4f} ± {r['continuity_std']:.4f}" for r in results]],
+        [
+            "completeness: share of z ~ N(0, I) decoded to a digit with confidence >= 0.9",
+            *[f"{r['completeness']:.3f}" for r in results],
+        ],
+        [
+            "digits reached: classes given >= 1% of those z ~ N(0, I), confidently",
+            *[f"{r['classes_reached']} of {len(r['class_counts'])}" for r in results],
+        ],
+        [
+            "completeness with z ~ N(mean, cov) fitted to the run's training codes",
+            *[f"{r['completeness_fitted']:.3f}" for r in results],
+        ],
+        [
+            "continuity: mean pixel change per unit step in z (mean ± std)",
+            *[f"{r['continuity_mean']:.4f} ± {r['continuity_std']:.4f}" for r in results],
+        ],
         ["continuity: 95th percentile", *[f"{r['continuity_p95']:.4f}" for r in results]],
-        [f"k-NN accuracy of test codes (k={results[0]['knn_k']}, {results[0]['knn_train_images']} train codes)",
-         *[f"{r['knn_accuracy']:.4f}" for r in results]],
+        [
+            f"k-NN accuracy of test codes (k={results[0]['knn_k']}, {results[0]['knn_train_images']} train codes)",
+            *[f"{r['knn_accuracy']:.4f}" for r in results],
+        ],
         ["test reconstruction: squared error per image (sum over pixels)", *[f"{r['sq_error']:.2f}" for r in results]],
         ["test reconstruction: PSNR (dB)", *[f"{r['psnr_db']:.2f}" for r in results]],
     ]
     text = table(rows, ["property", *names])
     atomic_write_text(out / "compare.md", text + "\n")
-    atomic_write_text(out / "compare.json", json.dumps({"runs": [str(r.path) for r in runs], "results": results,
-                                                        "classifier": str(args.classifier)}, indent=2) + "\n")
+    atomic_write_text(
+        out / "compare.json",
+        json.dumps(
+            {"runs": [str(r.path) for r in runs], "results": results, "classifier": str(args.classifier)}, indent=2
+        )
+        + "\n",
+    )
     print(text)
     print(f"\n{png}\n{out / 'compare.md'}\n{out / 'compare.json'}")
     return 0
 
 
 def cmd_subspace(args) -> int:
+    from vaelab.core.io import atomic_write_text
     from vaelab.evaluate.latent_metrics import subspace_comparison
     from vaelab.models import build_model
-    from vaelab.core.io import atomic_write_text
     from vaelab.train.rundir import RunDir
 
     run = RunDir(args.run).require()
@@ -75,14 +94,26 @@ def cmd_subspace(args) -> int:
     train = load_split(run, "train", args.data_dir)
     pca = build_model("pca", {"latent_dim": model.latent_dim, "image_shape": model.image_shape}).fit(train.images)
     res = subspace_comparison(model.decoder_weight, pca.components)
-    rows = [[i + 1, f"{res['principal_angles_deg'][i]:.3f}", f"{res['column_norms'][i]:.3f}",
-             f"{res['angle_to_pc_i_deg'][i]:.1f}", f"PC{res['closest_pc'][i]} ({res['closest_pc_angle_deg'][i]:.1f})"]
-            for i in range(model.latent_dim)]
-    text = table(rows, ["i", "principal angle (deg)", "norm of w_i (PCA: 1)", "angle(w_i, PC_i) (deg)",
-                          "closest PC (angle, deg)"])
-    note = (f"Decoder columns w_i of {run.path.name} ({args.checkpoint} checkpoint) vs PCA fitted on the same {len(train)} training images.\n"
-            f"Largest principal angle: {res['max_principal_angle_deg']:.3f} deg (same subspace if ~0); largest "
-            f"|cos| between two decoder columns: {res['max_column_cosine']:.3f} (PCA: 0).")
+    rows = [
+        [
+            i + 1,
+            f"{res['principal_angles_deg'][i]:.3f}",
+            f"{res['column_norms'][i]:.3f}",
+            f"{res['angle_to_pc_i_deg'][i]:.1f}",
+            f"PC{res['closest_pc'][i]} ({res['closest_pc_angle_deg'][i]:.1f})",
+        ]
+        for i in range(model.latent_dim)
+    ]
+    text = table(
+        rows,
+        ["i", "principal angle (deg)", "norm of w_i (PCA: 1)", "angle(w_i, PC_i) (deg)", "closest PC (angle, deg)"],
+    )
+    note = (
+        f"Decoder columns w_i of {run.path.name} ({args.checkpoint} checkpoint) vs PCA fitted on the same "
+        f"{len(train)} training images.\n"
+        f"Largest principal angle: {res['max_principal_angle_deg']:.3f} deg (same subspace if ~0); largest "
+        f"|cos| between two decoder columns: {res['max_column_cosine']:.3f} (PCA: 0)."
+    )
     out = run.path / "subspace.json"
     atomic_write_text(out, json.dumps(res, indent=2) + "\n")
     print(text + "\n" + note + f"\n{out}")
@@ -93,24 +124,35 @@ def cmd_pca_example(args) -> int:
     from vaelab.models.pca import pca_example
 
     r = pca_example()
-    rows = [[name, f"({p[0]:.2f}, {p[1]:.2f})", f"{c[0]:.2f}", f"({q[0]:.2f}, {q[1]:.2f})"]
-            for name, p, c, q in zip("ABCDE", r["points"], r["codes"], r["reconstructions"])]
+    rows = [
+        [name, f"({p[0]:.2f}, {p[1]:.2f})", f"{c[0]:.2f}", f"({q[0]:.2f}, {q[1]:.2f})"]
+        for name, p, c, q in zip("ABCDE", r["points"], r["codes"], r["reconstructions"], strict=True)
+    ]
     print(table(rows, ["point", "x", "code z (1-D)", "reconstruction"]))
     comp = r["component"][0]
-    print(f"mean ({r['mean'][0]:.2f}, {r['mean'][1]:.2f}); component ({comp[0]:.3f}, {comp[1]:.3f}); "
-          f"explained variance {r['explained_variance'][0]:.4f}")
+    print(
+        f"mean ({r['mean'][0]:.2f}, {r['mean'][1]:.2f}); component ({comp[0]:.3f}, {comp[1]:.3f}); "
+        f"explained variance {r['explained_variance'][0]:.4f}"
+    )
     return 0
 
 
 def register(sub) -> None:
-    p = sub.add_parser("compare", help="AE vs VAE: latent scatters side by side and a table of latent properties",
-                       description="Latent scatter plots of two runs side by side and a table: completeness, "
-                       "continuity, k-NN accuracy of codes, test reconstruction error. Needs the reference "
-                       "classifier (vaelab classifier train).")
+    p = sub.add_parser(
+        "compare",
+        help="AE vs VAE: latent scatters side by side and a table of latent properties",
+        description="Latent scatter plots of two runs side by side and a table: completeness, "
+        "continuity, k-NN accuracy of codes, test reconstruction error. Needs the reference "
+        "classifier (vaelab classifier train).",
+    )
     p.add_argument("run_a", type=Path)
     p.add_argument("run_b", type=Path)
-    p.add_argument("--classifier", type=Path, default=Path("runs") / "mnist-classifier",
-                   help="reference classifier folder (default runs/mnist-classifier)")
+    p.add_argument(
+        "--classifier",
+        type=Path,
+        default=Path("runs") / "mnist-classifier",
+        help="reference classifier folder (default runs/mnist-classifier)",
+    )
     p.add_argument("--out", type=Path, help="output folder (default RUN_A/figures/compare-<RUN_B name>)")
     p.add_argument("-n", type=int, default=2000, help="prior samples for completeness and continuity (default 2000)")
     p.add_argument("--knn-train", type=int, default=10000, help="training codes for the k-NN (default 10000)")
@@ -119,10 +161,13 @@ def register(sub) -> None:
     p.add_argument("--data-dir", type=Path)
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser("subspace", help="linear autoencoder vs PCA: principal angles and the two bases",
-                       description="Compare a linear-ae run's decoder with PCA fitted on the run's training images. "
-                       "Uses the last checkpoint by default: the question is where training converged (the "
-                       "best-validation checkpoint can be an earlier epoch).")
+    p = sub.add_parser(
+        "subspace",
+        help="linear autoencoder vs PCA: principal angles and the two bases",
+        description="Compare a linear-ae run's decoder with PCA fitted on the run's training images. "
+        "Uses the last checkpoint by default: the question is where training converged (the "
+        "best-validation checkpoint can be an earlier epoch).",
+    )
     p.add_argument("run", type=Path)
     p.add_argument("--checkpoint", default="last", choices=["best", "last"])
     p.add_argument("--data-dir", type=Path)

@@ -24,23 +24,32 @@ def _add_evaluate(sub):
 
 
 def cmd_evaluate(args) -> int:
+    from vaelab.core.device import select_device
     from vaelab.evaluate import evaluate
     from vaelab.train.rundir import RunDir
-    from vaelab.core.device import select_device
 
     run = RunDir(args.run).require()
     model = run.load_model(args.checkpoint, select_device(args.device))
     data = load_split(run, args.split, args.data_dir, args.limit)
-    result = evaluate(model, data, k=args.k, batch_size=args.batch_size, seed=args.seed,
-                      progress=not args.no_progress)
+    result = evaluate(model, data, k=args.k, batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
     result["checkpoint"] = args.checkpoint
     run.save_eval(result)
     print(f"{run.eval_path}:")
     print(f"  {result['split']} split, {result['n_images']} images, binarization {result['binarization']}")
     if "nll" in result:
         print(f"  NLL (K={result['k']}) = {result['nll']:.2f} ± {result['nll_stderr']:.2f} nats")
-    for key in ("elbo", "recon_nll", "kl", "active_units", "sq_error", "mse_per_pixel", "psnr_db", "psnr_noisy_db",
-                "psnr_denoised_db", "classifier_accuracy"):
+    for key in (
+        "elbo",
+        "recon_nll",
+        "kl",
+        "active_units",
+        "sq_error",
+        "mse_per_pixel",
+        "psnr_db",
+        "psnr_noisy_db",
+        "psnr_denoised_db",
+        "classifier_accuracy",
+    ):
         if key in result:
             fmt = ".5f" if key == "mse_per_pixel" else ".4f" if key == "classifier_accuracy" else ".2f"
             print(f"  {key} = {result[key]:{fmt}}" if isinstance(result[key], float) else f"  {key} = {result[key]}")
@@ -77,16 +86,20 @@ def cmd_info(args) -> int:
     print(f"model      {cfg['model']}  " + " ".join(f"{k}={v}" for k, v in cfg["model_config"].items()))
     ds = cfg["dataset"]
     print(f"data       {ds['name']}: {ds.get('n_train')} train / {ds.get('n_val')} val images")
-    print(f"training   {info['epochs_done']}/{cfg['train']['epochs']} epochs, batch {cfg['train']['batch_size']}, "
-          f"lr {cfg['train']['lr']}, seed {cfg['train']['seed']}, binarize {cfg['train']['binarize']}")
+    print(
+        f"training   {info['epochs_done']}/{cfg['train']['epochs']} epochs, batch {cfg['train']['batch_size']}, "
+        f"lr {cfg['train']['lr']}, seed {cfg['train']['seed']}, binarize {cfg['train']['binarize']}"
+    )
     if metrics:
         last = metrics[-1]
         print("last epoch " + ", ".join(f"{k}={v:.2f}" for k, v in last.items() if k.startswith("val_")))
     print(f"checkpoints {', '.join(info['checkpoints']) or 'none'}")
     if ev:
         if "nll" in ev:
-            print(f"eval       NLL {ev['nll']:.2f} ± {ev['nll_stderr']:.2f} nats (K={ev['k']}, {ev['split']}), "
-                  f"ELBO {ev['elbo']:.2f}, KL {ev['kl']:.2f}, active units {ev['active_units']}")
+            print(
+                f"eval       NLL {ev['nll']:.2f} ± {ev['nll_stderr']:.2f} nats (K={ev['k']}, {ev['split']}), "
+                f"ELBO {ev['elbo']:.2f}, KL {ev['kl']:.2f}, active units {ev['active_units']}"
+            )
         else:
             print("eval       " + ", ".join(f"{k}={v}" for k, v in ev.items()))
     return 0

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from vaelab.cli.args import int_list, int_pair
 
+
 def _common() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group("common")
@@ -34,25 +35,41 @@ KIND_HELP = {
 
 
 def _add_plot(sub) -> None:
-    p = sub.add_parser("plot", help="figures of a run into RUN/figures/ (latent, manifold, interpolate, ...)",
-                       description="Render one figure of a run into RUN/figures/. KINDS: " +
-                       "; ".join(f"{k}: {v}" for k, v in KIND_HELP.items()))
+    p = sub.add_parser(
+        "plot",
+        help="figures of a run into RUN/figures/ (latent, manifold, interpolate, ...)",
+        description="Render one figure of a run into RUN/figures/. KINDS: "
+        + "; ".join(f"{k}: {v}" for k, v in KIND_HELP.items()),
+    )
     p.add_argument("run", type=Path, help="run directory")
     kinds = p.add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
     common = [_common()]
     k = kinds.add_parser("latent", parents=common, help=KIND_HELP["latent"])
     k.add_argument("--n", type=int, help="first N test images (default all for 2-D codes, 5000 otherwise)")
-    k.add_argument("--method", default="tsne", choices=["tsne", "umap", "pca"],
-                   help="2-D embedding of codes above 2-D (umap needs umap-learn; default tsne)")
+    k.add_argument(
+        "--method",
+        default="tsne",
+        choices=["tsne", "umap", "pca"],
+        help="2-D embedding of codes above 2-D (umap needs umap-learn; default tsne)",
+    )
     k.add_argument("--perplexity", type=float, default=30.0, help="t-SNE perplexity (default 30)")
     k.add_argument("--seed", type=int, default=0)
     k = kinds.add_parser("manifold", parents=common, help=KIND_HELP["manifold"])
     k.add_argument("--size", type=int, default=20, help="grid of SIZE x SIZE images (default 20)")
-    k.add_argument("--range", type=float, nargs=2, metavar=("LO", "HI"),
-                   help="grid range on both axes (default -2 2; deterministic models: the codes' 1-99th percentiles)")
-    k.add_argument("--spacing", default="linear", choices=["linear", "ppf"],
-                   help="linear: evenly spaced; ppf: through the inverse normal CDF (equal prior mass per tile)")
+    k.add_argument(
+        "--range",
+        type=float,
+        nargs=2,
+        metavar=("LO", "HI"),
+        help="grid range on both axes (default -2 2; deterministic models: the codes' 1-99th percentiles)",
+    )
+    k.add_argument(
+        "--spacing",
+        default="linear",
+        choices=["linear", "ppf"],
+        help="linear: evenly spaced; ppf: through the inverse normal CDF (equal prior mass per tile)",
+    )
     k.add_argument("--dims", type=int_pair, default=(0, 1), help="the two latent dimensions spanned (default 0,1)")
     k.add_argument("--path-from", type=int, metavar="DIGIT", help="draw the interpolation path from this digit")
     k.add_argument("--path-to", type=int, metavar="DIGIT", help="... to this digit")
@@ -93,13 +110,29 @@ def plot_options(args) -> dict:
         o.update(n=args.n, method=args.method, perplexity=args.perplexity, seed=args.seed)
     elif kind == "manifold":
         lo, hi = args.range if args.range else (None, None)
-        o.update(size=args.size, lo=lo, hi=hi, spacing=args.spacing, dims=args.dims, path_from=args.path_from,
-                 path_to=args.path_to, path_from_index=args.path_from_index, path_to_index=args.path_to_index,
-                 spherical=args.spherical)
+        o.update(
+            size=args.size,
+            lo=lo,
+            hi=hi,
+            spacing=args.spacing,
+            dims=args.dims,
+            path_from=args.path_from,
+            path_to=args.path_to,
+            path_from_index=args.path_from_index,
+            path_to_index=args.path_to_index,
+            spherical=args.spherical,
+        )
     elif kind == "interpolate":
-        o.update(from_digit=args.from_digit, to_digit=args.to_digit, from_index=args.from_index,
-                 to_index=args.to_index, steps=args.steps, spherical=args.spherical, scale=args.scale,
-                 duration_ms=args.duration)
+        o.update(
+            from_digit=args.from_digit,
+            to_digit=args.to_digit,
+            from_index=args.from_index,
+            to_index=args.to_index,
+            steps=args.steps,
+            spherical=args.spherical,
+            scale=args.scale,
+            duration_ms=args.duration,
+        )
     elif kind == "all-pairs":
         o.update(steps=args.steps, spherical=args.spherical, classes=args.classes)
     elif kind == "samples-per-epoch":
@@ -116,8 +149,9 @@ def plot_options(args) -> dict:
 def cmd_plot(args) -> int:
     from vaelab.viz.render import RunFigures
 
-    figs = RunFigures(args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress,
-                      compact=args.compact)
+    figs = RunFigures(
+        args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress, compact=args.compact
+    )
     result = figs.render(args.kind, **plot_options(args))
     for path in result["files"]:
         print(path)
@@ -127,10 +161,13 @@ def cmd_plot(args) -> int:
 
 
 def _add_report(sub) -> None:
-    p = sub.add_parser("report", help="one self-contained HTML page: configuration, numbers, every figure",
-                       description="Write RUN/report.html: the run's configuration, its numbers (eval.json, "
-                       "metrics.jsonl) and every figure that applies to its model, images embedded, readable "
-                       "offline. Figures are rendered afresh into RUN/figures/ unless --reuse.")
+    p = sub.add_parser(
+        "report",
+        help="one self-contained HTML page: configuration, numbers, every figure",
+        description="Write RUN/report.html: the run's configuration, its numbers (eval.json, "
+        "metrics.jsonl) and every figure that applies to its model, images embedded, readable "
+        "offline. Figures are rendered afresh into RUN/figures/ unless --reuse.",
+    )
     p.add_argument("run", type=Path, help="run directory")
     p.add_argument("--out", type=Path, help="HTML path (default RUN/report.html)")
     p.add_argument("--reuse", action="store_true", help="use figures already in RUN/figures/ instead of re-rendering")
@@ -147,8 +184,9 @@ def cmd_report(args) -> int:
     from vaelab.viz.render import RunFigures
     from vaelab.viz.report import write_report
 
-    figs = RunFigures(args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress,
-                      compact=args.compact)
+    figs = RunFigures(
+        args.run, args.checkpoint, args.data_dir, args.dpi, progress=not args.no_progress, compact=args.compact
+    )
     path = write_report(figs, args.out, reuse=args.reuse, latent_n=args.n)
     print(path)
     return 0

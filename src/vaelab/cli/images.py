@@ -23,8 +23,8 @@ def cmd_sample(args) -> int:
 
     import torch
 
-    from vaelab.viz.grids import save_grid
     from vaelab.train.rundir import RunDir
+    from vaelab.viz.grids import save_grid
 
     if args.n < 1:
         raise ConfigError(f"-n {args.n}: expected at least 1 sample")
@@ -49,8 +49,8 @@ def _add_reconstruct(sub):
 def cmd_reconstruct(args) -> int:
     import torch
 
-    from vaelab.viz.grids import save_grid
     from vaelab.train.rundir import RunDir
+    from vaelab.viz.grids import save_grid
 
     if args.n < 1 or args.per_row < 1:
         raise ConfigError("-n and --per-row: expected integers >= 1")
@@ -71,13 +71,15 @@ def cmd_denoise(args) -> int:
     import torch
 
     from vaelab.evaluate.reconstruction import denoising_psnr
-    from vaelab.viz.grids import save_grid
     from vaelab.train.rundir import RunDir
+    from vaelab.viz.grids import save_grid
 
     run = RunDir(args.run).require()
     model = run.load_model()
     if not model.denoising:
-        raise ConfigError(f"{run.path}: a {run.load_config()['model']!r} run without input noise; denoise needs a dae run")
+        raise ConfigError(
+            f"{run.path}: a {run.load_config()['model']!r} run without input noise; denoise needs a dae run"
+        )
     test = load_split(run, "test", args.data_dir, args.limit)
     x = test.images[: args.n]
     g = torch.Generator().manual_seed(args.seed)
@@ -87,16 +89,18 @@ def cmd_denoise(args) -> int:
     png = save_grid(rows, args.out or run.figures / "denoising.png", nrow=args.per_row * 3)
     res = denoising_psnr(model, test.images, seed=args.seed)
     print(f"{png}  (triplets: noisy | denoised | clean)")
-    print(f"test PSNR over {len(test)} images, {res['noise']} noise {res['noise_level']}: noisy "
-          f"{res['psnr_noisy_db']:.2f} dB -> denoised {res['psnr_denoised_db']:.2f} dB")
+    print(
+        f"test PSNR over {len(test)} images, {res['noise']} noise {res['noise_level']}: noisy "
+        f"{res['psnr_noisy_db']:.2f} dB -> denoised {res['psnr_denoised_db']:.2f} dB"
+    )
     return 0
 
 
 def cmd_generate(args) -> int:
     import torch
 
-    from vaelab.viz.grids import save_grid
     from vaelab.train.rundir import RunDir
+    from vaelab.viz.grids import save_grid
 
     run = RunDir(args.run).require()
     model = run.load_model()
@@ -106,8 +110,11 @@ def cmd_generate(args) -> int:
     labels = torch.tensor(digits).repeat_interleave(args.n)
     imgs = model.generate(labels, generator=torch.Generator().manual_seed(args.seed))
     # one row per digit
-    out = save_grid(imgs, args.out or run.figures / ("generated.png" if args.digit is None else f"digit{args.digit}.png"),
-                    nrow=args.n)
+    out = save_grid(
+        imgs,
+        args.out or run.figures / ("generated.png" if args.digit is None else f"digit{args.digit}.png"),
+        nrow=args.n,
+    )
     print(out)
     if args.judge:
         from vaelab.evaluate.reference_classifier import load_classifier
@@ -117,8 +124,12 @@ def cmd_generate(args) -> int:
         gen = model.generate(labels, generator=torch.Generator().manual_seed(args.seed + 1))
         pred = load_classifier(args.classifier).predict_proba(gen).argmax(1)
         shares = [float((pred[labels == d] == d).double().mean()) for d in digits]
-        print(table([[d, f"{s:.2f}"] for d, s in zip(digits, shares)],
-                     ["digit asked", f"share labelled so by the reference classifier ({n} samples)"]))
+        print(
+            table(
+                [[d, f"{s:.2f}"] for d, s in zip(digits, shares, strict=True)],
+                ["digit asked", f"share labelled so by the reference classifier ({n} samples)"],
+            )
+        )
     return 0
 
 
@@ -141,8 +152,11 @@ def register(sub) -> None:
     p.add_argument("-n", type=int, default=10, help="images per digit (default 10)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path)
-    p.add_argument("--judge", action="store_true",
-                   help="also print the share of generated images the reference classifier labels as asked")
+    p.add_argument(
+        "--judge",
+        action="store_true",
+        help="also print the share of generated images the reference classifier labels as asked",
+    )
     p.add_argument("--judge-n", type=int, default=100, help="samples per digit for --judge (default 100)")
     p.add_argument("--classifier", type=Path, default=Path("runs") / "mnist-classifier")
     p.set_defaults(func=cmd_generate)

@@ -90,7 +90,8 @@ def _add_train(sub) -> None:
 
     families = ", ".join(f"{n} ({MODELS[n][1].__name__})" for n in model_names())
     p = sub.add_parser(
-        "train", help="train a model; writes runs/<name>/",
+        "train",
+        help="train a model; writes runs/<name>/",
         description="Train a model into runs/<name>/ (config.json, checkpoints/, metrics.jsonl, tensorboard/). "
         "Options from --config FILE.toml (tables [model] (with family = NAME), [train], [data], or flat keys) are "
         "overridden by the flags given. Model families: " + families + ". Each model option says which families "
@@ -98,18 +99,27 @@ def _add_train(sub) -> None:
     )
     p.add_argument("--config", type=Path, help="TOML file with options")
     p.add_argument("--model", choices=model_names(), default=None, help="model family (default vae)")
-    p.add_argument("--name", default=None, help="run name: 1-100 letters, digits, '-', '_', '.' (default: "
-                   "<model>-<dataset>-z<D>)")
+    p.add_argument(
+        "--name", default=None, help="run name: 1-100 letters, digits, '-', '_', '.' (default: <model>-<dataset>-z<D>)"
+    )
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent folder of runs (default runs/)")
     p.add_argument("--resume", action="store_true", help="continue the run --name from its last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
-    groups = {"model": p.add_argument_group("model options (families that have each one in brackets)"),
-              "train": p.add_argument_group("training options"), "data": p.add_argument_group("data options")}
+    groups = {
+        "model": p.add_argument_group("model options (families that have each one in brackets)"),
+        "train": p.add_argument_group("training options"),
+        "data": p.add_argument_group("data options"),
+    }
     for name, opt in model_options().items():
         fams = opt["families"]
         which = "all families" if len(fams) == len(MODELS) else ", ".join(fams)
-        groups["model"].add_argument(_flag(name), dest=f"model.{name}", default=None,
-                                     help=f"{opt['help']} [{which}]", **_kwargs(name, opt["annotation"]))
+        groups["model"].add_argument(
+            _flag(name),
+            dest=f"model.{name}",
+            default=None,
+            help=f"{opt['help']} [{which}]",
+            **_kwargs(name, opt["annotation"]),
+        )
     for section, cls in (("train", TrainConfig), ("data", DataConfig)):
         for name, field in cls.model_fields.items():
             if name == "progress":
@@ -117,14 +127,19 @@ def _add_train(sub) -> None:
             kw = _kwargs(name, field.annotation)
             if name == "dataset":
                 kw = {"choices": sorted(CATALOG)}
-            groups[section].add_argument(_flag(name), dest=f"{section}.{name}", default=None,
-                                         help=f"{field_help(cls, name)} (default {field.default})", **kw)
+            groups[section].add_argument(
+                _flag(name),
+                dest=f"{section}.{name}",
+                default=None,
+                help=f"{field_help(cls, name)} (default {field.default})",
+                **kw,
+            )
     p.set_defaults(func=cmd_train)
 
 
 def _given(args, section: str) -> dict:
     prefix = section + "."
-    return {k[len(prefix):]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
+    return {k[len(prefix) :]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
 
 
 def cmd_train(args) -> int:
@@ -152,8 +167,11 @@ def cmd_train(args) -> int:
         shown = ", ".join(f"{k}={last[k]:.2f}" for k in ("val_loss", "val_elbo") if k in last)
         print(f"epoch {last['epoch']}: {shown}")
     if result.interrupted:
-        print(f"interrupted; continue with: vaelab train --name {result.run.path.name} --runs-dir "
-              f"{result.run.path.parent} --resume", file=sys.stderr)
+        print(
+            f"interrupted; continue with: vaelab train --name {result.run.path.name} --runs-dir "
+            f"{result.run.path.parent} --resume",
+            file=sys.stderr,
+        )
         return 130
     return 0
 

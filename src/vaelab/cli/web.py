@@ -12,12 +12,17 @@ from pathlib import Path
 
 from vaelab.core.errors import ConfigError
 
+
 def _print_export(meta: dict, run_path: Path) -> None:
     chk = meta["onnx_check"]
-    print(f"{run_path / 'export'}/: encoder.onnx, decoder.onnx, codes.bin ({meta['n_codes']} x {meta['latent_dim']} "
-          f"float32), {'labels.bin, ' if meta['labels'] else ''}meta.json")
-    print(f"onnxruntime vs PyTorch, max absolute difference: encoder {chk['encoder_max_abs_diff']:.2e}, "
-          f"decoder {chk['decoder_max_abs_diff']:.2e} (tolerance {chk['tolerance']:g})")
+    print(
+        f"{run_path / 'export'}/: encoder.onnx, decoder.onnx, codes.bin ({meta['n_codes']} x {meta['latent_dim']} "
+        f"float32), {'labels.bin, ' if meta['labels'] else ''}meta.json"
+    )
+    print(
+        f"onnxruntime vs PyTorch, max absolute difference: encoder {chk['encoder_max_abs_diff']:.2e}, "
+        f"decoder {chk['decoder_max_abs_diff']:.2e} (tolerance {chk['tolerance']:g})"
+    )
 
 
 def cmd_export(args) -> int:
@@ -37,8 +42,10 @@ def cmd_site(args) -> int:
     from vaelab.export.site import build_site
 
     out = build_site(args.run, args.out, export=True if args.export else None)
-    print(f"static site: {out}/ (serve it with any static web server over http, e.g. "
-          f"`vaelab explore {args.run}` or GitHub Pages)")
+    print(
+        f"static site: {out}/ (serve it with any static web server over http, e.g. "
+        f"`vaelab explore {args.run}` or GitHub Pages)"
+    )
     return 0
 
 
@@ -56,8 +63,10 @@ def cmd_explore(args) -> int:
     try:
         server = make_server(site, args.host, args.port, quiet=not args.verbose)
     except OSError as exc:
-        raise ConfigError(f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc}); "
-                          "choose another --port (0 = any free port)") from None
+        raise ConfigError(
+            f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc}); "
+            "choose another --port (0 = any free port)"
+        ) from None
     host, port = server.server_address[:2]
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/"
     print(f"serving {site}/ at {url}  (Ctrl-C stops)", flush=True)
@@ -75,36 +84,45 @@ def cmd_explore(args) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("export", help="ONNX encoder/decoder (checked with onnxruntime) + test codes for the explorer",
-                       description="Write RUN/export/: encoder.onnx (x -> mu, logvar), decoder.onnx (z -> pixel "
-                       "probabilities), both with a dynamic batch axis and checked against PyTorch with onnxruntime "
-                       "(max absolute difference printed; above 1e-4 is an error), codes.bin (test-set mu, float32 "
-                       "little-endian), labels.bin (uint8) and meta.json.")
+    p = sub.add_parser(
+        "export",
+        help="ONNX encoder/decoder (checked with onnxruntime) + test codes for the explorer",
+        description="Write RUN/export/: encoder.onnx (x -> mu, logvar), decoder.onnx (z -> pixel "
+        "probabilities), both with a dynamic batch axis and checked against PyTorch with onnxruntime "
+        "(max absolute difference printed; above 1e-4 is an error), codes.bin (test-set mu, float32 "
+        "little-endian), labels.bin (uint8) and meta.json.",
+    )
     p.add_argument("run", type=Path)
     p.add_argument("--checkpoint", default="best", choices=["best", "last"])
     p.add_argument("--n-codes", type=int, help="encode only the first N test images (default: all)")
     p.add_argument("--data-dir", type=Path)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("explore", help="build RUN/site/ and serve the in-browser latent explorer on 127.0.0.1",
-                       description="Build the explorer site into RUN/site/ (exporting the run first if RUN/export/ "
-                       "is missing or older than the checkpoints) and serve it over http.")
+    p = sub.add_parser(
+        "explore",
+        help="build RUN/site/ and serve the in-browser latent explorer on 127.0.0.1",
+        description="Build the explorer site into RUN/site/ (exporting the run first if RUN/export/ "
+        "is missing or older than the checkpoints) and serve it over http.",
+    )
     p.add_argument("run", type=Path)
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; another exposes the page to the network)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; another exposes the page to the network)",
+    )
     p.add_argument("--open", action="store_true", help="open the page in the default web browser")
     p.add_argument("--export", action="store_true", help="re-export the run even if RUN/export/ is current")
     p.add_argument("--verbose", action="store_true", help="log every request")
     p.set_defaults(func=cmd_explore)
 
-    p = sub.add_parser("site", help="write the self-contained static explorer site of RUN into OUT",
-                       description="Write the static explorer site (page, onnxruntime-web files, models, codes) "
-                       "into OUT, ready to publish on any static web host. No CDN or network access is needed.")
+    p = sub.add_parser(
+        "site",
+        help="write the self-contained static explorer site of RUN into OUT",
+        description="Write the static explorer site (page, onnxruntime-web files, models, codes) "
+        "into OUT, ready to publish on any static web host. No CDN or network access is needed.",
+    )
     p.add_argument("run", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--export", action="store_true", help="re-export the run even if RUN/export/ is current")
     p.set_defaults(func=cmd_site)
-
-
-

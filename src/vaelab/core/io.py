@@ -43,8 +43,10 @@ def storage_error(path: Path, exc: BaseException, needed: int | None = None) -> 
     if full or (free == 0):
         need = f"; about {_fmt_bytes(needed)} needed" if needed else ""
         have = f", {_fmt_bytes(free)} free" if free is not None else ""
-        return StorageError(f"{path}: disk full, cannot write it{need}{have}. Free some space; what was saved "
-                            "before is intact (continue a run with --resume)")
+        return StorageError(
+            f"{path}: disk full, cannot write it{need}{have}. Free some space; what was saved "
+            "before is intact (continue a run with --resume)"
+        )
     if isinstance(exc, PermissionError):
         return StorageError(f"{path}: permission denied, cannot write it")
     return StorageError(f"{path}: cannot write it ({type(exc).__name__}: {exc})")

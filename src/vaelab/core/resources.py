@@ -12,7 +12,6 @@ A run whose estimate exceeds the memory available (``available_memory``) is refu
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
@@ -20,6 +19,7 @@ from torch import nn
 
 from vaelab.core.errors import ConfigError
 from vaelab.core.io import _fmt_bytes
+from vaelab.core.memory import available_memory as host_available_memory
 
 FLOAT_BYTES = 4
 
@@ -37,8 +37,10 @@ class MemoryEstimate:
         return self.parameters * FLOAT_BYTES * 4 + self.activations * FLOAT_BYTES * 2 + self.data_bytes
 
     def describe(self) -> str:
-        return (f"about {_fmt_bytes(self.total)} ({self.parameters:,} parameters, {self.activations:,} activation "
-                f"values per step, {_fmt_bytes(self.data_bytes)} of images)")
+        return (
+            f"about {_fmt_bytes(self.total)} ({self.parameters:,} parameters, {self.activations:,} activation "
+            f"values per step, {_fmt_bytes(self.data_bytes)} of images)"
+        )
 
 
 def available_memory(device: torch.device | str = "cpu") -> int | None:
@@ -50,17 +52,7 @@ def available_memory(device: torch.device | str = "cpu") -> int | None:
             return int(torch.cuda.mem_get_info(device)[0])
         except (RuntimeError, AssertionError):
             return None
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
+    return host_available_memory()
 
 
 def training_memory(model_cls: type[nn.Module], config, batch_size: int, n_images: int) -> MemoryEstimate:

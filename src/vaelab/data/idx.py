@@ -26,6 +26,7 @@ from typing import BinaryIO
 import numpy as np
 
 from vaelab.core.errors import DatasetError
+from vaelab.core.memory import available_memory
 from vaelab.data.files import open_data_file
 
 # dtype code -> numpy dtype (big-endian as stored)
@@ -41,22 +42,6 @@ MAX_IDX_BYTES = 16 * 2**30  # largest payload read at all (16 GiB), whatever the
 CHUNK = 1 << 20  # bytes read (or decompressed) per step
 _GZIP_MAGIC = b"\x1f\x8b"
 _GZIP_MIN_SIZE = 18  # a 10-byte gzip header and an 8-byte trailer (CRC-32, ISIZE) at the least
-
-
-def available_memory() -> int | None:
-    """Bytes of memory available to a new allocation: ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the
-    free physical pages from ``os.sysconf``; None if neither is known."""
-    try:
-        with open("/proc/meminfo", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"MemAvailable:"):
-                    return int(line.split()[1]) * 1024  # the value is in kB
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,10 @@ def evaluate(
             result["classifier_accuracy"] = classifier_accuracy(model, data)
             result["classifier_note"] = "test accuracy of the guided VAE's own classifier on grey images"
         if model.likelihood == "gaussian":
-            result["nll_note"] = ("Gaussian density of grey pixels (continuous): not comparable to Bernoulli NLLs "
-                                  "on binarized MNIST" + ("; conditional on the classifier's softmax"
-                                                          if model.has_classifier else ""))
+            result["nll_note"] = (
+                "Gaussian density of grey pixels (continuous): not comparable to Bernoulli NLLs "
+                "on binarized MNIST" + ("; conditional on the classifier's softmax" if model.has_classifier else "")
+            )
         return result
     return evaluate_reconstruction(model, data, seed=seed)
 

@@ -33,8 +33,9 @@ CLASS_REACHED_SHARE = 0.01  # a class is "reached" if >= 1% of the prior samples
 def encode_means(model, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
     """Encoder means (the code of a deterministic model) ``(N, D)`` on the CPU for ``images (N, C, H, W)``."""
     dev = model.device
-    return torch.cat([model.encode(images[i : i + batch_size].to(dev))[0].cpu()
-                      for i in range(0, len(images), batch_size)])
+    return torch.cat(
+        [model.encode(images[i : i + batch_size].to(dev))[0].cpu() for i in range(0, len(images), batch_size)]
+    )
 
 
 @torch.no_grad()
@@ -70,8 +71,14 @@ def psnr(mse_per_image: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def completeness(model, classifier, n: int = 2000, seed: int = 0,
-                 confidence: float = COMPLETENESS_CONFIDENCE, codes: torch.Tensor | None = None) -> dict:
+def completeness(
+    model,
+    classifier,
+    n: int = 2000,
+    seed: int = 0,
+    confidence: float = COMPLETENESS_CONFIDENCE,
+    codes: torch.Tensor | None = None,
+) -> dict:
     """Share of n codes z ~ N(0, I) whose decoding ``classifier`` labels with max softmax >= ``confidence``.
 
     With ``codes (M, D)`` (e.g. encoder means of training images), z is drawn instead from the Gaussian fitted to
@@ -91,8 +98,13 @@ def completeness(model, classifier, n: int = 2000, seed: int = 0,
     ok = conf >= confidence
     counts = torch.bincount(label[ok], minlength=probs.shape[1]).tolist()
     reached = sum(c >= CLASS_REACHED_SHARE * n for c in counts)
-    return {"completeness": float(ok.double().mean()), "n": n, "confidence": confidence, "class_counts": counts,
-            "classes_reached": int(reached)}
+    return {
+        "completeness": float(ok.double().mean()),
+        "n": n,
+        "confidence": confidence,
+        "class_counts": counts,
+        "classes_reached": int(reached),
+    }
 
 
 @torch.no_grad()
@@ -108,8 +120,13 @@ def continuity(model, n: int = 2000, step: float = CONTINUITY_STEP, seed: int = 
     u = u / u.norm(dim=1, keepdim=True)
     a, b = decode_batched(model, z), decode_batched(model, z + step * u)
     rate = (b - a).abs().flatten(1).mean(1).double() / step
-    return {"continuity_mean": float(rate.mean()), "continuity_std": float(rate.std()),
-            "continuity_p95": float(rate.quantile(0.95)), "n": n, "step": step}
+    return {
+        "continuity_mean": float(rate.mean()),
+        "continuity_std": float(rate.std()),
+        "continuity_p95": float(rate.quantile(0.95)),
+        "n": n,
+        "step": step,
+    }
 
 
 def knn_accuracy(train_codes, train_labels, test_codes, test_labels, k: int = 5) -> float:
@@ -120,8 +137,9 @@ def knn_accuracy(train_codes, train_labels, test_codes, test_labels, k: int = 5)
     return float(knn.score(np.asarray(test_codes), np.asarray(test_labels)))
 
 
-def latent_properties(model, classifier, train, test, n_prior: int = 2000, knn_train: int = 10000,
-                      k: int = 5, seed: int = 0) -> dict:
+def latent_properties(
+    model, classifier, train, test, n_prior: int = 2000, knn_train: int = 10000, k: int = 5, seed: int = 0
+) -> dict:
     """All the properties of the module docstring for one model: ``train`` / ``test`` are ``ImageDataset``s with
     labels (grey pixels); ``classifier`` a reference classifier (``predict_proba``)."""
     tr = train.subset(knn_train)

@@ -16,10 +16,10 @@ import time
 
 import torch
 
-from vaelab.data import ImageDataset
-from vaelab.data.binarize import STATIC_TEST_SEED, binarize_static
 from vaelab.core.errors import ConfigError
 from vaelab.core.likelihoods import gaussian_kl_standard_normal
+from vaelab.data import ImageDataset
+from vaelab.data.binarize import STATIC_TEST_SEED, binarize_static
 from vaelab.models import LatentModel
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2015: unit u is active if Cov_x(E_q[z_u]) > 0.01
@@ -53,7 +53,9 @@ def iw_log_likelihood(model, x: torch.Tensor, k: int, chunk: int = 100, generato
 def _binarize_for(model: LatentModel, images: torch.Tensor, binarize: str | None):
     mode = binarize or ("static" if model.likelihood == "bernoulli" else "none")
     if mode == "static":
-        return binarize_static(images, STATIC_TEST_SEED), f"static: one Bernoulli sample of the grey images, seed {STATIC_TEST_SEED}"
+        return binarize_static(
+            images, STATIC_TEST_SEED
+        ), f"static: one Bernoulli sample of the grey images, seed {STATIC_TEST_SEED}"
     if mode == "none":
         return images, "none: grey pixels in [0, 1]"
     raise ConfigError(f"binarize={binarize!r}: expected 'static' or 'none' for evaluation")

@@ -52,8 +52,12 @@ def denoising_psnr(model, images: torch.Tensor, seed: int = 0, batch_size: int =
         xn = model.corrupt(x, g)
         noisy_err.append((xn - x).flatten(1).pow(2).mean(1).cpu())
         den_err.append((model.reconstruct(xn) - x).flatten(1).pow(2).mean(1).cpu())
-    return {"noise": model.config.noise, "noise_level": float(model.config.noise_level),
-            "psnr_noisy_db": psnr(torch.cat(noisy_err)), "psnr_denoised_db": psnr(torch.cat(den_err))}
+    return {
+        "noise": model.config.noise,
+        "noise_level": float(model.config.noise_level),
+        "psnr_noisy_db": psnr(torch.cat(noisy_err)),
+        "psnr_denoised_db": psnr(torch.cat(den_err)),
+    }
 
 
 @torch.no_grad()

@@ -1,5 +1,5 @@
-"""The reference MNIST classifier: a small CNN that judges generated digits; train, save and load it (``vaelab classifier train``;
-default ``runs/mnist-classifier``).
+"""The reference MNIST classifier: a small CNN that judges generated digits; train, save and load it
+(``vaelab classifier train``; default ``runs/mnist-classifier``).
 
 The folder looks like a run: ``config.json``, ``checkpoints/best.pt`` (``{"model": "mnist-classifier",
 "model_config", "model_state"}``, read with ``weights_only=True``), ``metrics.jsonl`` (one record per epoch with
@@ -51,7 +51,7 @@ class ClassifierConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values: dict) -> "ClassifierConfig":
+    def from_dict(cls, values: dict) -> ClassifierConfig:
         cfg = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
         cfg.validate()
         return cfg
@@ -67,11 +67,18 @@ class DigitClassifier(nn.Module):
         c, h, w = self.config.image_shape
         c1, c2 = self.config.channels
         self.features = nn.Sequential(
-            nn.Conv2d(c, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+            nn.Conv2d(c, c1, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
         )
         self.head = nn.Sequential(
-            nn.Linear(c2 * (h // 4) * (w // 4), self.config.hidden), nn.ReLU(), nn.Dropout(self.config.dropout),
+            nn.Linear(c2 * (h // 4) * (w // 4), self.config.hidden),
+            nn.ReLU(),
+            nn.Dropout(self.config.dropout),
             nn.Linear(self.config.hidden, self.config.num_classes),
         )
 
@@ -84,8 +91,13 @@ class DigitClassifier(nn.Module):
         was = self.training
         self.eval()
         dev = next(self.parameters()).device
-        out = torch.cat([torch.softmax(self(x[i : i + batch_size].to(dev)), -1).cpu()
-                         for i in range(0, len(x), batch_size)]) if len(x) else torch.zeros(0, self.config.num_classes)
+        out = (
+            torch.cat(
+                [torch.softmax(self(x[i : i + batch_size].to(dev)), -1).cpu() for i in range(0, len(x), batch_size)]
+            )
+            if len(x)
+            else torch.zeros(0, self.config.num_classes)
+        )
         self.train(was)
         return out
 
@@ -97,10 +109,19 @@ def accuracy(model: DigitClassifier, images: torch.Tensor, labels: torch.Tensor)
     return float((probs.argmax(1) == labels).double().mean()) if len(labels) else float("nan")
 
 
-def train_classifier(out_dir=DEFAULT_CLASSIFIER_DIR, dataset: str = "mnist", data_dir=None, epochs: int = 2,
-                     batch_size: int = 128, lr: float = 1e-3, seed: int = 0, limit: int | None = None,
-                     val_size: int | None = None, channels: tuple[int, int] = (32, 64),
-                     progress: bool = True) -> dict:
+def train_classifier(
+    out_dir=DEFAULT_CLASSIFIER_DIR,
+    dataset: str = "mnist",
+    data_dir=None,
+    epochs: int = 2,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    limit: int | None = None,
+    val_size: int | None = None,
+    channels: tuple[int, int] = (32, 64),
+    progress: bool = True,
+) -> dict:
     """Train the small CNN of ``vaelab.evaluate.reference_classifier`` with Adam on grey images; write ``out_dir``.
 
     ``channels`` are the two conv layers' widths (smaller for quick tests); ``limit`` keeps the first N training
@@ -126,16 +147,20 @@ def train_classifier(out_dir=DEFAULT_CLASSIFIER_DIR, dataset: str = "mnist", dat
     if train.labels is None:
         raise ConfigError(f"--dataset {dataset}: has no labels; the classifier needs a labelled dataset")
     torch.manual_seed(int(seed))
-    cfg = ClassifierConfig(image_shape=train.image_shape, channels=tuple(channels),
-                           num_classes=int(train.labels.max()) + 1)
+    cfg = ClassifierConfig(
+        image_shape=train.image_shape, channels=tuple(channels), num_classes=int(train.labels.max()) + 1
+    )
     model = DigitClassifier(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(int(seed))
     out.mkdir(parents=True, exist_ok=True)
-    config = {"name": out.name, "model": CLASSIFIER_NAME, "model_config": cfg.to_dict(),
-              "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
-              "dataset": {"name": dataset, "limit": limit, "val_size": val_size, "n_train": len(train),
-                          "n_val": len(val)}}
+    config = {
+        "name": out.name,
+        "model": CLASSIFIER_NAME,
+        "model_config": cfg.to_dict(),
+        "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
+        "dataset": {"name": dataset, "limit": limit, "val_size": val_size, "n_train": len(train), "n_val": len(val)},
+    }
     atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     t_start = time.perf_counter()
     n = len(train)
@@ -151,18 +176,31 @@ def train_classifier(out_dir=DEFAULT_CLASSIFIER_DIR, dataset: str = "mnist", dat
             loss.backward()
             opt.step()
             total += float(loss.detach()) * len(idx)
-        record = {"epoch": epoch, "train_ce": total / n, "val_accuracy": accuracy(model, val.images, val.labels)
-                  if len(val) else None, "time_s": time.perf_counter() - t0}
+        record = {
+            "epoch": epoch,
+            "train_ce": total / n,
+            "val_accuracy": accuracy(model, val.images, val.labels) if len(val) else None,
+            "time_s": time.perf_counter() - t0,
+        }
         append_line(out / "metrics.jsonl", json.dumps(record))
         if progress:
-            print(f"epoch {epoch}/{epochs} train_ce={record['train_ce']:.4f} val_accuracy={record['val_accuracy']}",
-                  file=sys.stderr)
+            print(
+                f"epoch {epoch}/{epochs} train_ce={record['train_ce']:.4f} val_accuracy={record['val_accuracy']}",
+                file=sys.stderr,
+            )
     state = {"model": CLASSIFIER_NAME, "model_config": cfg.to_dict(), "model_state": model.state_dict()}
     save_checkpoint(out / "checkpoints" / "best.pt", state)
-    result = {"dataset": dataset, "split": "test", "n_images": len(test),
-              "test_accuracy": accuracy(model, test.images, test.labels), "val_accuracy": record["val_accuracy"],
-              "epochs": int(epochs), "n_train": n, "seconds": time.perf_counter() - t_start,
-              "threads": torch.get_num_threads()}
+    result = {
+        "dataset": dataset,
+        "split": "test",
+        "n_images": len(test),
+        "test_accuracy": accuracy(model, test.images, test.labels),
+        "val_accuracy": record["val_accuracy"],
+        "epochs": int(epochs),
+        "n_train": n,
+        "seconds": time.perf_counter() - t_start,
+        "threads": torch.get_num_threads(),
+    }
     atomic_write_text(out / "eval.json", json.dumps(result, indent=2) + "\n")
     return result
 
@@ -175,8 +213,10 @@ def load_classifier(path=DEFAULT_CLASSIFIER_DIR) -> DigitClassifier:
     """
     ckpt = Path(path) / "checkpoints" / "best.pt"
     if not ckpt.is_file():
-        raise CheckpointError(f"{path}: no reference classifier (no checkpoints/best.pt); train one with "
-                              f"`vaelab classifier train --out {path}`")
+        raise CheckpointError(
+            f"{path}: no reference classifier (no checkpoints/best.pt); train one with "
+            f"`vaelab classifier train --out {path}`"
+        )
     state = load_checkpoint(ckpt)
     if state.get("model") != CLASSIFIER_NAME:
         raise CheckpointError(f"{ckpt}: holds model {state.get('model')!r}, not the reference classifier")

@@ -42,8 +42,10 @@ def check_assets() -> list[Path]:
         files.append(web / name)
     for name in VENDOR_FILES:
         if not (web / "vendor" / name).is_file():
-            raise ExportError(f"{web / 'vendor' / name}: onnxruntime-web file missing; run `make web` (installs "
-                              "the onnxruntime-web npm package pinned in web/package-lock.json and copies it in)")
+            raise ExportError(
+                f"{web / 'vendor' / name}: onnxruntime-web file missing; run `make web` (installs "
+                "the onnxruntime-web npm package pinned in web/package-lock.json and copies it in)"
+            )
         files.append(web / "vendor" / name)
     return files
 
@@ -55,8 +57,7 @@ def _copy(src: Path, dst: Path) -> None:
     tmp.replace(dst)
 
 
-def build_site(run: RunDir | str | Path, out: str | Path | None = None, export: bool | None = None,
-               log=print) -> Path:
+def build_site(run: RunDir | str | Path, out: str | Path | None = None, export: bool | None = None, log=print) -> Path:
     """Write the static explorer site of ``run`` into ``out`` (default ``RUN/site/``).
 
     Args:
@@ -77,8 +78,10 @@ def build_site(run: RunDir | str | Path, out: str | Path | None = None, export: 
     if export or (export is None and not export_is_current(run)):
         log(f"exporting {run.path} -> {run.export}/")
         meta = export_run(run)
-        log(f"  onnxruntime check: max |diff| encoder {meta['onnx_check']['encoder_max_abs_diff']:.2e}, "
-            f"decoder {meta['onnx_check']['decoder_max_abs_diff']:.2e}")
+        log(
+            f"  onnxruntime check: max |diff| encoder {meta['onnx_check']['encoder_max_abs_diff']:.2e}, "
+            f"decoder {meta['onnx_check']['decoder_max_abs_diff']:.2e}"
+        )
     elif not export_is_current(run):
         raise ExportError(f"{run.export}: no current export of the run; run `vaelab export {run.path}`")
     if out.resolve() in (run.path.resolve(), run.export.resolve()) or run.path.resolve().is_relative_to(out.resolve()):

@@ -8,6 +8,23 @@ from vaelab.models.pca import PCAConfig, PCAModel
 from vaelab.models.registry import MODELS, build_model, model_names
 from vaelab.models.vae import VAE, GaussianEncoderVAE, VAEConfig
 
-__all__ = ["LatentModel", "ModelConfig", "ModelOutput", "MODELS", "build_model", "model_names", "VAE", "VAEConfig",
-           "GaussianEncoderVAE", "Autoencoder", "DenoisingAutoencoder", "LinearAutoencoder", "ConvVAE",
-           "ConvVAEConfig", "GuidedVAE", "GuidedVAEConfig", "PCAConfig", "PCAModel"]
+__all__ = [
+    "LatentModel",
+    "ModelConfig",
+    "ModelOutput",
+    "MODELS",
+    "build_model",
+    "model_names",
+    "VAE",
+    "VAEConfig",
+    "GaussianEncoderVAE",
+    "Autoencoder",
+    "DenoisingAutoencoder",
+    "LinearAutoencoder",
+    "ConvVAE",
+    "ConvVAEConfig",
+    "GuidedVAE",
+    "GuidedVAEConfig",
+    "PCAConfig",
+    "PCAModel",
+]

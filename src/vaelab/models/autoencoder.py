@@ -63,7 +63,9 @@ class LinearAEConfig(AutoencoderConfig):
     def check(self) -> None:
         super().check()
         if self.hidden or self.output != "linear" or self.noise != "none":
-            raise ConfigError("linear-ae: expected hidden=(), output='linear', noise='none' (one linear layer each way)")
+            raise ConfigError(
+                "linear-ae: expected hidden=(), output='linear', noise='none' (one linear layer each way)"
+            )
 
 
 class DAEConfig(AutoencoderConfig):
@@ -74,7 +76,9 @@ class DAEConfig(AutoencoderConfig):
     def check(self) -> None:
         super().check()
         if self.noise == "none" or self.noise_level == 0:
-            raise ConfigError("dae: expected noise 'gaussian' or 'salt-pepper' with noise_level > 0 (--noise, --noise-level)")
+            raise ConfigError(
+                "dae: expected noise 'gaussian' or 'salt-pepper' with noise_level > 0 (--noise, --noise-level)"
+            )
 
 
 def corrupt(x: torch.Tensor, noise: str, level: float, generator=None) -> torch.Tensor:
@@ -183,6 +187,13 @@ class DenoisingAutoencoder(Autoencoder):
     config_class = DAEConfig
 
 
-__all__ = ["Autoencoder", "AutoencoderConfig", "DenoisingAutoencoder", "DAEConfig", "LinearAutoencoder",
-           "LinearAEConfig", "corrupt", "NOISES"]
-
+__all__ = [
+    "Autoencoder",
+    "AutoencoderConfig",
+    "DenoisingAutoencoder",
+    "DAEConfig",
+    "LinearAutoencoder",
+    "LinearAEConfig",
+    "corrupt",
+    "NOISES",
+]

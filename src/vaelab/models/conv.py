@@ -37,8 +37,10 @@ class ConvVAEConfig(VAEConfig):
             raise ConfigError(f"hidden={list(self.hidden)}: the conv VAE takes at most one fully connected size")
         _, h, w = self.image_shape
         if min(h, w) >> len(self.channels) < 1:
-            raise ConfigError(f"channels={list(self.channels)}: {len(self.channels)} stride-2 layers shrink a "
-                              f"{h}x{w} image below 1 pixel; use fewer layers")
+            raise ConfigError(
+                f"channels={list(self.channels)}: {len(self.channels)} stride-2 layers shrink a "
+                f"{h}x{w} image below 1 pixel; use fewer layers"
+            )
 
 
 class ConvVAE(GaussianEncoderVAE):
@@ -66,7 +68,9 @@ class ConvVAE(GaussianEncoderVAE):
         last = H[0] if H else flat
         self.fc_mu = nn.Linear(last, D)
         self.fc_logvar = nn.Linear(last, D)
-        dec_fc = [nn.Linear(D, H[0]), activation(config.activation), nn.Linear(H[0], flat)] if H else [nn.Linear(D, flat)]
+        dec_fc = (
+            [nn.Linear(D, H[0]), activation(config.activation), nn.Linear(H[0], flat)] if H else [nn.Linear(D, flat)]
+        )
         self.decoder_fc = nn.Sequential(*dec_fc, activation(config.activation))
         dec: list[nn.Module] = []
         outs = list(reversed(chans[:-1])) + [c_in]

@@ -25,8 +25,8 @@ from pydantic import Field
 from torch import nn
 
 from vaelab.core.errors import ConfigError
-from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
 from vaelab.core.likelihoods import gaussian_kl_standard_normal
+from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
 from vaelab.models.base import ModelOutput
 from vaelab.models.networks import Activation, mlp
 from vaelab.models.vae import GaussianEncoderVAE, VAEConfig
@@ -118,8 +118,9 @@ class GuidedVAE(GaussianEncoderVAE):
         ce = F.cross_entropy(logits, y, reduction="none")
         loss = recon_nll + float(self.config.beta) * kl + float(self.config.classifier_weight) * ce
         err = (logits.argmax(-1) != y).to(x.dtype)
-        return ModelOutput(loss, recon_nll, kl, mu, logvar, z, elbo=-(recon_nll + kl),
-                           extra={"class_ce": ce, "class_error": err})
+        return ModelOutput(
+            loss, recon_nll, kl, mu, logvar, z, elbo=-(recon_nll + kl), extra={"class_ce": ce, "class_error": err}
+        )
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:

@@ -52,7 +52,7 @@ class PCAModel(LatentModel):
         self.register_buffer("mean", torch.zeros(P))
         self.register_buffer("explained_variance", torch.ones(D))
 
-    def fit(self, x: torch.Tensor) -> "PCAModel":
+    def fit(self, x: torch.Tensor) -> PCAModel:
         """Fit to images ``(N, C, H, W)`` (or points ``(N, P)``) with scikit-learn's PCA.
 
         Raises:

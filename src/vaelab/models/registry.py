@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from vaelab.core.errors import ConfigError
-from vaelab.models.base import LatentModel, ModelConfig
 from vaelab.models.autoencoder import (
     Autoencoder,
     AutoencoderConfig,
@@ -12,6 +11,7 @@ from vaelab.models.autoencoder import (
     LinearAEConfig,
     LinearAutoencoder,
 )
+from vaelab.models.base import LatentModel, ModelConfig
 from vaelab.models.conv import ConvVAE, ConvVAEConfig
 from vaelab.models.guided import GuidedVAE, GuidedVAEConfig
 from vaelab.models.pca import PCAConfig, PCAModel

@@ -18,7 +18,6 @@ import torch
 from pydantic import field_validator
 from torch import nn
 
-from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
 from vaelab.core.likelihoods import (
     bernoulli_log_prob,
     diagonal_normal_log_prob,
@@ -26,6 +25,7 @@ from vaelab.core.likelihoods import (
     gaussian_log_prob,
     standard_normal_log_prob,
 )
+from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 from vaelab.models.networks import Activation, mlp
 

@@ -7,5 +7,14 @@ from vaelab.train.rundir import RunDir
 from vaelab.train.runs import TrainResult, create_run, resume_run, train
 from vaelab.train.trainer import Trainer
 
-__all__ = ["DataConfig", "RunDir", "RunSpec", "TrainConfig", "TrainResult", "Trainer", "create_run", "resume_run",
-           "train"]
+__all__ = [
+    "DataConfig",
+    "RunDir",
+    "RunSpec",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "create_run",
+    "resume_run",
+    "train",
+]

@@ -43,8 +43,13 @@ class ProgressBar(Callback):
     def on_epoch_start(self, trainer, steps: int) -> None:
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=steps, initial=trainer.step_in_epoch, leave=False, dynamic_ncols=True,
-                        desc=f"epoch {trainer.epoch + 1}/{trainer.config.epochs}")
+        self.bar = tqdm(
+            total=steps,
+            initial=trainer.step_in_epoch,
+            leave=False,
+            dynamic_ncols=True,
+            desc=f"epoch {trainer.epoch + 1}/{trainer.config.epochs}",
+        )
 
     def on_step_end(self, trainer) -> None:
         self.bar.update(1)
@@ -68,10 +73,13 @@ class EpochPrinter(Callback):
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         shown = {k: v for k, v in record.items() if k.startswith(("train_loss", "val_"))}
-        what = ("fitted in closed form" if record.get("closed_form")
-                else f"epoch {record['epoch']}/{trainer.config.epochs}")
-        print(f"{what} " + " ".join(f"{k}={v:.3f}" for k, v in shown.items()) + f" ({record['time_s']:.1f}s)",
-              file=sys.stderr)
+        what = (
+            "fitted in closed form" if record.get("closed_form") else f"epoch {record['epoch']}/{trainer.config.epochs}"
+        )
+        print(
+            f"{what} " + " ".join(f"{k}={v:.3f}" for k, v in shown.items()) + f" ({record['time_s']:.1f}s)",
+            file=sys.stderr,
+        )
 
 
 class MetricsLog(Callback):
@@ -148,12 +156,19 @@ class Checkpoints(Callback):
 
     def on_stop(self, trainer) -> None:
         save_checkpoint(self.run.last_ckpt, trainer.state_dict())
-        print(f"\ninterrupted: saved {self.run.last_ckpt} (epoch {trainer.epoch + 1}, step "
-              f"{trainer.step_in_epoch}); continue with --resume", file=sys.stderr)
+        print(
+            f"\ninterrupted: saved {self.run.last_ckpt} (epoch {trainer.epoch + 1}, step "
+            f"{trainer.step_in_epoch}); continue with --resume",
+            file=sys.stderr,
+        )
 
 
 def run_callbacks(run: RunDir, samples_per_epoch: int, seed: int, progress: bool) -> list[Callback]:
     """The callbacks of a training run writing into ``run``, in the order they must act."""
-    writers: list[Callback] = [MetricsLog(run), TensorBoardLog(run), EpochSamples(run, samples_per_epoch, seed),
-                               Checkpoints(run)]
+    writers: list[Callback] = [
+        MetricsLog(run),
+        TensorBoardLog(run),
+        EpochSamples(run, samples_per_epoch, seed),
+        Checkpoints(run),
+    ]
     return ([ProgressBar()] if progress else []) + writers + ([EpochPrinter()] if progress else [])

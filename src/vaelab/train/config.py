@@ -51,7 +51,8 @@ class TrainConfig(Options):
     seed: NonNegativeInt = 0
     """seeds the run's one generator (permutations, binarization, noise) and the initial weights"""
     binarize: Literal["dynamic", "static", "none"] | None = None
-    """dynamic (a fresh Bernoulli sample per batch), static (one fixed sample) or none (grey pixels); default: dynamic for Bernoulli models, none otherwise"""
+    """dynamic (a fresh Bernoulli sample per batch), static (one fixed sample) or none (grey pixels);
+    default: dynamic for Bernoulli models, none otherwise"""
     device: Str = "auto"
     """auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps"""
     samples_per_epoch: NonNegativeInt = 10
@@ -103,8 +104,14 @@ class RunSpec:
 
     def to_config(self, n_train: int | None = None, n_val: int | None = None) -> dict:
         """The run's ``config.json``: every option, the dataset sizes, the machine and versions."""
-        dataset = {"name": self.data.dataset, "val_size": self.data.val_size, "limit": self.data.limit,
-                   "data_dir": self.data.data_dir, "n_train": n_train, "n_val": n_val}
+        dataset = {
+            "name": self.data.dataset,
+            "val_size": self.data.val_size,
+            "limit": self.data.limit,
+            "data_dir": self.data.data_dir,
+            "n_train": n_train,
+            "n_val": n_val,
+        }
         return {
             "format": CONFIG_FORMAT,
             "name": self.name,
@@ -125,14 +132,22 @@ class RunSpec:
         """
         where = f"{path}: "
         try:
-            model, model_cfg, train_cfg, ds = (config["model"], config["model_config"], config["train"],
-                                               config["dataset"])
+            model, model_cfg, train_cfg, ds = (
+                config["model"],
+                config["model_config"],
+                config["train"],
+                config["dataset"],
+            )
         except (KeyError, TypeError) as exc:
             raise ConfigError(f"{where}missing section {exc}; expected model, model_config, train, dataset") from exc
         if model not in MODELS:
             raise ConfigError(f"{where}model {model!r}: expected one of {model_names()}")
-        data = {"dataset": ds.get("name"), "val_size": ds.get("val_size"), "limit": ds.get("limit"),
-                "data_dir": ds.get("data_dir")}
+        data = {
+            "dataset": ds.get("name"),
+            "val_size": ds.get("val_size"),
+            "limit": ds.get("limit"),
+            "data_dir": ds.get("data_dir"),
+        }
         return cls(
             name=str(config.get("name") or Path(path).parent.name),
             model=model,

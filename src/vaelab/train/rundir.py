@@ -73,12 +73,21 @@ class RunDir:
         try:
             lock.acquire()
         except Timeout as exc:
-            raise RunBusyError(f"{self.path}: the run is being trained by {self._owner()}; wait for it to finish "
-                               "or stop it (Ctrl-C saves a checkpoint) before training this run again") from exc
+            raise RunBusyError(
+                f"{self.path}: the run is being trained by {self._owner()}; wait for it to finish "
+                "or stop it (Ctrl-C saves a checkpoint) before training this run again"
+            ) from exc
         try:
             with contextlib.suppress(OSError):
-                self.owner_path.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                                       "since": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
+                self.owner_path.write_text(
+                    json.dumps(
+                        {
+                            "pid": os.getpid(),
+                            "host": socket.gethostname(),
+                            "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                        }
+                    )
+                )
             yield self
         finally:
             with contextlib.suppress(OSError):
@@ -95,7 +104,7 @@ class RunDir:
     def exists(self) -> bool:
         return self.config_path.is_file()
 
-    def require(self) -> "RunDir":
+    def require(self) -> RunDir:
         """Raise ``CheckpointError`` unless this is a run directory."""
         if not self.exists():
             raise CheckpointError(f"{self.path}: not a vaelab run directory (no config.json); train one first")
@@ -176,8 +185,10 @@ class RunDir:
         model configuration than ``config.json``, naming both files and the first differing option."""
         config = self.load_config()
         if state.get("model") != config.get("model"):
-            raise CheckpointError(f"{path} holds model {state.get('model')!r} but {self.config_path} says "
-                                  f"{config.get('model')!r}; the checkpoint belongs to another run")
+            raise CheckpointError(
+                f"{path} holds model {state.get('model')!r} but {self.config_path} says "
+                f"{config.get('model')!r}; the checkpoint belongs to another run"
+            )
         if config.get("model") not in MODELS:
             raise CheckpointError(f"{self.config_path}: unknown model {config.get('model')!r}")
         cls = MODELS[config["model"]][0]

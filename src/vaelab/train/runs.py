@@ -97,8 +97,9 @@ def _created_or_removed(run: RunDir):
         raise
 
 
-def create_run(spec: RunSpec, runs_dir: str | Path = "runs", run_dir: str | Path | None = None,
-               callbacks: list[Callback] = ()) -> TrainResult:
+def create_run(
+    spec: RunSpec, runs_dir: str | Path = "runs", run_dir: str | Path | None = None, callbacks: list[Callback] = ()
+) -> TrainResult:
     """Create the run ``runs_dir/spec.name`` (or ``run_dir``) and train it.
 
     Raises:
@@ -125,7 +126,8 @@ def create_run(spec: RunSpec, runs_dir: str | Path = "runs", run_dir: str | Path
             config["closed_form"] = True
         else:
             config["train"]["binarize"] = spec.train.binarize or (
-                "dynamic" if model.likelihood == "bernoulli" else "none")
+                "dynamic" if model.likelihood == "bernoulli" else "none"
+            )
         run.save_config(config)  # the commit point: from here the run is resumable
         return _fit(run, spec, model, train, val, None, callbacks)
 
@@ -158,9 +160,11 @@ def resume_run(run_dir: str | Path, overrides: dict | None = None, callbacks: li
         overrides = dict(overrides or {})
         refused = sorted(set(overrides) - set(RESUMABLE_OPTIONS))
         if refused:
-            raise ConfigError(f"--{refused[0].replace('_', '-')}: cannot change when resuming (the run's "
-                              f"configuration is fixed in {run.config_path}); only --epochs, --device and --data-dir "
-                              "can")
+            raise ConfigError(
+                f"--{refused[0].replace('_', '-')}: cannot change when resuming (the run's "
+                f"configuration is fixed in {run.config_path}); only --epochs, --device and --data-dir "
+                "can"
+            )
         if "data_dir" in overrides:
             spec.data = DataConfig.from_dict({**spec.data.to_dict(), "data_dir": overrides.pop("data_dir")})
         spec.train = TrainConfig.from_dict({**spec.train.to_dict(), **overrides})
@@ -172,8 +176,9 @@ def resume_run(run_dir: str | Path, overrides: dict | None = None, callbacks: li
             state = load_checkpoint(run.last_ckpt)
             run.check_checkpoint(state, run.last_ckpt)
             if state.get("closed_form"):
-                raise ConfigError(f"--resume: {run.path} holds a closed-form model ({spec.model}), fitted already; "
-                                  "nothing to resume")
+                raise ConfigError(
+                    f"--resume: {run.path} holds a closed-form model ({spec.model}), fitted already; nothing to resume"
+                )
         config = run.load_config()
         if config["train"]["epochs"] != spec.train.epochs:
             config["train"]["epochs"] = spec.train.epochs
@@ -182,8 +187,15 @@ def resume_run(run_dir: str | Path, overrides: dict | None = None, callbacks: li
         return _fit(run, spec, model, train, val, state, callbacks)
 
 
-def _fit(run: RunDir, spec: RunSpec, model: LatentModel, train: ImageDataset, val: ImageDataset,
-         state: dict | None, extra: list[Callback]) -> TrainResult:
+def _fit(
+    run: RunDir,
+    spec: RunSpec,
+    model: LatentModel,
+    train: ImageDataset,
+    val: ImageDataset,
+    state: dict | None,
+    extra: list[Callback],
+) -> TrainResult:
     cfg = spec.train
     callbacks = run_callbacks(run, cfg.samples_per_epoch, cfg.seed, cfg.progress) + list(extra)
     if model.closed_form:
@@ -197,23 +209,36 @@ def _fit(run: RunDir, spec: RunSpec, model: LatentModel, train: ImageDataset, va
             raise CheckpointError(f"{run.last_ckpt}: cannot resume from it ({type(exc).__name__}: {exc})") from exc
     run.truncate_metrics(trainer.epoch)  # records written after the checkpoint this run starts from
     if trainer.epoch >= cfg.epochs and cfg.progress:
-        print(f"{run.path}: already trained {trainer.epoch} epochs; pass --epochs N (> {trainer.epoch}) to train "
-              "longer", file=sys.stderr)
+        print(
+            f"{run.path}: already trained {trainer.epoch} epochs; pass --epochs N (> {trainer.epoch}) to train longer",
+            file=sys.stderr,
+        )
     try:
         result = trainer.fit()
     except NonFiniteLoss as exc:
         if run.last_ckpt.is_file():
             kept = f"the last good checkpoint is kept: {run.last_ckpt} (epoch {trainer.epoch})"
         else:
-            kept = ("no checkpoint exists yet, so nothing is lost: run the same command again, e.g. with a lower "
-                    "--lr (a run without a checkpoint starts afresh)")
+            kept = (
+                "no checkpoint exists yet, so nothing is lost: run the same command again, e.g. with a lower "
+                "--lr (a run without a checkpoint starts afresh)"
+            )
         raise TrainingError(f"{exc}; stopped. {kept}. A lower --lr often helps") from exc
     return TrainResult(run, trainer, result.records, result.interrupted)
 
 
-def train(run_dir, model_name: str = "vae", model_options: dict | None = None,
-          train_config: TrainConfig | None = None, dataset: str = "mnist", data_dir=None, val_size: int | None = None,
-          limit: int | None = None, resume: bool = False, callbacks: list[Callback] = ()) -> TrainResult:
+def train(
+    run_dir,
+    model_name: str = "vae",
+    model_options: dict | None = None,
+    train_config: TrainConfig | None = None,
+    dataset: str = "mnist",
+    data_dir=None,
+    val_size: int | None = None,
+    limit: int | None = None,
+    resume: bool = False,
+    callbacks: list[Callback] = (),
+) -> TrainResult:
     """Create (or, with ``resume``, continue) the run in folder ``run_dir`` and train it: the Python entry point
     behind ``vaelab train``.
 
@@ -230,13 +255,22 @@ def train(run_dir, model_name: str = "vae", model_options: dict | None = None,
     if resume:
         overrides = {}
         if train_config is not None:
-            overrides = {"epochs": train_config.epochs, "device": train_config.device,
-                         "progress": train_config.progress}
+            overrides = {
+                "epochs": train_config.epochs,
+                "device": train_config.device,
+                "progress": train_config.progress,
+            }
         return resume_run(run_dir, overrides, callbacks)
     from vaelab.data import get_spec
 
-    data = DataConfig.from_dict({"dataset": dataset, "val_size": val_size, "limit": limit,
-                                 "data_dir": None if data_dir is None else str(data_dir)})
+    data = DataConfig.from_dict(
+        {
+            "dataset": dataset,
+            "val_size": val_size,
+            "limit": limit,
+            "data_dir": None if data_dir is None else str(data_dir),
+        }
+    )
     options = {**(model_options or {}), "image_shape": get_spec(dataset).image_shape}
     model_config = MODELS[model_name][0].from_dict(options) if model_name in MODELS else None
     if model_config is None:

@@ -65,7 +65,7 @@ class TermSums:
         """Mean of each term per image (nats per image for likelihood terms)."""
         if self.sums is None or self.count == 0:
             return {}
-        return {k: v / self.count for k, v in zip(self.keys, self.sums.tolist())}
+        return {k: v / self.count for k, v in zip(self.keys, self.sums.tolist(), strict=True)}
 
     def state_dict(self) -> dict:
         return {"keys": list(self.keys), "sums": self.sums, "count": self.count}
@@ -76,8 +76,9 @@ class TermSums:
 
 
 @torch.no_grad()
-def mean_terms(model: LatentModel, images: torch.Tensor, labels: torch.Tensor | None, generator=None,
-               batch_size: int = EVAL_BATCH) -> dict[str, float]:
+def mean_terms(
+    model: LatentModel, images: torch.Tensor, labels: torch.Tensor | None, generator=None, batch_size: int = EVAL_BATCH
+) -> dict[str, float]:
     """Mean of every loss term of ``model`` over ``images (N, C, H, W)`` (already on the model's device and
     binarized if the model needs it), in eval mode; ``{}`` for no images."""
     sums = TermSums()
@@ -90,11 +91,25 @@ def mean_terms(model: LatentModel, images: torch.Tensor, labels: torch.Tensor | 
     return sums.means()
 
 
-def epoch_record(epoch: int, step: int, seconds: float, train_seconds: float, images: int, train: dict,
-                 val: dict, best: bool, **extra) -> dict:
+def epoch_record(
+    epoch: int,
+    step: int,
+    seconds: float,
+    train_seconds: float,
+    images: int,
+    train: dict,
+    val: dict,
+    best: bool,
+    **extra,
+) -> dict:
     """One line of ``metrics.jsonl``: epoch, global step, wall time, throughput, ``train_*`` and ``val_*`` terms."""
-    record = {"epoch": epoch, "step": step, "time_s": seconds, "images_per_s": images / max(train_seconds, 1e-9),
-              **extra}
+    record = {
+        "epoch": epoch,
+        "step": step,
+        "time_s": seconds,
+        "images_per_s": images / max(train_seconds, 1e-9),
+        **extra,
+    }
     record.update({f"train_{k}": v for k, v in train.items()})
     record.update({f"val_{k}": v for k, v in val.items()})
     record["best"] = best
@@ -103,8 +118,13 @@ def epoch_record(epoch: int, step: int, seconds: float, train_seconds: float, im
 
 def checkpoint_state(model_name: str, model: LatentModel, **extra) -> dict:
     """The common part of every checkpoint: format, model family, its config and weights."""
-    return {"format": CHECKPOINT_FORMAT, "model": model_name, "model_config": model.config.to_dict(),
-            "model_state": model.state_dict(), **extra}
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "model": model_name,
+        "model_config": model.config.to_dict(),
+        "model_state": model.state_dict(),
+        **extra,
+    }
 
 
 def score(val: dict, train: dict) -> float:
@@ -126,6 +146,7 @@ def make_optimizer(model: LatentModel, lr: float) -> torch.optim.Optimizer:
 def stop_on_sigint(trainer: Trainer):
     """While active, Ctrl-C (SIGINT) asks ``trainer`` to stop after the current step (a second Ctrl-C aborts at
     once with ``KeyboardInterrupt``). Outside the main thread or on Windows it does nothing."""
+
     def handler(signum, frame):
         if trainer.stop_requested:
             raise KeyboardInterrupt
@@ -166,8 +187,15 @@ class Trainer:
         ConfigError: an empty training split, or an unavailable device.
     """
 
-    def __init__(self, model: LatentModel, model_name: str, config: TrainConfig, train: ImageDataset,
-                 val: ImageDataset | None = None, callbacks=()):
+    def __init__(
+        self,
+        model: LatentModel,
+        model_name: str,
+        config: TrainConfig,
+        train: ImageDataset,
+        val: ImageDataset | None = None,
+        callbacks=(),
+    ):
         if len(train) == 0:
             raise ConfigError("the training split is empty")
         self.config, self.model_name, self.callbacks = config, model_name, list(callbacks)
@@ -201,10 +229,17 @@ class Trainer:
     def state_dict(self) -> dict:
         """Everything a resumed run needs, as a checkpoint dict (tensors, numbers, strings, lists, dicts)."""
         return checkpoint_state(
-            self.model_name, self.model,
-            optimizer_state=self.optimizer.state_dict(), generator_state=self.generator.get_state(),
-            epoch=self.epoch, step_in_epoch=self.step_in_epoch, global_step=self.global_step, perm=self.perm,
-            sums=self.sums.state_dict(), best_score=self.best_score, train_seconds=self.train_seconds,
+            self.model_name,
+            self.model,
+            optimizer_state=self.optimizer.state_dict(),
+            generator_state=self.generator.get_state(),
+            epoch=self.epoch,
+            step_in_epoch=self.step_in_epoch,
+            global_step=self.global_step,
+            perm=self.perm,
+            sums=self.sums.state_dict(),
+            best_score=self.best_score,
+            train_seconds=self.train_seconds,
         )
 
     def load_state_dict(self, state: dict) -> None:
@@ -268,8 +303,9 @@ class Trainer:
         best = s > self.best_score
         if best:
             self.best_score = s
-        return epoch_record(self.epoch, self.global_step, time.perf_counter() - t0, self.train_seconds, images,
-                            train, val, best)
+        return epoch_record(
+            self.epoch, self.global_step, time.perf_counter() - t0, self.train_seconds, images, train, val, best
+        )
 
     def _emit(self, event: str, *args) -> None:
         for cb in self.callbacks:
