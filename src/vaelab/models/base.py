@@ -81,6 +81,7 @@ class LatentModel(nn.Module):
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
+        self.kl_scale = 1.0  # multiplies beta in the loss: KL warm-up (the trainer sets it each epoch), not saved
 
     @property
     def denoising(self) -> bool:

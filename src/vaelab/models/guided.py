@@ -116,7 +116,7 @@ class GuidedVAE(GaussianEncoderVAE):
         recon_nll = -self.log_likelihood(params, x.flatten(1)).mean(0)
         kl = gaussian_kl_standard_normal(mu, logvar)
         ce = F.cross_entropy(logits, y, reduction="none")
-        loss = recon_nll + float(self.config.beta) * kl + float(self.config.classifier_weight) * ce
+        loss = recon_nll + self.kl_scale * float(self.config.beta) * kl + float(self.config.classifier_weight) * ce
         err = (logits.argmax(-1) != y).to(x.dtype)
         return ModelOutput(
             loss, recon_nll, kl, mu, logvar, z, elbo=-(recon_nll + kl), extra={"class_ce": ce, "class_error": err}

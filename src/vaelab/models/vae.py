@@ -113,7 +113,7 @@ class GaussianEncoderVAE(LatentModel):
         else:
             recon_nll = -self.log_likelihood(self.decoder_params_for(x, z), x.flatten(1)).mean(0)
         kl = gaussian_kl_standard_normal(mu, logvar)
-        loss = recon_nll + float(self.config.beta) * kl
+        loss = recon_nll + self.kl_scale * float(self.config.beta) * kl
         return ModelOutput(loss, recon_nll, kl, mu, logvar, z, elbo=-(recon_nll + kl))
 
     def log_weights(self, x: torch.Tensor, k: int, generator=None) -> torch.Tensor:
