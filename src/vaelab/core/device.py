@@ -10,11 +10,15 @@ from vaelab import __version__
 from vaelab.core.errors import ConfigError
 
 
-def select_device(name: str = "auto") -> torch.device:
-    """``auto``: cuda if available, else mps, else cpu. Raises ``ConfigError`` for an unavailable device."""
+def select_device(name: str = "auto", local_rank: int | None = None) -> torch.device:
+    """``auto``: cuda if available (``cuda:local_rank`` in a torchrun job), else mps, else cpu.
+
+    Raises:
+        ConfigError: an unknown or unavailable device.
+    """
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return torch.device("cuda" if local_rank is None else f"cuda:{local_rank}")
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")

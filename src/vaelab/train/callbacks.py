@@ -93,7 +93,8 @@ class MetricsLog(Callback):
 
 
 class TensorBoardLog(Callback):
-    """Writes the ``train_*`` / ``val_*`` terms of each epoch as TensorBoard scalars (``RUN/tensorboard``)."""
+    """Writes the ``train_*`` / ``val_*`` terms, the learning rate and the effective beta of each epoch as
+    TensorBoard scalars (``RUN/tensorboard``)."""
 
     def __init__(self, run: RunDir):
         self.run, self.writer = run, None
@@ -107,6 +108,9 @@ class TensorBoardLog(Callback):
             if key.startswith(("train_", "val_")) and isinstance(value, float):
                 split, term = key.split("_", 1)
                 self.writer.add_scalar(f"{term}/{split}", value, record["epoch"])
+        for key in ("lr", "beta"):  # the schedule's learning rate and the effective (warmed-up) beta
+            if key in record:
+                self.writer.add_scalar(f"optim/{key}", record[key], record["epoch"])
         self.writer.flush()
 
     def on_train_end(self, trainer) -> None:
