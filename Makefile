@@ -16,7 +16,7 @@ VENDOR      := src/vaelab/web/vendor
 ORT_DIST    := web/node_modules/onnxruntime-web/dist
 ORT_FILES   := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
-.PHONY: demo test bench web lint-web install clean help
+.PHONY: demo test bench web lint lint-web install clean help
 
 help:
 	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
@@ -61,7 +61,7 @@ lint: install lint-web
 
 bench: install web
 	$(BIN)/python benchmarks/bench_train.py
-	$(BIN)/python benchmarks/bench_nll.py
+	$(BIN)/python benchmarks/bench_nll.py --k5000
 	$(BIN)/python benchmarks/bench_explorer.py
 
 web: $(addprefix $(VENDOR)/,$(ORT_FILES))
