@@ -24,8 +24,8 @@ def select_device(name: str = "auto", local_rank: int | None = None) -> torch.de
         return torch.device("cpu")
     try:
         dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from None
+    except RuntimeError as exc:
+        raise ConfigError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device {name}: CUDA is not available on this machine")
     if dev.type == "mps" and not torch.backends.mps.is_available():
