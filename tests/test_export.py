@@ -162,6 +162,9 @@ def test_site_is_self_contained(exported, tmp_path, capsys):
         "format": 1,
         "models": [{"dir": "models/0", "run": exported.name}],
     }
+    index = (out / "index.html").read_text()
+    for name in modules:  # every module is fetched at once (no import waterfall before onnxruntime starts)
+        assert name == "main.js" or f'<link rel="modulepreload" href="{name}" />' in index, name
     html = "".join((out / name).read_text() for name in ["index.html", *modules])
     assert "http://" not in html and "https://" not in html and "cdn" not in html.lower()
     assert (out / "vendor" / "ort-wasm-simd-threaded.wasm").read_bytes()[:4] == b"\0asm"
