@@ -1,8 +1,7 @@
 // Narrow screens (phones, small tablets): the panels become tabs (Draw, Maps, Interpolate) and the Maps tab shows
 // one model card at a time, chosen with chips, above a row with every model's decoding at the pointer.
-import { $ } from "./dom.js";
+import { $, shortName } from "./dom.js";
 import { setView, state } from "./state.js";
-import { shortName } from "./dom.js";
 
 /** The media query of the tabbed layout (the same width as in style.css). */
 export const NARROW = "(max-width: 760px)";
