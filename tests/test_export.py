@@ -258,4 +258,4 @@ def test_every_model_family_exports_and_builds_a_site(name, tmp_path, data_dir):
     with torch.no_grad():
         np.testing.assert_allclose(dec, model.decode(torch.from_numpy(codes[:7])).numpy(), atol=1e-4)
     site = build_site(run, tmp_path / "site")
-    assert (site / "index.html").is_file() and (site / "model" / "decoder.onnx").is_file()
+    assert (site / "index.html").is_file() and (site / "models" / "0" / "decoder.onnx").is_file()
