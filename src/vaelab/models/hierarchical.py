@@ -122,9 +122,10 @@ class TwoLayerVAE(LatentModel):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """Ancestral samples: z2 ~ N(0, I), z1 ~ p(z1|z2), returning the pixel probabilities of p(x | z1),
         ``(n, C, H, W)``. The noise is drawn on the CPU from ``generator``."""
-        z2 = torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(self.device)
+        like = self.p_z1.mu.weight  # the parameters' device and dtype
+        z2 = torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(like)
         mu1, logvar1 = self.p_z1(z2)
-        eps = torch.randn(n, self.z1_dim, generator=generator, device="cpu").to(self.device)
+        eps = torch.randn(n, self.z1_dim, generator=generator, device="cpu").to(like)
         return torch.sigmoid(self.p_x(mu1 + torch.exp(0.5 * logvar1) * eps)).view(-1, *self.image_shape)
 
     # sampling and the objective ------------------------------------------------------------------------------

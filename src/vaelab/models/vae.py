@@ -246,7 +246,7 @@ class GaussianEncoderVAE(LatentModel):
             return super().sample(n, generator)
         mu_c, logvar_c = self.prior_components()
         c = torch.randint(len(mu_c), (n,), generator=generator, device="cpu").to(self.device)
-        eps = torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(self.device)
+        eps = torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(mu_c)
         return self.decode(mu_c[c] + torch.exp(0.5 * logvar_c[c]) * eps)
 
 
