@@ -5,6 +5,7 @@ A recipe file is an ordinary vaelab configuration (tables ``[model]`` with ``fam
 
     [recipe]
     paper = "Burda, Grosse & Salakhutdinov, Importance Weighted Autoencoders, ICLR 2016"
+    cite = "Burda et al. 2016"  # optional: the short form for tables
     table = "Table 1, MNIST, 1 stochastic layer, VAE, k = 1"
     paper_nll = 86.76          # the paper's test NLL, nats per image
     paper_k = 5000             # importance samples behind the paper's number
@@ -58,8 +59,9 @@ class Recipe:
     Attributes:
         name: the file's stem, e.g. ``burda-vae-1layer-k1``.
         path: the TOML file.
-        paper: the citation; table: which row of which table; paper_nll: the paper's test NLL (nats per image);
-            paper_k: the importance samples behind it; eval_k: vaelab's evaluation K.
+        paper: the citation; cite: its short form (default ``paper``); table: which row of which table;
+            paper_nll: the paper's test NLL (nats per image); paper_k: the importance samples behind it;
+            eval_k: vaelab's evaluation K.
         deviations: what vaelab does differently from the paper's protocol (sentences).
         paper_active_units: the paper's active units, as it states them (or None).
         doc: the rest of the TOML document (``[model]``, ``[train]``, ``[data]``).
@@ -75,6 +77,7 @@ class Recipe:
     deviations: list[str] = field(default_factory=list)
     paper_active_units: str | None = None
     doc: dict = field(default_factory=dict)
+    cite: str = ""
 
     @property
     def epochs(self) -> int:
@@ -142,6 +145,7 @@ def parse_recipe(doc: dict, path: Path) -> Recipe:
         deviations=list(deviations),
         paper_active_units=None if units is None else str(units),
         doc=doc,
+        cite=str(meta.get("cite") or meta["paper"]),
     )
 
 

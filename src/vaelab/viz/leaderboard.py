@@ -60,6 +60,7 @@ def result_record(
         "format": RESULT_FORMAT,
         "recipe": recipe.name,
         "paper": recipe.paper,
+        "cite": recipe.cite,
         "table": recipe.table,
         "paper_nll": recipe.paper_nll,
         "paper_k": recipe.paper_k,
@@ -149,11 +150,18 @@ def render_leaderboard(recipes: list[Recipe], results: list[dict]) -> str:
     by_recipe: dict[str, list[dict]] = {}
     for r in results:
         by_recipe.setdefault(r["recipe"], []).append(r)
-    rows = {rec.name: (rec.paper, rec.table, rec.paper_nll, rec.paper_k) for rec in recipes}
+    rows = {rec.name: (rec.cite, rec.table, rec.paper_nll, rec.paper_k) for rec in recipes}
+    papers = {rec.cite: rec.paper for rec in recipes}
     for name, rs in by_recipe.items():
+        r = rs[0]
         if name not in rows:
-            r = rs[0]
-            rows[name] = (r.get("paper", "?"), r.get("table", "?"), r.get("paper_nll"), r.get("paper_k"))
+            papers.setdefault(r.get("cite") or r.get("paper", "?"), r.get("paper", "?"))
+            rows[name] = (
+                r.get("cite") or r.get("paper", "?"),
+                r.get("table", "?"),
+                r.get("paper_nll"),
+                r.get("paper_k"),
+            )
     order = sorted(rows, key=lambda n: (_natural(rows[n][0]), _natural(rows[n][1]), n))
     lines = [
         "# Leaderboard: vaelab against the literature",
@@ -187,13 +195,15 @@ def render_leaderboard(recipes: list[Recipe], results: list[dict]) -> str:
             f"| `{name}` | {paper}, {table} | {paper_cell} | **{nll}** | {_count(r['k'])} | {split} | {binarization} | "
             f"{epochs} | {_duration(r.get('wall_seconds'))} | {r.get('hardware', '?')} |"
         )
-        details = [f"active units {r.get('active_units')}"]
+        per_layer = [str(v["active_units"]) for v in (r.get("layers") or {}).values()]
+        details = [f"active units {'+'.join(per_layer) or r.get('active_units')}"]
         if r.get("paper_active_units"):
             details[-1] += f" (paper: {r['paper_active_units']})"
         if r.get("nll_vs_k"):
             details.append("NLL vs K: " + ", ".join(f"{e['k']:,}: {e['nll']:.2f}" for e in r["nll_vs_k"]))
         notes.append(f"- `{name}` ({'; '.join(details)}); differs from the paper's protocol in:")
         notes += [f"  - {d}" for d in r.get("deviations", [])]
+    lines += ["", "Papers:", ""] + [f"- {cite}: {paper}" for cite, paper in sorted(papers.items())]
     if notes:
         lines += ["", "## What each measured row did differently from the paper", "", *notes]
     return "\n".join(lines) + "\n"
