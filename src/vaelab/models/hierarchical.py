@@ -50,9 +50,9 @@ class TwoLayerVAEConfig(ModelConfig):
     hidden: tuple[PositiveInt, ...] = (200, 200)
     """hidden sizes between x and z1 (q: x -> ... -> z1; p mirrors them: z1 -> ... -> x)"""
     z1_dim: PositiveInt = 100
-    """vae-2layer: size of the lower stochastic layer z1"""
+    """size of the lower stochastic layer z1"""
     hidden_z: tuple[PositiveInt, ...] = (100, 100)
-    """vae-2layer: hidden sizes between z1 and z2 (q: z1 -> ... -> z2; p: z2 -> ... -> z1)"""
+    """hidden sizes between z1 and z2 (q: z1 -> ... -> z2; p: z2 -> ... -> z1)"""
     latent_dim: PositiveInt = 50
     """size of the top stochastic layer z2 (the code that encode / decode use)"""
     activation: Activation = "tanh"
