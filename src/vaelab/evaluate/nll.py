@@ -187,7 +187,7 @@ def evaluate_nll(
                 f"posterior collapse: {dim - active} of {dim} units of layer {name} are inactive "
                 f"(Var_x E_q[z_u] <= {ACTIVE_UNIT_THRESHOLD}): they carry no information about x. Partial "
                 "collapse is common on MNIST (Burda et al. report 19-26 of 50 units active); a whole layer "
-                "inactive, or a large KL with few active units, is not"
+                "inactive is not"
             )
     nll_vs_k = [{"k": K, "nll": float(-log_px[K].double().mean()), "nll_stderr": se(log_px[K])} for K in ks]
     nll = float(-log_px[k].double().mean())
