@@ -127,8 +127,14 @@ def _train(args, spec, recipe, not_applied, run_path):
     info = {"recipe": recipe.name, "recipe_file": str(recipe.path), "not_applied": not_applied}
     if args.resume:
         run = RunDir(run_path)
-        if run.exists() and run.load_config().get("model_config") != spec.model_config.to_dict():
-            raise ConfigError(f"--resume: {run.path} was not made from recipe {recipe.name} (another model config)")
+        if run.exists():
+            saved = run.load_config()
+            same = saved.get("model") == spec.model and (
+                type(spec.model_config).from_dict(saved.get("model_config", {})).to_dict()
+                == spec.model_config.to_dict()
+            )
+            if not same:
+                raise ConfigError(f"--resume: {run.path} was not made from recipe {recipe.name} (another model)")
         overrides = {k: v for k, v in spec.train.to_dict().items() if k in ("device", "progress")}
         if args.epochs is not None:
             overrides["epochs"] = args.epochs
