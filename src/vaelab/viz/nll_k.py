@@ -39,15 +39,18 @@ def plot_nll_vs_k(evaluation: dict, path: str | Path, title: str = "", dpi: int 
         fig, ax = plt.subplots(figsize=(6.4, 4.2))
         ax.errorbar(ks, nll, yerr=se, marker="o", color=COLORBLIND10[0], capsize=3, label="importance-weighted NLL")
         if evaluation.get("elbo") is not None:
-            ax.axhline(-float(evaluation["elbo"]), color=COLORBLIND10[7], ls=":", label="-ELBO")
+            ax.axhline(
+                -float(evaluation["elbo"]), color=COLORBLIND10[7], ls=":", label=f"-ELBO ({-evaluation['elbo']:.2f})"
+            )
         if evaluation.get("paper_nll") is not None:
-            ax.axhline(float(evaluation["paper_nll"]), color=COLORBLIND10[3], ls="--", label="paper")
+            paper = float(evaluation["paper_nll"])
+            ax.axhline(paper, color=COLORBLIND10[3], ls="--", label=f"paper ({paper:.2f})")
         if len(ks) > 1:
             ax.set_xscale("log")
         ax.set_xlabel("K, importance samples per image (first K of one pass)")
         ax.set_ylabel("test NLL, nats per image")
         split = evaluation.get("split", "test")
         ax.set_title(title or f"NLL vs K ({split} split, {evaluation.get('n_images', '?')} images)")
-        ax.legend(frameon=False)
+        ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=9)
         path = save_figure(fig, path, dpi)
     return {"path": path, "k": ks, "nll": nll, "nll_stderr": se}
