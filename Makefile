@@ -11,18 +11,21 @@ STAMP  := $(VENV)/.installed
 VAELAB_DATA ?= $(if $(wildcard ../shared/data/mnist),$(abspath ../shared/data),)
 export VAELAB_DATA
 DEMO   := runs/demo
-# onnxruntime-web (npm, pinned in web/package-lock.json): only the wasm backend files the explorer loads
+# onnxruntime-web (npm, pinned in web/package-lock.json): only the wasm backend files the explorer loads. Without
+# them in the package, vaelab fetches the same files at run time from the npm registry (SHA-512 checked against
+# src/vaelab/web/onnxruntime-web.json, which `make web` regenerates from the lockfile) into ~/.cache/vaelab.
 VENDOR      := src/vaelab/web/vendor
 ORT_DIST    := web/node_modules/onnxruntime-web/dist
 ORT_FILES   := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
-.PHONY: demo test bench web lint-web install clean help
+.PHONY: demo test bench web lint lint-web install clean help
 
 help:
 	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
 	@echo "make test   install the dev extras and run the whole test suite"
 	@echo "make bench  training throughput vs a pytorch/examples-style loop, NLL wall time, memory"
-	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package"
+	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package (developers; vaelab"
+	@echo "           otherwise fetches the pinned files itself, SHA-512 checked, into ~/.cache/vaelab)"
 	@echo "make lint   ruff (format and lint) on Python, the layer contract (import-linter), ESLint and Prettier on web/"
 	@echo "make lint-web  ESLint and Prettier (npm, pinned in web/package-lock.json) on the explorer page"
 
@@ -48,6 +51,7 @@ demo: install
 	@echo "samples:          $(DEMO)/figures/samples.png"
 	@echo "reconstructions:  $(DEMO)/figures/reconstructions.png"
 	$(BIN)/vaelab export $(DEMO)
+	$(BIN)/python -c "import sys; from vaelab.export.assets import main; sys.exit(main())"
 	@echo
 	@echo "open the explorer: $(BIN)/vaelab explore $(DEMO) --open"
 
@@ -61,15 +65,16 @@ lint: install lint-web
 
 bench: install web
 	$(BIN)/python benchmarks/bench_train.py
-	$(BIN)/python benchmarks/bench_nll.py
+	$(BIN)/python benchmarks/bench_nll.py --k5000
 	$(BIN)/python benchmarks/bench_explorer.py
 
 web: $(addprefix $(VENDOR)/,$(ORT_FILES))
 
 $(addprefix $(VENDOR)/,$(ORT_FILES)) &: web/package.json web/package-lock.json
-	cd web && npm ci --no-audit --no-fund --ignore-scripts
+	cd web && npm ci --no-audit --no-fund --ignore-scripts --prefer-offline
 	mkdir -p $(VENDOR)
 	cp $(addprefix $(ORT_DIST)/,$(ORT_FILES)) $(VENDOR)/
+	$(PYTHON) web/ort_lock.py
 	touch $(addprefix $(VENDOR)/,$(ORT_FILES))
 
 # the linters are devDependencies in web/package.json: `make web` installs them with onnxruntime-web; npm ci

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from vaelab.cli.main import main
+from vaelab.core.errors import ConfigError
 from vaelab.data import load_dataset
 from vaelab.export import onnx as export_onnx_mod
 from vaelab.export import site as site_mod
@@ -41,6 +42,8 @@ def test_export_files_and_onnx_graphs(exported, mnist_vae_run, data_dir):
         "codes.bin",
         "decoder.onnx",
         "encoder.onnx",
+        "epoch_codes.bin",
+        "epoch_labels.bin",
         "labels.bin",
         "meta.json",
     ]  # single-file models: no external data
@@ -130,49 +133,86 @@ def test_site_is_self_contained(exported, tmp_path, capsys):
     out = tmp_path / "pub"
     assert main(["site", str(exported), str(out)]) == 0
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    modules = [
-        "dom.js",
-        "draw.js",
-        "generate.js",
-        "hooks.js",
-        "interpolate.js",
-        "main.js",
-        "map.js",
-        "ort.js",
-        "preprocess.js",
-        "sliders.js",
-        "state.js",
-    ]  # the page's ES modules (main.js imports the others)
+    modules = sorted(p.name for p in site_mod.web_dir().glob("*.js"))  # the page's ES modules
+    assert "main.js" in modules and "map.js" in modules and len(modules) >= 12
     assert files == sorted(
         [
             *modules,
             "index.html",
             "style.css",
-            "model/codes.bin",
-            "model/decoder.onnx",
-            "model/encoder.onnx",
-            "model/labels.bin",
-            "model/meta.json",
+            "models/index.json",
+            *(
+                f"models/0/{name}"
+                for name in [
+                    "codes.bin",
+                    "decoder.onnx",
+                    "encoder.onnx",
+                    "epoch_codes.bin",  # the 2-D run was trained with the time-lapse
+                    "epoch_labels.bin",
+                    "labels.bin",
+                    "meta.json",
+                ]
+            ),
             "vendor/ort-wasm-simd-threaded.mjs",
             "vendor/ort-wasm-simd-threaded.wasm",
             "vendor/ort.wasm.min.mjs",
         ]
     )
+    assert json.loads((out / "models" / "index.json").read_text()) == {
+        "format": 1,
+        "models": [{"dir": "models/0", "run": exported.name}],
+    }
+    index = (out / "index.html").read_text()
+    for name in modules:  # every module is fetched at once (no import waterfall before onnxruntime starts)
+        assert name == "main.js" or f'<link rel="modulepreload" href="{name}" />' in index, name
     html = "".join((out / name).read_text() for name in ["index.html", *modules])
     assert "http://" not in html and "https://" not in html and "cdn" not in html.lower()
     assert (out / "vendor" / "ort-wasm-simd-threaded.wasm").read_bytes()[:4] == b"\0asm"
 
 
-def test_missing_onnxruntime_web_asks_for_make_web(exported, tmp_path, monkeypatch, capsys):
-    fake = tmp_path / "web"
-    fake.mkdir()
-    for name in site_mod.PAGE_FILES:
-        shutil.copy(site_mod.web_dir() / name, fake / name)
-    monkeypatch.setattr(site_mod, "web_dir", lambda: fake)
-    with pytest.raises(ExportError, match="run `make web`"):
-        build_site(exported, tmp_path / "s")
-    assert main(["site", str(exported), str(tmp_path / "s")]) == 1
-    assert "make web" in capsys.readouterr().err
+@pytest.fixture(scope="module")
+def three_runs(exported, tmp_path_factory):
+    """The exported run under three names (a, b, c), each with its export."""
+    top = tmp_path_factory.mktemp("several")
+    paths = []
+    for name in "abc":
+        shutil.copytree(exported, top / name, ignore=shutil.ignore_patterns("site"))
+        paths.append(top / name)
+    return paths
+
+
+def test_site_of_several_runs_side_by_side(three_runs, tmp_path):
+    out = tmp_path / "cmp"
+    assert main(["site", *map(str, three_runs), str(out)]) == 0
+    index = json.loads((out / "models" / "index.json").read_text())
+    assert index["models"] == [{"dir": f"models/{i}", "run": n} for i, n in enumerate("abc")]
+    for i, run in enumerate(three_runs):
+        for name in ("encoder.onnx", "decoder.onnx", "codes.bin", "labels.bin", "meta.json"):
+            assert (out / "models" / str(i) / name).read_bytes() == (run / "export" / name).read_bytes()
+    # a later site of fewer runs into the same folder leaves no stale model behind
+    assert main(["site", str(three_runs[0]), str(out)]) == 0
+    assert sorted(p.name for p in (out / "models").iterdir()) == ["0", "index.json"]
+    with pytest.raises(ConfigError, match="several runs: name the site folder OUT"):
+        build_site(three_runs[:2])
+
+
+def test_more_than_four_runs_different_shapes_or_a_run_twice_is_a_config_error(three_runs, tmp_path, capsys):
+    five = [*three_runs, three_runs[0], three_runs[1]]
+    for argv in (["site", *map(str, five), str(tmp_path / "s")], ["explore", *map(str, five), "--port", "0"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "5 runs given: the explorer shows at most 4 side by side" in err[0]
+    assert main(["site", str(three_runs[0]), str(three_runs[0]), str(tmp_path / "s")]) == 2
+    assert "run given twice" in capsys.readouterr().err
+    other = tmp_path / "faces"
+    shutil.copytree(three_runs[1], other, ignore=shutil.ignore_patterns("site", "export"))
+    cfg = json.loads((other / "config.json").read_text())
+    cfg["model_config"]["image_shape"] = [1, 28, 20]
+    (other / "config.json").write_text(json.dumps(cfg))
+    assert main(["site", str(three_runs[0]), str(other), str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "different image shapes" in err and "1x28x28" in err and "1x28x20" in err
+    assert not (tmp_path / "s").exists()  # refused before anything was written
 
 
 def test_export_of_a_non_run_is_an_error(tmp_path, capsys):

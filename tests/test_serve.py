@@ -1,10 +1,13 @@
-"""The explorer's static server: path-traversal refusals, MIME types, default 127.0.0.1 binding."""
+"""The explorer's static server: path-traversal refusals, MIME types, default 127.0.0.1 binding, idle connections
+closed after a timeout, a bounded number of handler threads."""
 
 from __future__ import annotations
 
 import http.client
 import os
+import socket
 import threading
+import time
 
 import pytest
 
@@ -104,3 +107,63 @@ def test_resolve_request_path_unit(site):
     for bad in ("/../x", "/%2e%2e/x", "//etc/passwd", "/link-out.txt", "relative"):
         with pytest.raises(Refused):
             resolve_request_path(site, bad)
+
+
+def _serving(site, **kw):
+    srv = make_server(site, **kw)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def _stop(srv):
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_idle_connection_is_closed_after_the_timeout(site):
+    srv = _serving(site, idle_timeout=0.5)
+    try:
+        silent = socket.create_connection(srv.server_address[:2], timeout=10)
+        t0 = time.monotonic()
+        assert silent.recv(1) == b""  # the server closed the silent connection
+        waited = time.monotonic() - t0
+        assert 0.4 <= waited < 5, waited
+        # a kept-alive connection is served, then closed once idle
+        conn = http.client.HTTPConnection(*srv.server_address[:2], timeout=10)
+        conn.request("GET", "/app.js")
+        resp = conn.getresponse()
+        assert resp.status == 200 and resp.getheader("Connection") != "close" and resp.read() == b"export {};"
+        t0 = time.monotonic()
+        assert conn.sock.recv(1) == b""
+        assert 0.4 <= time.monotonic() - t0 < 5
+        silent.close()
+        conn.close()
+    finally:
+        _stop(srv)
+
+
+def test_handler_threads_are_bounded(site):
+    """Four silent connections to a server of two threads: two are served (and held until they time out), the
+    others wait in the listen queue; a request still gets its answer once a thread is free."""
+    srv = _serving(site, idle_timeout=1.0, max_threads=2)
+    try:
+        idle = [socket.create_connection(srv.server_address[:2], timeout=10) for _ in range(4)]
+        time.sleep(0.4)
+        assert srv.active == 2 and srv.peak == 2
+        t0 = time.monotonic()
+        assert _get(srv, "/app.js")[2] == b"export {};"  # waits for a free thread (the idle ones time out)
+        assert time.monotonic() - t0 >= 0.3
+        assert srv.peak == 2  # never more than two handler threads
+        for s in idle:
+            s.close()
+        deadline = time.monotonic() + 5
+        while srv.active and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert srv.active == 0
+    finally:
+        _stop(srv)
+
+
+def test_max_threads_must_be_positive(site):
+    with pytest.raises(ValueError, match="max_threads=0"):
+        make_server(site, max_threads=0)

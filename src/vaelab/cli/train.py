@@ -143,23 +143,36 @@ def _given(args, section: str) -> dict:
 
 
 def cmd_train(args) -> int:
+    from vaelab.core.errors import ConfigError
     from vaelab.train.config import check_run_name, resolve
-    from vaelab.train.runs import create_run, resume_run
+    from vaelab.train.distributed import init_from_environment
+    from vaelab.train.runs import create_run, join_run, resume_run
 
     model_flags, train_flags, data_flags = _given(args, "model"), _given(args, "train"), _given(args, "data")
     if args.no_progress:
         train_flags["progress"] = False
     if args.resume:
         if args.name is None:
-            from vaelab.core.errors import ConfigError
-
             raise ConfigError("--resume: expected --name NAME of the run to continue")
         given = {**model_flags, **train_flags, **data_flags}
         given.update({k: True for k in ("model", "config") if getattr(args, k) is not None})
-        result = resume_run(args.runs_dir / check_run_name(args.name), given)
+        run_dir = args.runs_dir / check_run_name(args.name)
     else:
         spec = resolve(args.model, args.name, model_flags, train_flags, data_flags, args.config)
-        result = create_run(spec, args.runs_dir)
+        run_dir = args.runs_dir / spec.name
+    # under torchrun: join the job (gloo on CPU, nccl on CUDA); rank 0 creates / resumes and writes the run
+    dist = init_from_environment(train_flags.get("device", "auto"), train_flags.get("dist_timeout", 120))
+    try:
+        if dist is not None and not dist.is_main:
+            join_run(run_dir, dist, given if args.resume else train_flags)
+            return 0
+        if args.resume:
+            result = resume_run(run_dir, given, dist=dist)
+        else:
+            result = create_run(spec, args.runs_dir, dist=dist)
+    finally:
+        if dist is not None:
+            dist.close()
     metrics = result.run.read_metrics()
     print(f"run: {result.run.path}")
     if metrics:

@@ -2,12 +2,15 @@
 
 * ``export RUN``: ``RUN/export/{encoder,decoder}.onnx`` checked against PyTorch with onnxruntime, the test set's
   codes and labels, ``meta.json`` (see ``vaelab.export.onnx``).
-* ``explore RUN``: builds ``RUN/site/`` (exporting first if needed) and serves it on 127.0.0.1.
-* ``site RUN OUT``: writes the same self-contained static site into ``OUT`` for publishing anywhere.
+* ``explore RUN [RUN ...]``: builds the site (``RUN/site/`` for one run, a temporary folder or ``--site`` for up to
+  four runs side by side; exporting first where needed) and serves it on 127.0.0.1.
+* ``site RUN [RUN ...] OUT``: writes the same self-contained static site into ``OUT`` for publishing anywhere.
 """
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 from pathlib import Path
 
 from vaelab.core.errors import ConfigError
@@ -38,28 +41,49 @@ def cmd_export(args) -> int:
     return 0
 
 
+def _check_count(runs: list) -> None:
+    from vaelab.export.site import MAX_RUNS
+
+    if len(runs) > MAX_RUNS:
+        raise ConfigError(f"{len(runs)} runs given: the explorer shows at most {MAX_RUNS} side by side")
+
+
 def cmd_site(args) -> int:
     from vaelab.export.site import build_site
 
-    out = build_site(args.run, args.out, export=True if args.export else None)
+    if len(args.paths) < 2:
+        raise ConfigError("expected RUN [RUN ...] OUT: one to four run folders and the site folder")
+    runs, out = args.paths[:-1], args.paths[-1]
+    _check_count(runs)
+    out = build_site(runs, out, export=True if args.export else None)
     print(
         f"static site: {out}/ (serve it with any static web server over http, e.g. "
-        f"`vaelab explore {args.run}` or GitHub Pages)"
+        f"`python -m http.server -d {out}` or GitHub Pages)"
     )
     return 0
 
 
 def cmd_explore(args) -> int:
-    import webbrowser
-
-    from vaelab.export.serve import make_server
     from vaelab.export.site import build_site
     from vaelab.train.rundir import RunDir
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: expected 0..65535")
-    run = RunDir(args.run).require()
-    site = build_site(run, export=True if args.export else None)
+    _check_count(args.runs)
+    runs = [RunDir(r).require() for r in args.runs]
+    with contextlib.ExitStack() as stack:
+        site_dir = args.site
+        if site_dir is None and len(runs) > 1:
+            site_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vaelab-site-")))
+        site = build_site(runs, site_dir, export=True if args.export else None)
+        return _serve(site, args)
+
+
+def _serve(site: Path, args) -> int:
+    import webbrowser
+
+    from vaelab.export.serve import make_server
+
     try:
         server = make_server(site, args.host, args.port, quiet=not args.verbose)
     except OSError as exc:
@@ -100,11 +124,14 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "explore",
-        help="build RUN/site/ and serve the in-browser latent explorer on 127.0.0.1",
-        description="Build the explorer site into RUN/site/ (exporting the run first if RUN/export/ "
-        "is missing or older than the checkpoints) and serve it over http.",
+        help="serve the in-browser latent explorer of 1-4 runs (side by side) on 127.0.0.1",
+        description="Build the explorer site (exporting each run first if RUN/export/ is missing or older than "
+        "its checkpoints) and serve it over http. One run: the site goes into RUN/site/. Two to four runs of "
+        "one image shape: one page encodes the drawing with every model, each with its own map; the site goes "
+        "into a temporary folder (or --site DIR).",
     )
-    p.add_argument("run", type=Path)
+    p.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders (at most 4)")
+    p.add_argument("--site", type=Path, help="site folder (default: RUN/site/ for one run, else a temporary one)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
     p.add_argument(
         "--host",
@@ -118,11 +145,11 @@ def register(sub) -> None:
 
     p = sub.add_parser(
         "site",
-        help="write the self-contained static explorer site of RUN into OUT",
-        description="Write the static explorer site (page, onnxruntime-web files, models, codes) "
-        "into OUT, ready to publish on any static web host. No CDN or network access is needed.",
+        help="write the self-contained static explorer site of 1-4 runs into OUT",
+        description="Write the static explorer site (page, onnxruntime-web files, models, codes) of one run, or "
+        "of up to four runs of one image shape side by side, into OUT, ready to publish on any static web host. "
+        "No CDN or network access is needed to view it.",
     )
-    p.add_argument("run", type=Path)
-    p.add_argument("out", type=Path)
+    p.add_argument("paths", type=Path, nargs="+", metavar="RUN [RUN ...] OUT", help="run folders, then OUT")
     p.add_argument("--export", action="store_true", help="re-export the run even if RUN/export/ is current")
     p.set_defaults(func=cmd_site)

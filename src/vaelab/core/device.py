@@ -10,18 +10,22 @@ from vaelab import __version__
 from vaelab.core.errors import ConfigError
 
 
-def select_device(name: str = "auto") -> torch.device:
-    """``auto``: cuda if available, else mps, else cpu. Raises ``ConfigError`` for an unavailable device."""
+def select_device(name: str = "auto", local_rank: int | None = None) -> torch.device:
+    """``auto``: cuda if available (``cuda:local_rank`` in a torchrun job), else mps, else cpu.
+
+    Raises:
+        ConfigError: an unknown or unavailable device.
+    """
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return torch.device("cuda" if local_rank is None else f"cuda:{local_rank}")
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
     try:
         dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from None
+    except RuntimeError as exc:
+        raise ConfigError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"--device {name}: CUDA is not available on this machine")
     if dev.type == "mps" and not torch.backends.mps.is_available():

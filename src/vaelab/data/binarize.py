@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import torch
 
+from vaelab.core import noise
+
 STATIC_TEST_SEED = 0  # the seed of the fixed binarization of every evaluation split
 
 
-def binarize_dynamic(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Bernoulli sample of ``x`` (any shape, values in [0, 1]); same shape and dtype, values in {0, 1}."""
-    return torch.bernoulli(x, generator=generator)
+def binarize_dynamic(x: torch.Tensor, generator=None) -> torch.Tensor:
+    """Bernoulli sample of ``x`` (``(N, ...)``, values in [0, 1]): pixel j is 1 where a uniform draw u_j < x_j.
+    Same shape and dtype, values in {0, 1}. ``generator``: a ``torch.Generator`` or a ``ShardedGenerator``
+    (``vaelab.core.noise``); one uniform compare is also cheaper than ``torch.bernoulli`` on CPU."""
+    return (noise.rand(x.shape, generator, device=x.device, dtype=x.dtype) < x).to(x.dtype)
 
 
 def binarize_static(x: torch.Tensor, seed: int = STATIC_TEST_SEED) -> torch.Tensor:

@@ -224,5 +224,5 @@ def load_classifier(path=DEFAULT_CLASSIFIER_DIR) -> DigitClassifier:
     try:
         model.load_state_dict(state["model_state"])
     except RuntimeError as exc:
-        raise CheckpointError(f"{ckpt}: weights do not fit the classifier ({exc})") from None
+        raise CheckpointError(f"{ckpt}: weights do not fit the classifier ({exc})") from exc
     return model.eval()

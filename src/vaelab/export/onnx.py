@@ -9,7 +9,10 @@ explorer page needs.
     codes.bin      encoder ``mu`` of the test split, float32 little-endian, row-major (n_codes, D)
     labels.bin     the test split's labels, uint8 (n_codes,) (absent for unlabelled datasets)
     meta.json      latent_dim, model, dataset, image_shape, probabilistic, nll (from eval.json if present),
-                   n_codes, code_range, pca (for D > 2), the onnxruntime check's max absolute differences
+                   n_codes, code_range, pca (for D > 2), epoch_codes, the onnxruntime check's max absolute
+                   differences
+    epoch_codes.bin  the training time-lapse of a 2-D model (``RUN/epoch_codes.npz``, written by the trainer's
+                   ``EpochCodes`` callback), float32 little-endian (epochs, n, 2); epoch_labels.bin uint8 (n,)
 
 Both models have a dynamic batch axis and are single files (no external data). They are exported with
 ``torch.onnx.export(..., dynamo=True)`` (the torch.export-based exporter of torch >= 2.9) and run with
@@ -163,6 +166,102 @@ def _pca_plane(codes: np.ndarray) -> dict | None:
     }
 
 
+def export_model(
+    model,
+    out: str | Path,
+    images: torch.Tensor,
+    labels: torch.Tensor | None = None,
+    info: dict | None = None,
+    epoch_codes: dict | None = None,
+    batch_size: int = 1000,
+) -> dict:
+    """Export a model for the explorer into ``out`` (see the module docstring for the files).
+
+    Args:
+        model: a ``LatentModel`` on the CPU.
+        out: the folder to write into.
+        images: the test images ``(N, C, H, W)`` in [0, 1] (N > 2) whose codes the map shows; the first 64 check
+            onnxruntime against PyTorch.
+        labels: their labels ``(N,)`` (0-255), or None.
+        info: fields copied into ``meta.json`` (``run``, ``model``, ``model_config``, ``dataset``, ``checkpoint``,
+            ``nll``, ``nll_stderr``, ``nll_k``, ``nll_split``, ``elbo``); missing ones are null.
+        epoch_codes: ``vaelab.train.callbacks.read_epoch_codes`` of the run (the training time-lapse), or None.
+        batch_size: images per ``encode`` call.
+
+    Returns:
+        the meta dict written to ``meta.json``.
+
+    Raises:
+        ExportError: the export or its onnxruntime check fails.
+    """
+    out = Path(out)
+    info = info or {}
+    model = model.cpu().eval()
+    check = export_onnx(model, out, images[:64])
+    with torch.no_grad():
+        codes = (
+            torch.cat([model.encode(images[i : i + batch_size])[0] for i in range(0, len(images), batch_size)])
+            .numpy()
+            .astype("<f4")
+        )
+    atomic_write_bytes(out / "codes.bin", codes.tobytes())
+    if labels is not None:
+        atomic_write_bytes(out / "labels.bin", labels.numpy().astype(np.uint8).tobytes())
+    else:
+        (out / "labels.bin").unlink(missing_ok=True)
+    timelapse = None
+    if epoch_codes is not None and epoch_codes["codes"].shape[-1] == codes.shape[1]:
+        arr = np.ascontiguousarray(epoch_codes["codes"], dtype="<f4")  # float16 -> float32: exact
+        atomic_write_bytes(out / "epoch_codes.bin", arr.tobytes())
+        if "labels" in epoch_codes:
+            atomic_write_bytes(out / "epoch_labels.bin", epoch_codes["labels"].astype(np.uint8).tobytes())
+        timelapse = {
+            "file": "epoch_codes.bin",
+            "dtype": "float32",
+            "byteorder": "little",
+            "shape": list(arr.shape),
+            "epochs": [int(e) for e in epoch_codes["epochs"]],
+            "labels": "epoch_labels.bin" if "labels" in epoch_codes else None,
+            "what": "encoder mu of the first test images at each epoch end (the training time-lapse)",
+        }
+    if timelapse is None or timelapse["labels"] is None:
+        (out / "epoch_labels.bin").unlink(missing_ok=True)
+    if timelapse is None:
+        (out / "epoch_codes.bin").unlink(missing_ok=True)
+    meta = {
+        "format": 1,
+        "run": info.get("run"),
+        "model": info.get("model"),
+        "model_config": info.get("model_config", {}),
+        "dataset": info.get("dataset"),
+        "image_shape": list(model.image_shape),
+        "latent_dim": int(codes.shape[1]),
+        "probabilistic": check["probabilistic"],
+        "likelihood": model.likelihood,
+        "checkpoint": info.get("checkpoint"),
+        **{k: info.get(k) for k in ("nll", "nll_stderr", "nll_k", "nll_split", "elbo")},
+        "n_codes": int(codes.shape[0]),
+        "codes": {
+            "file": "codes.bin",
+            "dtype": "float32",
+            "byteorder": "little",
+            "shape": list(codes.shape),
+            "what": "encoder mu of the test split",
+        },
+        "labels": {"file": "labels.bin", "dtype": "uint8"} if labels is not None else None,
+        "code_range": {"min": codes.min(0).round(4).tolist(), "max": codes.max(0).round(4).tolist()},
+        "pca": _pca_plane(codes),
+        "epoch_codes": timelapse,
+        "onnx_check": {
+            "encoder_max_abs_diff": check["encoder_max_abs_diff"],
+            "decoder_max_abs_diff": check["decoder_max_abs_diff"],
+            "tolerance": TOLERANCE,
+        },
+    }
+    atomic_write_text(out / "meta.json", json.dumps(meta, indent=1) + "\n")
+    return meta
+
+
 def export_run(
     run: RunDir | str | Path,
     checkpoint: str = "best",
@@ -187,6 +286,7 @@ def export_run(
         ExportError: the export or its onnxruntime check fails.
     """
     from vaelab.data import load_dataset
+    from vaelab.train.callbacks import EPOCH_CODES_FILE, read_epoch_codes
 
     run = (run if isinstance(run, RunDir) else RunDir(run)).require()
     cfg = run.load_config()
@@ -195,56 +295,21 @@ def export_run(
     test = load_dataset(
         ds_cfg["name"], "test", data_dir or ds_cfg.get("data_dir"), val_size=ds_cfg.get("val_size"), limit=n_codes
     )
-    out = run.export
-    check = export_onnx(model, out, test.images[:64])
-
-    with torch.no_grad():
-        codes = (
-            torch.cat([model.encode(test.images[i : i + batch_size])[0] for i in range(0, len(test), batch_size)])
-            .numpy()
-            .astype("<f4")
-        )
-    atomic_write_bytes(out / "codes.bin", codes.tobytes())
-    if test.labels is not None:
-        atomic_write_bytes(out / "labels.bin", test.labels.numpy().astype(np.uint8).tobytes())
-    else:
-        (out / "labels.bin").unlink(missing_ok=True)
     ev = run.read_eval() or {}
-    meta = {
-        "format": 1,
+    info = {
         "run": run.path.name,
         "model": cfg["model"],
         "model_config": cfg.get("model_config", {}),
         "dataset": ds_cfg["name"],
-        "image_shape": list(model.image_shape),
-        "latent_dim": int(codes.shape[1]),
-        "probabilistic": check["probabilistic"],
-        "likelihood": model.likelihood,
         "checkpoint": checkpoint,
         "nll": ev.get("nll"),
         "nll_stderr": ev.get("nll_stderr"),
         "nll_k": ev.get("k"),
         "nll_split": ev.get("split"),
         "elbo": ev.get("elbo"),
-        "n_codes": int(codes.shape[0]),
-        "codes": {
-            "file": "codes.bin",
-            "dtype": "float32",
-            "byteorder": "little",
-            "shape": list(codes.shape),
-            "what": "encoder mu of the test split",
-        },
-        "labels": {"file": "labels.bin", "dtype": "uint8"} if test.labels is not None else None,
-        "code_range": {"min": codes.min(0).round(4).tolist(), "max": codes.max(0).round(4).tolist()},
-        "pca": _pca_plane(codes),
-        "onnx_check": {
-            "encoder_max_abs_diff": check["encoder_max_abs_diff"],
-            "decoder_max_abs_diff": check["decoder_max_abs_diff"],
-            "tolerance": TOLERANCE,
-        },
     }
-    atomic_write_text(out / "meta.json", json.dumps(meta, indent=1) + "\n")
-    return meta
+    epoch_codes = read_epoch_codes(run.path / EPOCH_CODES_FILE)
+    return export_model(model, run.export, test.images, test.labels, info, epoch_codes, batch_size)
 
 
 def export_is_current(run: RunDir) -> bool:

@@ -6,6 +6,10 @@ that resolve (through symlinks) outside the site are refused with 403. It binds 
 is asked for, answers GET and HEAD only, and sends the MIME types the page needs (``.mjs`` as
 ``text/javascript``, ``.wasm`` as ``application/wasm`` for streaming compilation).
 
+Connections are bounded: a connection that sends nothing for ``idle_timeout`` seconds (also between requests of
+a kept-alive connection) is closed, and at most ``max_threads`` connections are served at once (a further one
+waits in the listen queue until a handler thread is free; ``BoundedThreadingHTTPServer``).
+
 No COOP/COEP headers are sent: the page runs onnxruntime-web single-threaded, so that the published static site
 behaves the same on hosts that cannot set headers (e.g. GitHub Pages).
 """
@@ -13,6 +17,7 @@ behaves the same on hosts that cannot set headers (e.g. GitHub Pages).
 from __future__ import annotations
 
 import posixpath
+import threading
 import urllib.parse
 from functools import partial
 from http import HTTPStatus
@@ -84,12 +89,18 @@ def resolve_request_path(root: Path, raw_path: str) -> Path:
     return real
 
 
+IDLE_TIMEOUT_S = 15.0  # an idle connection is closed after this many seconds
+MAX_THREADS = 16  # connections served at once
+
+
 class SiteHandler(BaseHTTPRequestHandler):
     """GET / HEAD of files under ``self.root``; see the module docstring.
 
     Args:
         root: the site folder (keyword, bound with ``functools.partial`` by ``make_server``).
         quiet: no request log on stderr.
+        idle_timeout: seconds a connection may stay silent before it is closed (the socket's timeout:
+            ``http.server`` closes the connection when a read times out).
     """
 
     def version_string(self) -> str:
@@ -98,9 +109,10 @@ class SiteHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
 
-    def __init__(self, *args, root: Path, quiet: bool = True, **kwargs):
+    def __init__(self, *args, root: Path, quiet: bool = True, idle_timeout: float = IDLE_TIMEOUT_S, **kwargs):
         self.root = Path(root)
         self.quiet = quiet
+        self.timeout = idle_timeout  # StreamRequestHandler.setup applies it to the connection's socket
         super().__init__(*args, **kwargs)
 
     def log_message(self, format, *args):  # noqa: A002 (signature of the base class)
@@ -145,8 +157,60 @@ class SiteHandler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed
 
 
-def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 0, quiet: bool = True) -> ThreadingHTTPServer:
-    """A ``ThreadingHTTPServer`` serving the site folder ``root`` on ``host:port`` (port 0: a free port).
+class BoundedThreadingHTTPServer(ThreadingHTTPServer):
+    """``ThreadingHTTPServer`` with at most ``max_threads`` handler threads alive at once.
+
+    ``process_request`` (called by the accept loop) takes a slot of a bounded semaphore before it starts the
+    connection's thread, and the thread gives it back when the connection ends; while every slot is taken, new
+    connections wait in the listen queue. ``active`` and ``peak`` count the live handler threads (for tests).
+    """
+
+    daemon_threads = True
+
+    def __init__(self, *args, max_threads: int = MAX_THREADS, **kwargs):
+        if max_threads < 1:
+            raise ValueError(f"max_threads={max_threads}: expected at least 1")
+        self.max_threads = max_threads
+        self._slots = threading.BoundedSemaphore(max_threads)
+        self._count_lock = threading.Lock()
+        self.active = 0
+        self.peak = 0
+        super().__init__(*args, **kwargs)
+
+    def process_request(self, request, client_address):
+        """Wait for a free slot, then serve the connection in a new thread."""
+        self._slots.acquire()
+        with self._count_lock:
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        """Serve one connection (in its thread) and give its slot back."""
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        with self._count_lock:
+            self.active -= 1
+        self._slots.release()
+
+
+def make_server(
+    root: str | Path,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    quiet: bool = True,
+    idle_timeout: float = IDLE_TIMEOUT_S,
+    max_threads: int = MAX_THREADS,
+) -> BoundedThreadingHTTPServer:
+    """A threading HTTP server serving the site folder ``root`` on ``host:port`` (port 0: a free port).
 
     Call ``serve_forever()`` (e.g. in a thread) and ``shutdown()``; the bound port is ``server.server_address[1]``.
 
@@ -155,6 +219,8 @@ def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 0, quiet:
         host: the address to bind (default loopback only).
         port: the TCP port; 0 picks a free one.
         quiet: no request log on stderr.
+        idle_timeout: seconds after which a silent connection is closed.
+        max_threads: connections served at once (``BoundedThreadingHTTPServer``).
 
     Returns:
         The bound server, not yet serving (its handler threads are daemons).
@@ -162,7 +228,5 @@ def make_server(root: str | Path, host: str = "127.0.0.1", port: int = 0, quiet:
     Raises:
         OSError: the address is in use or cannot be bound.
     """
-    handler = partial(SiteHandler, root=Path(root).resolve(), quiet=quiet)
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    handler = partial(SiteHandler, root=Path(root).resolve(), quiet=quiet, idle_timeout=idle_timeout)
+    return BoundedThreadingHTTPServer((host, port), handler, max_threads=max_threads)

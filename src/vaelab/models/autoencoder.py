@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.noise import rand, randn
 from vaelab.core.options import NonNegativeFloat, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 from vaelab.models.networks import Activation, mlp
@@ -87,10 +88,10 @@ def corrupt(x: torch.Tensor, noise: str, level: float, generator=None) -> torch.
     if noise == "none" or level == 0:
         return x
     if noise == "gaussian":
-        eps = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        eps = randn(x.shape, generator, device=x.device, dtype=x.dtype)
         return (x + float(level) * eps).clamp(0, 1)
     if noise == "salt-pepper":
-        u = torch.rand((2, *x.shape), generator=generator, device=x.device, dtype=x.dtype)
+        u = rand((2, *x.shape), generator, batch_axis=1, device=x.device, dtype=x.dtype)
         return torch.where(u[0] < float(level), (u[1] < 0.5).to(x.dtype), x)
     raise ConfigError(f"noise={noise!r}: expected one of {list(NOISES)}")
 

@@ -25,8 +25,8 @@ Activation = Literal["relu", "tanh", "sigmoid", "elu", "gelu", "softplus", "leak
 def activation(name: str) -> nn.Module:
     try:
         return ACTIVATIONS[name]()
-    except KeyError:
-        raise ConfigError(f"activation={name!r}: expected one of {sorted(ACTIVATIONS)}") from None
+    except KeyError as exc:
+        raise ConfigError(f"activation={name!r}: expected one of {sorted(ACTIVATIONS)}") from exc
 
 
 def mlp(sizes: list[int], act: str = "relu", final_activation: bool = False) -> nn.Sequential:

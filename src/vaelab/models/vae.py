@@ -30,6 +30,7 @@ import torch
 from pydantic import field_validator
 from torch import nn
 
+from vaelab.core import noise
 from vaelab.core.likelihoods import (
     LOG_2PI,
     bernoulli_log_prob,
@@ -164,7 +165,7 @@ class GaussianEncoderVAE(LatentModel):
     @staticmethod
     def reparameterize(mu, logvar, k: int = 1, generator=None) -> torch.Tensor:
         """``z = mu + exp(logvar / 2) * eps``, eps ~ N(0, I); returns ``(k, N, D)``."""
-        eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+        eps = noise.randn((k, *mu.shape), generator, batch_axis=1, device=mu.device, dtype=mu.dtype)
         return mu + torch.exp(0.5 * logvar) * eps
 
     # objective ----------------------------------------------------------------------------------------------

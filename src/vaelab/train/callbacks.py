@@ -4,7 +4,8 @@ A ``Callback`` is told of five events by ``Trainer.fit`` (each receives the trai
 steps)``, ``on_step_end(trainer)``, ``on_epoch_end(trainer, record)`` (``record`` is the epoch's line of
 ``metrics.jsonl``), ``on_stop(trainer)`` (a stop request, e.g. Ctrl-C, mid-epoch) and ``on_train_end(trainer)``.
 The run-writing callbacks are listed by ``run_callbacks`` in the order they must act at an epoch end: metrics,
-TensorBoard, samples, then checkpoints (so a checkpoint never refers to an epoch the metrics do not have).
+TensorBoard, samples, epoch codes (the explorer's time-lapse), then checkpoints (so a checkpoint never refers to an
+epoch the metrics do not have).
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import sys
 import numpy as np
 import torch
 
-from vaelab.core.io import save_checkpoint
+from vaelab.core.io import atomic_path, save_checkpoint, storage_error
 from vaelab.train.rundir import RunDir
 
 SAMPLE_NOISE_OFFSET = 1  # per-epoch samples decode the same prior noise, seeded with seed + 1
+EPOCH_CODES_FILE = "epoch_codes.npz"  # the explorer's training time-lapse (``EpochCodes``)
+EPOCH_CODES_N = 2000
 
 
 class Callback:
@@ -93,7 +96,8 @@ class MetricsLog(Callback):
 
 
 class TensorBoardLog(Callback):
-    """Writes the ``train_*`` / ``val_*`` terms of each epoch as TensorBoard scalars (``RUN/tensorboard``)."""
+    """Writes the ``train_*`` / ``val_*`` terms, the learning rate and the effective beta of each epoch as
+    TensorBoard scalars (``RUN/tensorboard``)."""
 
     def __init__(self, run: RunDir):
         self.run, self.writer = run, None
@@ -107,6 +111,9 @@ class TensorBoardLog(Callback):
             if key.startswith(("train_", "val_")) and isinstance(value, float):
                 split, term = key.split("_", 1)
                 self.writer.add_scalar(f"{term}/{split}", value, record["epoch"])
+        for key in ("lr", "beta"):  # the schedule's learning rate and the effective (warmed-up) beta
+            if key in record:
+                self.writer.add_scalar(f"optim/{key}", record[key], record["epoch"])
         self.writer.flush()
 
     def on_train_end(self, trainer) -> None:
@@ -141,6 +148,97 @@ class EpochSamples(Callback):
         self.run.save_epoch_samples(arr)
 
 
+def read_epoch_codes(path) -> dict | None:
+    """``epoch_codes.npz`` as a dict (``codes``, ``epochs``, ``index``, optional ``labels``), or None if absent or
+    unreadable."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            out = {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError):
+        return None
+    return out if {"codes", "epochs", "index"} <= set(out) else None
+
+
+class EpochCodes(Callback):
+    """The training time-lapse of a model with a 2-D latent space: at each epoch end, the codes (encoder mean) of
+    a fixed subset of the test split, the first ``n`` images, go into ``RUN/epoch_codes.npz`` (written atomically):
+
+        codes   float16 (epochs, n, 2)   one row per finished epoch
+        epochs  int32 (epochs,)          the epoch number of each row (1-based)
+        index   int32 (n,)               the test images' indices
+        labels  uint8 (n,)               their labels (absent for unlabelled data)
+
+    ``vaelab export`` copies it for the explorer's epoch slider. Models with another latent size, or runs whose
+    test split cannot be read, write nothing (the latter with one line on stderr). A resumed run keeps the rows of
+    the epochs before the one it restarts from. The encoder runs in eval mode without gradients and draws no
+    random numbers, so training is unchanged.
+    """
+
+    def __init__(self, run: RunDir, n: int = EPOCH_CODES_N):
+        self.run, self.n = run, n
+        self.images = self.labels = None
+        self.off = n <= 0
+
+    @property
+    def path(self):
+        return self.run.path / EPOCH_CODES_FILE
+
+    def _load(self) -> bool:
+        from vaelab.core.errors import VaelabError
+        from vaelab.data import load_dataset
+
+        try:
+            ds = self.run.load_config()["dataset"]
+            test = load_dataset(ds["name"], "test", ds.get("data_dir"), val_size=ds.get("val_size"), limit=self.n)
+        except (VaelabError, KeyError, TypeError) as exc:
+            print(f"{self.path}: not written, the test split is not readable ({exc})", file=sys.stderr)
+            return False
+        self.images, self.labels = test.images, test.labels
+        return True
+
+    @torch.no_grad()
+    def on_epoch_end(self, trainer, record: dict) -> None:
+        model = trainer.model
+        if self.off or getattr(model, "latent_dim", None) != 2:
+            self.off = True
+            return
+        if self.images is None and not self._load():
+            self.off = True
+            return
+        was_training = model.training
+        model.eval()
+        try:
+            chunks = [self.images[i : i + 500].to(model.device) for i in range(0, len(self.images), 500)]
+            codes = torch.cat([model.encode(x)[0].float().cpu() for x in chunks]).numpy()
+        finally:
+            model.train(was_training)
+        epoch = int(record["epoch"])
+        prev = read_epoch_codes(self.path)
+        if prev is not None and prev["codes"].shape[1:] == codes.shape:
+            keep = prev["epochs"] < epoch
+            rows, epochs = prev["codes"][keep], prev["epochs"][keep]
+        else:
+            rows, epochs = np.zeros((0, *codes.shape), np.float16), np.zeros(0, np.int32)
+        arrays = {
+            "codes": np.concatenate([rows, codes[None].astype(np.float16)]),
+            "epochs": np.concatenate([epochs, [epoch]]).astype(np.int32),
+            "index": np.arange(len(codes), dtype=np.int32),
+        }
+        if self.labels is not None:
+            arrays["labels"] = self.labels.numpy().astype(np.uint8)
+        with atomic_path(self.path) as tmp:
+            try:
+                with open(tmp, "wb") as fh:
+                    np.savez(fh, **arrays)
+            except OSError as exc:
+                raise storage_error(self.path, exc, sum(a.nbytes for a in arrays.values())) from exc
+
+
 class Checkpoints(Callback):
     """Saves ``best.pt`` when the epoch is the best so far and ``last.pt`` at every epoch end, and ``last.pt``
     mid-epoch on a stop request (then prints how to continue)."""
@@ -169,6 +267,7 @@ def run_callbacks(run: RunDir, samples_per_epoch: int, seed: int, progress: bool
         MetricsLog(run),
         TensorBoardLog(run),
         EpochSamples(run, samples_per_epoch, seed),
+        EpochCodes(run),
         Checkpoints(run),
     ]
     return ([ProgressBar()] if progress else []) + writers + ([EpochPrinter()] if progress else [])

@@ -18,12 +18,15 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from vaelab.core.device import environment_info
 from vaelab.core.errors import ConfigError
 from vaelab.core.options import (
     Bool,
+    NonNegativeFloat,
     NonNegativeInt,
     Options,
     PositiveFloat,
@@ -60,6 +63,41 @@ class TrainConfig(Options):
     progress: Bool = True
     """progress bars and one line per epoch on stderr"""
 
+    # optimisation (vaelab.train.schedules): the learning rate and beta are set at the start of every epoch
+    lr_schedule: Literal["constant", "step", "exponential", "cosine", "burda"] = "constant"
+    """learning-rate schedule per epoch: constant; step (x lr_gamma every lr_step_size epochs); exponential (x lr_gamma
+    per epoch); cosine (from lr to lr_min over the epochs after the warm-up); burda (Burda et al. 2015: stage i = 0..7
+    lasts 3^i epochs at lr x round(10^(1 - i/7), 1) / 10, i.e. 1e-3 ... 1e-4 for lr = 1e-3; 3,280 epochs)"""
+    warmup_epochs: NonNegativeInt = 0
+    """linear learning-rate warm-up: epoch e < warmup_epochs runs at (e + 1) / warmup_epochs of the schedule's rate"""
+    lr_step_size: PositiveInt = 30
+    """step schedule: epochs between decays"""
+    lr_gamma: PositiveFloat = 0.1
+    """step / exponential schedules: the decay factor"""
+    lr_min: NonNegativeFloat = 0.0
+    """cosine schedule: the final learning rate"""
+    kl_warmup_epochs: NonNegativeInt = 0
+    """KL warm-up (Bowman et al. 2016; Sonderby et al. 2016): beta rises linearly from 0 at epoch 1 to its value at
+    epoch kl_warmup_epochs + 1 (0: off)"""
+    early_stopping_patience: PositiveInt | None = None
+    """stop when the validation score (ELBO, else minus the loss) has not improved for this many epochs (best.pt
+    keeps the best epoch); default: off"""
+    grad_clip: PositiveFloat | None = None
+    """clip the gradient's global L2 norm to this value before each step; default: off"""
+    adam_beta1: Annotated[float, Field(strict=True, ge=0, lt=1)] = 0.9
+    """Adam's beta1 (Burda et al.'s code uses 0.99)"""
+    adam_beta2: Annotated[float, Field(strict=True, ge=0, lt=1)] = 0.999
+    """Adam's beta2"""
+    adam_eps: PositiveFloat = 1e-8
+    """Adam's epsilon (Burda et al. used 1e-4)"""
+    precision: Literal["fp32", "bf16"] = "fp32"
+    """bf16: run the forward pass under bfloat16 autocast (for GPUs; weights, Adam and the loss sums stay float32)"""
+    compile: Literal["off", "default", "reduce-overhead"] = "off"
+    """torch.compile the model for the training steps; reduce-overhead also captures CUDA graphs (small batches on
+    a GPU, where launching kernels costs more than the arithmetic)"""
+    dist_timeout: PositiveInt = 120
+    """torchrun only: seconds a process waits for the others at a collective before it stops with an error"""
+
 
 class DataConfig(Options):
     """Which images a run trains on."""
@@ -75,7 +113,7 @@ class DataConfig(Options):
 
 
 # options that may change when a run is resumed; everything else is fixed by the run's config.json
-RESUMABLE_OPTIONS = ("epochs", "device", "progress", "data_dir")
+RESUMABLE_OPTIONS = ("epochs", "device", "progress", "data_dir", "dist_timeout", "precision", "compile")
 
 
 def check_run_name(name: str) -> str:

@@ -33,6 +33,7 @@ from vaelab.models.registry import MODELS
 from vaelab.train.callbacks import Callback, run_callbacks
 from vaelab.train.closed_form import ClosedFormFit
 from vaelab.train.config import RESUMABLE_OPTIONS, DataConfig, RunSpec, TrainConfig, check_run_name
+from vaelab.train.distributed import Distributed
 from vaelab.train.rundir import RunDir
 from vaelab.train.trainer import NonFiniteLoss, Trainer
 
@@ -98,7 +99,11 @@ def _created_or_removed(run: RunDir):
 
 
 def create_run(
-    spec: RunSpec, runs_dir: str | Path = "runs", run_dir: str | Path | None = None, callbacks: list[Callback] = ()
+    spec: RunSpec,
+    runs_dir: str | Path = "runs",
+    run_dir: str | Path | None = None,
+    callbacks: list[Callback] = (),
+    dist: Distributed | None = None,
 ) -> TrainResult:
     """Create the run ``runs_dir/spec.name`` (or ``run_dir``) and train it.
 
@@ -129,7 +134,7 @@ def create_run(
                 "dynamic" if model.likelihood == "bernoulli" else "none"
             )
         run.save_config(config)  # the commit point: from here the run is resumable
-        return _fit(run, spec, model, train, val, None, callbacks)
+        return _fit(run, spec, model, train, val, None, callbacks, dist)
 
 
 def _new_model(spec: RunSpec, train: ImageDataset) -> LatentModel:
@@ -139,7 +144,12 @@ def _new_model(spec: RunSpec, train: ImageDataset) -> LatentModel:
     return model
 
 
-def resume_run(run_dir: str | Path, overrides: dict | None = None, callbacks: list[Callback] = ()) -> TrainResult:
+def resume_run(
+    run_dir: str | Path,
+    overrides: dict | None = None,
+    callbacks: list[Callback] = (),
+    dist: Distributed | None = None,
+) -> TrainResult:
     """Continue the run in ``run_dir`` from its last checkpoint (or from the start if it has none).
 
     Args:
@@ -184,7 +194,22 @@ def resume_run(run_dir: str | Path, overrides: dict | None = None, callbacks: li
             config["train"]["epochs"] = spec.train.epochs
             run.save_config(config)
         model = _new_model(spec, train) if state is None else build_model(spec.model, spec.model_config)
-        return _fit(run, spec, model, train, val, state, callbacks)
+        return _fit(run, spec, model, train, val, state, callbacks, dist)
+
+
+def join_run(run_dir: str | Path, dist: Distributed, overrides: dict | None = None) -> TrainResult:
+    """A torchrun process other than rank 0: wait until rank 0 has created or prepared the run, then train the
+    same model on this process's shards, writing nothing (rank 0 writes everything). Needs the run folder on a
+    file system all processes see."""
+    dist.barrier()  # rank 0 has written config.json (and holds the run's lock)
+    run = RunDir(run_dir)
+    spec = RunSpec.from_config(run.load_config(), run.config_path)
+    overrides = {k: v for k, v in (overrides or {}).items() if k in ("device", "dist_timeout")}
+    spec.train = TrainConfig.from_dict({**spec.train.to_dict(), **overrides, "progress": False})
+    train, val = load_splits(spec.data)
+    state = load_checkpoint(run.last_ckpt) if run.last_ckpt.is_file() else None
+    model = _new_model(spec, train) if state is None else build_model(spec.model, spec.model_config)
+    return _fit(run, spec, model, train, val, state, [], dist, writes=False)
 
 
 def _fit(
@@ -195,19 +220,28 @@ def _fit(
     val: ImageDataset,
     state: dict | None,
     extra: list[Callback],
+    dist: Distributed | None = None,
+    writes: bool = True,
 ) -> TrainResult:
     cfg = spec.train
-    callbacks = run_callbacks(run, cfg.samples_per_epoch, cfg.seed, cfg.progress) + list(extra)
+    callbacks = run_callbacks(run, cfg.samples_per_epoch, cfg.seed, cfg.progress) if writes else []
+    callbacks += list(extra)
     if model.closed_form:
+        if dist is not None:
+            raise ConfigError(f"--model {spec.model} is fitted in closed form: run it without torchrun")
         fitter = ClosedFormFit(model, spec.model, cfg, callbacks)
         return TrainResult(run, fitter, fitter.fit(train, val).records)
-    trainer = Trainer(model, spec.model, cfg, train, val, callbacks)
+    if dist is not None and writes:
+        dist.barrier()  # the other processes may now read config.json and last.pt (see join_run)
+    trainer = Trainer(model, spec.model, cfg, train, val, callbacks, dist)
     if state is not None:
         try:
             trainer.load_state_dict(state)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             raise CheckpointError(f"{run.last_ckpt}: cannot resume from it ({type(exc).__name__}: {exc})") from exc
-    run.truncate_metrics(trainer.epoch)  # records written after the checkpoint this run starts from
+    if writes:
+        run.truncate_metrics(trainer.epoch)  # records written after the checkpoint this run starts from
+
     if trainer.epoch >= cfg.epochs and cfg.progress:
         print(
             f"{run.path}: already trained {trainer.epoch} epochs; pass --epochs N (> {trainer.epoch}) to train longer",

@@ -1,10 +1,10 @@
-// The Draw panel: the drawing canvas (mouse, finger or pen), its live analysis while drawing (MNIST-style
-// input -> encoder -> code -> decoder -> reconstruction) and Clear.
-import { $, clearImage, codeText, putImage } from "./dom.js";
+// The Draw panel: the drawing canvas (mouse, finger or pen: pointer events), its live analysis while drawing
+// (MNIST-style input -> every model's encoder -> code -> decoder -> reconstruction) and Clear.
+import { $, $m, clearImage, codeText, putImage } from "./dom.js";
 import { drawOverlay } from "./map.js";
 import { decodeMany, encode, latest } from "./ort.js";
 import { mnistStyle } from "./preprocess.js";
-import { clearDrawing, drawingCleared, nextDrawSeq, setDrawing, state } from "./state.js";
+import { clearDrawing, drawingCleared, nextDrawSeq, setDrawing, setInput, state } from "./state.js";
 
 const STROKE = 20; // pen width, canvas px (the canvas is 280 x 280: ten times MNIST's 28 x 28)
 let drawCtx = null;
@@ -33,17 +33,25 @@ const analyse = latest(async (seq) => {
   const c = $("draw"),
     input = mnistStyle(canvasGray(), c.height, c.width);
   if (!input.some((v) => v > 0)) return;
-  const { mu, logvar } = await encode(input);
-  const [recon] = await decodeMany([mu]);
+  const results = [];
+  for (const m of state.models) {
+    const { mu, logvar } = await encode(m.index, input);
+    const [recon] = await decodeMany(m.index, [mu]);
+    results.push({ mu, logvar, recon });
+  }
   if (drawingCleared(seq)) return; // Clear was pressed while this drawing was being analysed
-  setDrawing({ input, mu, logvar, recon });
-  putImage($("input"), input, state.shape);
-  putImage($("recon"), recon, state.shape);
-  $("code").textContent =
-    (state.probabilistic ? "posterior q(z|x) of the drawing\n" : "code of the drawing (deterministic encoder)\n") +
-    codeText(mu, logvar);
+  setInput(input);
+  putImage($("input"), input, [1, 28, 28]);
+  results.forEach((r, i) => {
+    const m = state.models[i];
+    setDrawing(i, r);
+    putImage($m(i, "recon"), r.recon, m.shape);
+    $m(i, "code").textContent =
+      (m.probabilistic ? "posterior q(z|x) of the drawing\n" : "code of the drawing (deterministic encoder)\n") +
+      codeText(r.mu, r.logvar);
+    drawOverlay(i);
+  });
   $("a-draw").disabled = $("b-draw").disabled = false;
-  drawOverlay();
 });
 
 const changed = () => analyse(nextDrawSeq());
@@ -103,21 +111,24 @@ export function setupDrawing() {
     reset();
     clearDrawing();
     clearImage($("input"));
-    clearImage($("recon"));
-    $("code").textContent = "draw a digit";
+    for (const m of state.models) {
+      clearImage($m(m.index, "recon"));
+      $m(m.index, "code").textContent = "draw a digit";
+      drawOverlay(m.index);
+    }
     $("a-draw").disabled = $("b-draw").disabled = true;
-    drawOverlay();
   });
   drawCtx = ctx;
 }
 
 /**
- * Turn drawing off (the model does not take 1x28x28 images) and say why.
- * @param {number[]} shape the model's image shape [C, H, W]
+ * Turn drawing off (the models do not take grey 28x28 images): the Draw panel and its tab are hidden.
+ * @param {number[]} shape the models' image shape [C, H, W]
  */
 export function disableDrawing(shape) {
-  $("draw-panel").querySelector(".hint").textContent =
-    `Drawing needs a model of 1x28x28 images; this one takes ${shape.join("x")}.`;
-  $("draw").classList.add("hidden");
-  $("clear").disabled = true;
+  $("draw-panel").classList.add("hidden");
+  $("draw-panel").dataset.off = `drawing needs models of 1x28x28 images; these take ${shape.join("x")}`;
+  document.querySelector('#tabs [data-tab="draw"]').classList.add("hidden");
+  $("a-draw").classList.add("hidden");
+  $("b-draw").classList.add("hidden");
 }

@@ -1,7 +1,7 @@
 // Test hooks: window.vaelab, read by the Playwright tests (tests/test_explorer_browser.py) and the benchmark
 // (benchmarks/bench_explorer.py). Fields: ready, readyMs, busy (live requests in flight), errors, stats
-// (encodeMs, decodeMs: session.run times), marks (performance.now() of start-up steps), state (the page state),
-// and once ready the functions of publish().
+// (encodeMs, decodeMs: session.run times of every model; encodeMsByModel, decodeMsByModel: per model index),
+// marks (performance.now() of start-up steps), state (the page state), and once ready the functions of publish().
 import { $ } from "./dom.js";
 
 const hooks = (window.vaelab = {
@@ -9,7 +9,7 @@ const hooks = (window.vaelab = {
   readyMs: null,
   busy: 0,
   errors: [],
-  stats: { decodeMs: [], encodeMs: [] },
+  stats: { decodeMs: [], encodeMs: [], decodeMsByModel: [], encodeMsByModel: [] },
   marks: { moduleStart: performance.now() },
   state: null,
 });
@@ -26,15 +26,22 @@ export function reportError(err) {
   console.error(err);
 }
 
-/**
- * Append a timing to window.vaelab.stats[kind] (the last 10,000 are kept).
- * @param {"encodeMs"|"decodeMs"} kind which list
- * @param {number} ms milliseconds
- */
-export function recordTiming(kind, ms) {
-  const list = hooks.stats[kind]; // looked up each time: the benchmark replaces the lists
+function push(list, ms) {
   list.push(ms);
   if (list.length > MAX_TIMINGS) list.shift();
+}
+
+/**
+ * Append a timing to window.vaelab.stats[kind] and stats[kind + "ByModel"][model] (the last 10,000 are kept).
+ * @param {"encodeMs"|"decodeMs"} kind which list
+ * @param {number} ms milliseconds
+ * @param {number} [model=0] the model's index
+ */
+export function recordTiming(kind, ms, model = 0) {
+  const stats = hooks.stats; // looked up each time: the benchmark replaces the lists
+  push(stats[kind], ms);
+  const byModel = (stats[kind + "ByModel"] = stats[kind + "ByModel"] || []);
+  push((byModel[model] = byModel[model] || []), ms);
 }
 
 /**

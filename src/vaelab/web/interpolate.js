@@ -1,59 +1,111 @@
-// The Interpolate panel: end points A and B (from the drawing or clicks on the map) and the strip of decodings
-// along the line between them.
-import { $, putImage, zText } from "./dom.js";
+// The Interpolate panel: end points A and B in one model's code space (from the drawing or from clicks on that
+// model's map) and a strip of frames decoded along the line between them, each labelled A, t, B.
+import { $, putImage, shortName, zText } from "./dom.js";
 import { drawOverlay } from "./map.js";
 import { decodeMany, latest } from "./ort.js";
-import { setEnd, setStrip, state } from "./state.js";
+import { setEnd, setInterpModel, setStrip, state } from "./state.js";
 
-const MIN_STEPS = 2,
+/** Fewest and most frames of the strip. */
+export const MIN_STEPS = 2,
   MAX_STEPS = 24;
+const DEFAULT_STEPS = 10;
 
 /**
- * Decode the codes on the line from A to B ("steps" of them, 2 to 24) into the strip; nothing until both end
- * points are set (latest request wins).
+ * The number of frames the steps field asks for, clamped to [MIN_STEPS, MAX_STEPS] (an empty or unreadable
+ * field gives the default, 10).
+ * @param {string} text the field's value
+ * @returns {number}
+ */
+export function clampSteps(text) {
+  const v = Math.round(Number(text));
+  return Number.isFinite(v) && String(text).trim() !== "" ? Math.max(MIN_STEPS, Math.min(MAX_STEPS, v)) : DEFAULT_STEPS;
+}
+
+function frameScale(H, W) {
+  return Math.max(1, Math.round(56 / Math.max(H, W))); // frames about 56 CSS px
+}
+
+/**
+ * Decode the codes on the line from A to B into the strip; the steps field is set to the count used. Nothing until
+ * both end points are set (latest request wins).
  * @type {() => void}
  */
 export const interpolate = latest(async () => {
-  const { A, B } = state;
+  const { A, B, model: i } = state.interp;
+  const n = clampSteps($("steps").value);
+  $("steps").value = String(n); // the field shows the value actually used
   if (!A || !B) return;
-  const n = Math.max(MIN_STEPS, Math.min(MAX_STEPS, Math.round(Number($("steps").value) || 10)));
-  const zs = [];
-  for (let i = 0; i < n; i++) {
-    const t = i / (n - 1);
+  const m = state.models[i],
+    zs = [],
+    ts = [];
+  for (let k = 0; k < n; k++) {
+    const t = k / (n - 1);
+    ts.push(t);
     zs.push(Float32Array.from(A.z, (a, d) => a + t * (B.z[d] - a)));
   }
-  const imgs = await decodeMany(zs);
-  const strip = $("strip"),
-    [, H, W] = state.shape;
-  strip.width = n * W;
-  strip.height = H;
-  strip.style.width = `${2 * n * W}px`;
-  strip.style.height = `${2 * H}px`;
-  imgs.forEach((img, i) => putImage(strip, img, state.shape, i * W));
+  const imgs = await decodeMany(i, zs);
+  const [, H, W] = m.shape,
+    s = frameScale(H, W),
+    strip = $("strip");
+  strip.textContent = "";
+  imgs.forEach((img, k) => {
+    const fig = document.createElement("figure"),
+      c = document.createElement("canvas"),
+      cap = document.createElement("figcaption");
+    fig.className = "frame";
+    c.width = W;
+    c.height = H;
+    c.style.width = `${s * W}px`;
+    c.style.height = `${s * H}px`;
+    putImage(c, img, m.shape);
+    cap.textContent = k === 0 ? "A" : k === n - 1 ? "B" : `t=${ts[k].toFixed(2)}`;
+    fig.append(c, cap);
+    strip.append(fig);
+  });
   setStrip(
+    i,
     zs.map((z) => Array.from(z)),
     imgs,
+    ts,
   );
   $("interp-code").textContent =
-    `${n} images along the line from A (${A.from}) to B (${B.from})\nA: ${zText(A.z)}\nB: ${zText(B.z)}`;
+    `${n} frames in ${shortName(m.meta)} along the line z(t) = A + t (B - A), t from 0 to 1, from A (${A.from}) ` +
+    `to B (${B.from})\nA: ${zText(A.z)}\nB: ${zText(B.z)}`;
 });
 
 /**
- * Set an end point (the next one in turn, A then B, unless named), mark it and interpolate.
- * @param {{z: Float32Array, from: "map"|"drawing"}} point code (length D) and where it came from
+ * Set an end point in model i (the next one in turn, A then B, unless named), mark it and interpolate. A point in
+ * another model than the current one starts a new pair in that model.
+ * @param {number} i model index
+ * @param {{z: Float32Array, from: "map"|"drawing"}} point code (length D of model i) and where it came from
  * @param {"A"|"B"} [end] which end point
  */
-export function setEndpoint(point, end) {
-  setEnd(point, end);
-  drawOverlay();
+export function setEndpoint(i, point, end) {
+  const before = state.interp.model;
+  setEnd(i, point, end);
+  $("interp-model").value = String(i);
+  drawOverlay(i);
+  if (before !== i) drawOverlay(before);
   interpolate();
 }
 
 /**
- * Wire the "A ← drawing", "B ← drawing" buttons and the steps field.
+ * Fill the model choice and wire the "A ← drawing", "B ← drawing" buttons and the steps field.
  */
 export function setupInterpolation() {
-  $("a-draw").addEventListener("click", () => setEndpoint({ z: Float32Array.from(state.mu), from: "drawing" }, "A"));
-  $("b-draw").addEventListener("click", () => setEndpoint({ z: Float32Array.from(state.mu), from: "drawing" }, "B"));
+  const sel = $("interp-model");
+  for (const m of state.models) sel.add(new Option(shortName(m.meta), String(m.index)));
+  sel.addEventListener("change", () => {
+    const before = state.interp.model;
+    setInterpModel(Number(sel.value));
+    drawOverlay(before);
+    $("strip").textContent = "";
+  });
+  const fromDrawing = (end) => {
+    const i = state.interp.model;
+    setEndpoint(i, { z: Float32Array.from(state.models[i].mu), from: "drawing" }, end);
+  };
+  $("a-draw").addEventListener("click", () => fromDrawing("A"));
+  $("b-draw").addEventListener("click", () => fromDrawing("B"));
   $("steps").addEventListener("change", () => interpolate());
 }

@@ -1,53 +1,128 @@
-// vaelab latent explorer: draw a digit -> 28x28 MNIST-style input -> encoder (mu, sigma) -> decoder; map of
-// the test set's codes -> decoder image under the pointer; sliders per latent dimension; interpolation.
-// This module wires the panels together; see ort.js for the files the page loads.
-import { $, clearImage, factsText } from "./dom.js";
+// vaelab latent explorer, for one to four models side by side: draw a digit -> 28x28 MNIST-style input -> every
+// model's encoder (mu, sigma) and decoder; a map of each model's test codes -> the decoding under the pointer in
+// every model with a 2-D code; sliders per latent dimension; interpolation; the training time-lapse.
+// This module builds the model cards and wires the panels together; see ort.js for the files the page loads.
+import { refreshBackgrounds, tilesPerSide } from "./background.js";
+import { $, $m, clearImage, factsText, pageFacts, shortName } from "./dom.js";
 import { canvasRGBA, disableDrawing, setupDrawing } from "./draw.js";
 import { generate, showStart } from "./generate.js";
 import { markReady, publish, reportError } from "./hooks.js";
-import { setEndpoint, setupInterpolation } from "./interpolate.js";
-import { buildLegend, codeAt, drawScatter, project, screenOf, setupAxes } from "./map.js";
-import { decodeMany, encode, loadModel } from "./ort.js";
+import { setupInterpolation, setEndpoint } from "./interpolate.js";
+import { buildLegend, codeAt, drawScatter, project, screenOf, setupPlane } from "./map.js";
+import { decodeMany, encode, loadModels } from "./ort.js";
 import { mnistStyle } from "./preprocess.js";
 import { buildSliders } from "./sliders.js";
-import { initState, state } from "./state.js";
+import { addModel, setBackground, setClassVisible, state } from "./state.js";
+import { selectTab, setupTabs } from "./tabs.js";
+import { setupTimelapse } from "./timelapse.js";
+import { niceTicks } from "./ticks.js";
+
+function figure(id, caption, shape) {
+  const fig = document.createElement("figure"),
+    c = document.createElement("canvas"),
+    cap = document.createElement("figcaption");
+  c.id = id;
+  c.className = "px";
+  c.width = shape[2];
+  c.height = shape[1];
+  cap.textContent = caption;
+  fig.append(c, cap);
+  clearImage(c);
+  return fig;
+}
+
+function buildCard(m) {
+  const i = m.index,
+    card = $("card-template").content.firstElementChild.cloneNode(true);
+  card.id = `card-${i}`;
+  card.dataset.model = String(i);
+  for (const el of card.querySelectorAll("[data-id]")) el.id = `${el.dataset.id}-${i}`;
+  $("cards").append(card);
+  $m(i, "title").textContent = shortName(m.meta);
+  $m(i, "facts").textContent = factsText(m.meta);
+  $m(i, "code").textContent = "draw a digit";
+  const gen = $m(i, "gen");
+  gen.width = m.shape[2];
+  gen.height = m.shape[1];
+  clearImage(gen);
+  $("recons").append(figure(`recon-${i}`, shortName(m.meta), m.shape));
+  $("pointer-row").append(figure(`ptr-${i}`, shortName(m.meta), m.shape));
+}
+
+function relayout() {
+  for (const m of state.models) drawScatter(m.index);
+  if (state.background) refreshBackgrounds();
+}
+
+function wireMap(i) {
+  const overlay = $m(i, "overlay");
+  const hover = (ev) => {
+    const z = codeAt(i, ev);
+    if (z) generate({ model: i, z, source: "map" });
+  };
+  overlay.addEventListener("pointermove", hover);
+  overlay.addEventListener("pointerdown", hover);
+  overlay.addEventListener("click", (ev) => {
+    const z = codeAt(i, ev);
+    if (z) setEndpoint(i, { z, from: "map" });
+  });
+}
 
 async function main() {
-  const { meta, codeBytes, labelBytes } = await loadModel();
-  initState(meta, codeBytes, labelBytes);
+  const runs = await loadModels();
+  for (const r of runs) addModel(r.meta, r.codeBytes, r.labelBytes, r.epochCodes);
   publish({ state });
-  const { shape, D } = state;
-  $("facts").textContent = factsText(meta);
-  setupAxes();
-  buildLegend();
-  if (shape[0] === 1 && shape[1] === 28 && shape[2] === 28) setupDrawing();
+  $("facts").textContent = pageFacts(state.models.map((m) => m.meta));
+  for (const m of state.models) buildCard(m);
+  document.querySelector("main").dataset.n = String(state.models.length);
+  const shape = state.models[0].shape;
+  const drawable = shape[0] === 1 && shape[1] === 28 && shape[2] === 28;
+  if (drawable) setupDrawing();
   else disableDrawing(shape);
-  for (const c of [$("input"), $("recon"), $("gen")]) {
-    c.width = shape[2];
-    c.height = shape[1];
-    clearImage(c);
+  setupTabs(relayout);
+  selectTab(drawable ? "draw" : "maps", () => {});
+  for (const m of state.models) {
+    const i = m.index;
+    setupPlane(i, () => state.background && refreshBackgrounds());
+    buildSliders(i, (z) => {
+      generate({ model: i, z, source: "sliders" });
+      if (state.background && m.proj.mode === "dims" && m.D > 2) refreshBackgrounds();
+    });
+    setupTimelapse(i, (j) => {
+      drawScatter(j);
+      if (state.background) refreshBackgrounds();
+    });
+    wireMap(i);
   }
-  buildSliders((z) => generate({ z, source: "sliders" }));
-  drawScatter();
-  $("overlay").addEventListener("pointermove", (ev) => generate({ z: codeAt(ev), source: "map" }));
-  $("overlay").addEventListener("click", (ev) => setEndpoint({ z: codeAt(ev), from: "map" }));
+  buildLegend((k, on) => {
+    setClassVisible(k, on);
+    for (const m of state.models) drawScatter(m.index);
+  });
+  $("background").addEventListener("change", (e) => {
+    setBackground(e.target.checked);
+    for (const m of state.models) drawScatter(m.index);
+    refreshBackgrounds();
+  });
+  relayout();
   setupInterpolation();
 
-  // warm-up run of both networks (first runs allocate), then show the decoding of z = 0
-  await encode(new Float32Array(state.P));
+  // warm-up run of every network (first runs allocate), then show the decoding of z = 0
+  for (const m of state.models) await encode(m.index, new Float32Array(m.P));
   await showStart();
 
   publish({
-    encode: async (pixels) => {
-      const r = await encode(pixels);
+    encode: async (i, pixels) => {
+      const r = await encode(i, pixels);
       return { mu: Array.from(r.mu), logvar: r.logvar && Array.from(r.logvar) };
     },
-    decode: async (z) => Array.from((await decodeMany([Float32Array.from(z)]))[0]),
+    decode: async (i, z) => Array.from((await decodeMany(i, [Float32Array.from(z)]))[0]),
     mnistStyle: (gray, h, w) => Array.from(mnistStyle(Float64Array.from(gray), h, w)),
-    project: (z) => project(z),
-    screenOf, // page coordinates (CSS px) of the point z on the map
-    code: (i) => Array.from(state.codes.subarray(i * D, (i + 1) * D)),
+    project: (i, z) => project(i, z),
+    screenOf, // (i, z): page coordinates (CSS px) of the point z on model i's map
+    code: (i, k) => Array.from(state.models[i].codes.subarray(k * state.models[i].D, (k + 1) * state.models[i].D)),
     canvasRGBA: () => Array.from(canvasRGBA()),
+    niceTicks,
+    tilesPerSide,
   });
   markReady();
   $("status").textContent = "";
