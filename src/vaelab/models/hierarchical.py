@@ -32,6 +32,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from vaelab.core import noise
 from vaelab.core.likelihoods import (
     LOG_2PI,
     bernoulli_log_prob,
@@ -131,12 +132,13 @@ class TwoLayerVAE(LatentModel):
     # sampling and the objective ------------------------------------------------------------------------------
     def _draw(self, x: torch.Tensor, k: int, generator=None) -> dict[str, torch.Tensor]:
         """k reparameterized samples per image: eps1 ``(k, N, D1)`` is drawn from ``generator`` first, then eps2
-        ``(k, N, D2)``; returns every distribution parameter and sample (``(k, N, .)`` except ``mu1, logvar1``)."""
+        ``(k, N, D2)`` (through ``vaelab.core.noise``, so data-parallel runs draw the same numbers); returns every
+        distribution parameter and sample (``(k, N, .)`` except ``mu1, logvar1``)."""
         mu1, logvar1 = self.q_z1(x.flatten(1))
-        eps1 = torch.randn((k, *mu1.shape), generator=generator, device=mu1.device, dtype=mu1.dtype)
+        eps1 = noise.randn((k, *mu1.shape), generator, batch_axis=1, device=mu1.device, dtype=mu1.dtype)
         z1 = mu1 + torch.exp(0.5 * logvar1) * eps1
         mu2, logvar2 = self.q_z2(z1)
-        eps2 = torch.randn(mu2.shape, generator=generator, device=mu2.device, dtype=mu2.dtype)
+        eps2 = noise.randn(mu2.shape, generator, batch_axis=1, device=mu2.device, dtype=mu2.dtype)
         z2 = mu2 + torch.exp(0.5 * logvar2) * eps2
         pmu1, plogvar1 = self.p_z1(z2)
         return {
