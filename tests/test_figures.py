@@ -413,6 +413,7 @@ def test_report_holds_every_figure_and_the_nll(run_copy, data_dir):
         "manifold",
         "interpolate",
         "all-pairs",
+        "nll-vs-k",
     }
     for kind in kinds:
         assert f"data-kind='{kind}'" in page, kind

@@ -38,6 +38,7 @@ def cmd_evaluate(args) -> int:
     print(f"  {result['split']} split, {result['n_images']} images, binarization {result['binarization']}")
     if "nll" in result:
         print(f"  NLL (K={result['k']}) = {result['nll']:.2f} ± {result['nll_stderr']:.2f} nats")
+    print_diagnostics(result)
     for key in (
         "elbo",
         "recon_nll",
@@ -54,6 +55,26 @@ def cmd_evaluate(args) -> int:
             fmt = ".5f" if key == "mse_per_pixel" else ".4f" if key == "classifier_accuracy" else ".2f"
             print(f"  {key} = {result[key]:{fmt}}" if isinstance(result[key], float) else f"  {key} = {result[key]}")
     return 0
+
+
+def print_diagnostics(result: dict) -> None:
+    """Print the NLL-vs-K convergence, the ELBO - NLL gap, each stochastic layer's active units and KL, and the
+    warnings of an ``evaluate_nll`` result (stdout; warnings on stderr). Prints nothing for other results."""
+    import sys
+
+    if "nll_vs_k" in result:
+        steps = ", ".join(f"K={r['k']}: {r['nll']:.2f} ± {r['nll_stderr']:.2f}" for r in result["nll_vs_k"])
+        print(f"  NLL vs K (first K of the same samples): {steps}")
+        print(f"  ELBO - NLL gap = {result['elbo_gap']:.2f} nats (log p(x) estimate minus ELBO)")
+    for name, layer in result.get("layers", {}).items():
+        per_dim = sorted(layer["kl_per_dim"], reverse=True)
+        top = ", ".join(f"{v:.2f}" for v in per_dim[:5])
+        print(
+            f"  layer {name}: {layer['active_units']}/{layer['latent_dim']} active units, KL {layer['kl']:.2f} "
+            f"nats (largest per unit: {top})"
+        )
+    for warning in result.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _add_info(sub):

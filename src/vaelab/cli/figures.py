@@ -31,6 +31,7 @@ KIND_HELP = {
     "projector": "TensorBoard embedding-projector export (tensorboard --logdir RUN/tensorboard)",
     "reconstructions": "test images above their reconstructions (as vaelab reconstruct)",
     "samples": "decoded prior samples (as vaelab sample)",
+    "nll-vs-k": "test NLL against K importance samples, from eval.json (run vaelab evaluate first)",
 }
 
 
@@ -100,6 +101,7 @@ def _add_plot(sub) -> None:
     k = kinds.add_parser("samples", parents=common, help=KIND_HELP["samples"])
     k.add_argument("-n", type=int, default=64, help="samples (default 64)")
     k.add_argument("--seed", type=int, default=0)
+    kinds.add_parser("nll-vs-k", parents=common, help=KIND_HELP["nll-vs-k"])
     p.set_defaults(func=cmd_plot)
 
 

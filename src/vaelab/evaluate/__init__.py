@@ -22,8 +22,9 @@ def evaluate(
 ) -> dict:
     """Test-set numbers of any model, as a JSON-ready dict (what ``vaelab evaluate`` writes to eval.json).
 
-    * models with importance weights (``vae``, ``conv-vae``, ``guided-vae``): ``evaluate_nll`` (NLL, ELBO, KL,
-      active units); the guided VAE adds its classifier's test accuracy (``classifier_accuracy``);
+    * models with importance weights (``vae``, ``conv-vae``, ``guided-vae``, ``vae-2layer``): ``evaluate_nll`` (NLL,
+      NLL vs K, ELBO, KL and active units per stochastic layer, warnings); the guided VAE adds its classifier's
+      test accuracy (``classifier_accuracy``);
     * deterministic models and PCA: ``evaluate_reconstruction`` (squared error per image, per-pixel MSE, PSNR);
       the denoising autoencoder adds PSNR of noisy vs denoised images (``denoising_psnr``).
 

@@ -17,12 +17,62 @@ import time
 import torch
 
 from vaelab.core.errors import ConfigError
-from vaelab.core.likelihoods import gaussian_kl_standard_normal
 from vaelab.data import ImageDataset
 from vaelab.data.binarize import STATIC_TEST_SEED, binarize_static
 from vaelab.models import LatentModel
 
 ACTIVE_UNIT_THRESHOLD = 0.01  # Burda et al. 2015: unit u is active if Cov_x(E_q[z_u]) > 0.01
+
+
+NESTED_KS = (1, 10, 100, 1000, 5000)  # the K of the NLL-vs-K diagnostic (those <= the requested K, and K itself)
+
+
+@torch.inference_mode()
+def iw_log_likelihood_nested(model, x: torch.Tensor, k: int, ks=(), chunk: int = 100, generator=None):
+    """Per-image importance-weighted estimates of log p(x) for K = k and for each K in ``ks``, from one pass.
+
+    The estimates for the K in ``ks`` use the *first* K of the same k drawn log-weights (nested subsets), so they
+    cost nothing extra and show the estimate converging: E[L_K] is non-decreasing in K (Burda et al. 2016,
+    Theorem 1).
+
+    Args:
+        model: a model with ``log_weights(x, k, generator) -> (k, N)``.
+        x: ``(N, C, H, W)`` on the model's device (binarized for a Bernoulli model).
+        k: number of importance samples K.
+        ks: further K values (each 1 <= K <= k) to report from the first K samples.
+        chunk: samples drawn at once (memory ~ chunk * N * pixels floats).
+        generator: the ``torch.Generator`` the samples are drawn from (the same state gives the same samples).
+
+    Returns:
+        ``(log_px, elbo, nested)``: ``log_px (N,)`` = logsumexp_k(w_k) - log k and ``elbo (N,)`` = mean_k(w_k),
+        nats; ``nested`` maps each K of ``ks`` (and k) to its ``(N,)`` estimate, the k entry being ``log_px``
+        itself.
+
+    Raises:
+        ConfigError: a K of ``ks`` outside 1..k.
+    """
+    bad = [K for K in ks if not 1 <= int(K) <= k]
+    if bad:
+        raise ConfigError(f"nested K {bad}: expected values in 1..{k} (the number of importance samples)")
+    lse_parts, sums = [], torch.zeros(x.shape[0], device=x.device, dtype=torch.float64)
+    nested: dict[int, torch.Tensor] = {}
+    done = 0
+    while done < k:
+        c = min(chunk, k - done)
+        w = model.log_weights(x, c, generator=generator)  # (c, N)
+        for K in sorted({int(K) for K in ks}):
+            if done < K < done + c:  # K falls inside this chunk: the first K - done of its samples
+                part = torch.logsumexp(w[: K - done], 0)
+                nested[K] = torch.logsumexp(torch.stack([*lse_parts, part]), 0) - math.log(K)
+        lse_parts.append(torch.logsumexp(w, 0))
+        sums += w.double().sum(0)
+        done += c
+        for K in ks:
+            if int(K) == done:
+                nested[int(K)] = torch.logsumexp(torch.stack(lse_parts), 0) - math.log(done)
+    log_px = torch.logsumexp(torch.stack(lse_parts), 0) - math.log(k)
+    nested[int(k)] = log_px
+    return log_px, (sums / k).float(), dict(sorted(nested.items()))
 
 
 @torch.inference_mode()
@@ -38,16 +88,8 @@ def iw_log_likelihood(model, x: torch.Tensor, k: int, chunk: int = 100, generato
     Returns:
         ``(log_px, elbo)``, each ``(N,)`` in nats: logsumexp_k(w_k) - log K, and mean_k(w_k).
     """
-    lse_parts, sums = [], torch.zeros(x.shape[0], device=x.device, dtype=torch.float64)
-    done = 0
-    while done < k:
-        c = min(chunk, k - done)
-        w = model.log_weights(x, c, generator=generator)  # (c, N)
-        lse_parts.append(torch.logsumexp(w, 0))
-        sums += w.double().sum(0)
-        done += c
-    log_px = torch.logsumexp(torch.stack(lse_parts), 0) - math.log(k)
-    return log_px, (sums / k).float()
+    log_px, elbo, _ = iw_log_likelihood_nested(model, x, k, (), chunk, generator)
+    return log_px, elbo
 
 
 def _binarize_for(model: LatentModel, images: torch.Tensor, binarize: str | None):
@@ -70,11 +112,27 @@ def evaluate_nll(
     seed: int = 0,
     binarize: str | None = None,
     progress: bool = True,
+    nested_ks=NESTED_KS,
 ) -> dict:
     """Test-set numbers of a probabilistic model, as a JSON-ready dict.
 
-    Returns: ``nll`` (-log p(x) estimate with K samples) and ``nll_stderr``, ``elbo``, ``recon_nll``, ``kl``
-    (analytic), ``active_units``, all nats per image averaged over the split, plus what they were measured on.
+    Args:
+        model: a model with ``has_importance_weights`` (``log_weights`` and ``latent_statistics``).
+        data: the split to measure; k: importance samples K; batch_size: images per pass.
+        chunk: samples drawn at once (default: as many as fit in ~4 M pixel values per batch).
+        seed: seeds the one generator of every sample drawn (the same seed gives the same numbers).
+        binarize: ``static`` (default for Bernoulli models) or ``none``.
+        nested_ks: the K of the NLL-vs-K diagnostic; those <= k are reported (``nll_vs_k``).
+
+    Returns:
+        All nats per image averaged over the split: ``nll`` (-log p(x) estimate with K samples) and
+        ``nll_stderr``; ``nll_vs_k``: ``[{"k", "nll", "nll_stderr"}]`` for each K of ``nested_ks`` <= k and k
+        itself, from the first K of the same samples (one pass); ``elbo`` (mean of the K log-weights) and
+        ``elbo_stderr``; ``elbo_gap`` = -nll - elbo (>= 0 in expectation: how far the ELBO is below the
+        estimate of log p(x)); ``recon_nll`` = -(elbo + kl); ``kl`` and, per stochastic layer (``layers``): its
+        KL, ``kl_per_dim`` (list of D_l values), ``active_units`` (Var_x E_q[z_u] > 0.01, Burda et al.) and
+        ``latent_dim``; top-level ``active_units`` / ``latent_dim`` summed over layers; ``warnings`` (e.g.
+        more than half a layer's units inactive: posterior collapse); and what they were measured on.
 
     Raises:
         ConfigError: K < 1, or a model without a probabilistic encoder (use its own evaluation).
@@ -85,44 +143,78 @@ def evaluate_nll(
         raise ConfigError(f"--k {k}: expected an integer >= 1 importance samples")
     if not model.has_importance_weights:
         raise ConfigError(f"model {type(model).__name__} has no importance weights (not a VAE); no NLL to estimate")
+    k = int(k)
+    ks = sorted({int(K) for K in nested_ks if int(K) <= k} | {k})
     device = model.device
     model.eval()
     x_all, bin_note = _binarize_for(model, data.images, binarize)
     P = model.num_pixels
-    chunk = chunk or max(1, min(int(k), 4_000_000 // (batch_size * P) or 1))
+    chunk = chunk or max(1, min(k, 4_000_000 // (batch_size * P) or 1))
     g = torch.Generator(device=device).manual_seed(seed)
-    log_px, elbo, kl, mus = [], [], [], []
+    g_stats = torch.Generator(device=device).manual_seed(seed + 1)  # the KL / active-unit draws, apart
+    nested: dict[int, list] = {K: [] for K in ks}
+    elbo, layers = [], {}
     t0 = time.perf_counter()
     with torch.inference_mode():
         for i in tqdm(range(0, len(x_all), batch_size), desc=f"log p(x), K={k}", disable=not progress, leave=False):
             x = x_all[i : i + batch_size].to(device)
-            lp, el = iw_log_likelihood(model, x, int(k), chunk, g)
-            mu, logvar = model.encode(x)
-            log_px.append(lp.cpu())
+            _, el, by_k = iw_log_likelihood_nested(model, x, k, ks, chunk, g)
+            for K in ks:
+                nested[K].append(by_k[K].cpu())
             elbo.append(el.cpu())
-            kl.append(gaussian_kl_standard_normal(mu, logvar).cpu())
-            mus.append(mu.cpu())
+            for name, stats in model.latent_statistics(x, g_stats).items():
+                acc = layers.setdefault(name, {"mu": [], "kl": [], "kl_per_dim": []})
+                for key in acc:
+                    acc[key].append(stats[key].float().cpu())
     seconds = time.perf_counter() - t0
-    log_px, elbo, kl, mus = torch.cat(log_px), torch.cat(elbo), torch.cat(kl), torch.cat(mus)
-    n = len(log_px)
+    elbo = torch.cat(elbo)
+    n = len(elbo)
     se = lambda t: float(t.double().std() / math.sqrt(n)) if n > 1 else float("nan")  # noqa: E731
+    log_px = {K: torch.cat(v) for K, v in nested.items()}
+    layer_out, warnings, kl_total = {}, [], torch.zeros(n, dtype=torch.float64)
+    for name, acc in layers.items():
+        mu, kl, per_dim = (torch.cat(acc[key]) for key in ("mu", "kl", "kl_per_dim"))
+        kl_total += kl.double()
+        active, dim = active_units(mu), int(mu.shape[1])
+        layer_out[name] = {
+            "latent_dim": dim,
+            "active_units": active,
+            "kl": float(kl.double().mean()),
+            "kl_per_dim": [round(float(v), 4) for v in per_dim.double().mean(0)],
+        }
+        if active < dim / 2:
+            warnings.append(
+                f"posterior collapse: {dim - active} of {dim} units of layer {name} are inactive "
+                f"(Var_x E_q[z_u] <= {ACTIVE_UNIT_THRESHOLD}): they carry no information about x. Partial "
+                "collapse is common on MNIST (Burda et al. report 19-26 of 50 units active); a whole layer "
+                "inactive is not"
+            )
+    nll_vs_k = [{"k": K, "nll": float(-log_px[K].double().mean()), "nll_stderr": se(log_px[K])} for K in ks]
+    nll = float(-log_px[k].double().mean())
+    elbo_mean = float(elbo.double().mean())
+    kl_mean = float(kl_total.mean())
     return {
         "dataset": data.name,
         "split": data.split,
         "n_images": n,
         "likelihood": model.likelihood,
         "binarization": bin_note,
-        "k": int(k),
+        "k": k,
         "units": "nats per image (sum over pixels), mean over the split",
-        "nll": float(-log_px.double().mean()),
-        "nll_stderr": se(log_px),
-        "elbo": float(elbo.double().mean()),
+        "nll": nll,
+        "nll_stderr": se(log_px[k]),
+        "nll_vs_k": nll_vs_k,
+        "nll_vs_k_note": "the estimate with the first K of the same K_max samples per image (one pass)",
+        "elbo": elbo_mean,
         "elbo_stderr": se(elbo),
-        "recon_nll": float(-(elbo + kl).double().mean()),
-        "kl": float(kl.double().mean()),
-        "active_units": active_units(mus),
+        "elbo_gap": -nll - elbo_mean,
+        "recon_nll": -(elbo_mean + kl_mean),
+        "kl": kl_mean,
+        "active_units": sum(v["active_units"] for v in layer_out.values()),
         "active_unit_threshold": ACTIVE_UNIT_THRESHOLD,
-        "latent_dim": int(mus.shape[1]),
+        "latent_dim": sum(v["latent_dim"] for v in layer_out.values()),
+        "layers": layer_out,
+        "warnings": warnings,
         "seed": seed,
         "seconds": seconds,
     }

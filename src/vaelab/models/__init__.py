@@ -4,6 +4,7 @@ from vaelab.models.autoencoder import Autoencoder, DenoisingAutoencoder, LinearA
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 from vaelab.models.conv import ConvVAE, ConvVAEConfig
 from vaelab.models.guided import GuidedVAE, GuidedVAEConfig
+from vaelab.models.hierarchical import TwoLayerVAE, TwoLayerVAEConfig
 from vaelab.models.pca import PCAConfig, PCAModel
 from vaelab.models.registry import MODELS, build_model, model_names
 from vaelab.models.vae import VAE, GaussianEncoderVAE, VAEConfig
@@ -27,4 +28,6 @@ __all__ = [
     "GuidedVAEConfig",
     "PCAConfig",
     "PCAModel",
+    "TwoLayerVAE",
+    "TwoLayerVAEConfig",
 ]

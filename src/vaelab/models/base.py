@@ -27,9 +27,10 @@ class ModelOutput:
     """The result of a forward pass; every tensor term is per image, shape ``(N,)``, in nats.
 
     Attributes:
-        loss: the objective minimised (e.g. recon_nll + beta * kl).
-        recon_nll: -E_q[log p(x|z)] (Monte-Carlo over the k samples), or the reconstruction error.
-        kl: KL(q(z|x) || p(z)); zeros for deterministic models.
+        loss: the objective minimised (e.g. recon_nll + beta * kl, or -L_K for the importance-weighted objective).
+        recon_nll: -E_q[log p(x|z)] (Monte-Carlo over the k samples), or the reconstruction error; the ELBO's
+            term whatever the objective.
+        kl: KL(q(z|x) || p(z)) (the ELBO's term whatever the objective); zeros for deterministic models.
         mu, logvar: encoder outputs ``(N, D)`` (``logvar`` None for deterministic models).
         z: the latent sample(s) used, ``(k, N, D)``.
         elbo: recon_nll + kl negated, ``(N,)``, where the model defines one (None otherwise).
@@ -123,6 +124,11 @@ class LatentModel(nn.Module):
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, generator=None) -> ModelOutput:
+        raise NotImplementedError
+
+    def latent_statistics(self, x: torch.Tensor, generator=None, samples: int = 10) -> dict[str, dict]:
+        """For models with ``has_importance_weights``: per stochastic layer (name -> dict), the posterior means
+        ``mu (N, D_l)`` (active units), ``kl (N,)`` and ``kl_per_dim (N, D_l)`` in nats, for the images ``x``."""
         raise NotImplementedError
 
     @torch.no_grad()

@@ -48,6 +48,10 @@ class GuidedVAEConfig(VAEConfig):
     """weight of the classifier's cross-entropy in the loss"""
     num_classes: Annotated[int, Field(strict=True, ge=2)] = 10
     """C, the number of classes"""
+    objective: Literal["elbo"] = "elbo"
+    """the guided VAE trains on its ELBO plus the classifier's loss only"""
+    prior: Literal["standard"] = "standard"
+    """the guided VAE's prior is N(0, I)"""
 
 
 class GuidedVAE(GaussianEncoderVAE):

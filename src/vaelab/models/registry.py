@@ -14,6 +14,7 @@ from vaelab.models.autoencoder import (
 from vaelab.models.base import LatentModel, ModelConfig
 from vaelab.models.conv import ConvVAE, ConvVAEConfig
 from vaelab.models.guided import GuidedVAE, GuidedVAEConfig
+from vaelab.models.hierarchical import TwoLayerVAE, TwoLayerVAEConfig
 from vaelab.models.pca import PCAConfig, PCAModel
 from vaelab.models.vae import VAE, VAEConfig
 
@@ -25,6 +26,7 @@ MODELS: dict[str, tuple[type[ModelConfig], type[LatentModel]]] = {
     "dae": (DAEConfig, DenoisingAutoencoder),
     "guided-vae": (GuidedVAEConfig, GuidedVAE),
     "conv-vae": (ConvVAEConfig, ConvVAE),
+    "vae-2layer": (TwoLayerVAEConfig, TwoLayerVAE),
 }
 
 

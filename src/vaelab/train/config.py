@@ -298,6 +298,7 @@ def resolve(
     data_flags: dict,
     config_path: Path | None = None,
     image_shape: tuple[int, int, int] | None = None,
+    config_doc: dict | None = None,
 ) -> RunSpec:
     """Merge a TOML file (if any) and command-line flags (which win) into one checked ``RunSpec``.
 
@@ -306,6 +307,8 @@ def resolve(
         name: ``--name`` (None: the file's, else ``<model>-<dataset>-z<D>``).
         model_flags, train_flags, data_flags: options given as flags (only those given).
         config_path: ``--config``.
+        config_doc: the TOML document already parsed (e.g. a recipe with its own tables removed); read instead
+            of ``config_path``, which then only names the source in errors.
         image_shape: the dataset's (C, H, W); None takes it from the dataset catalogue.
 
     Raises:
@@ -315,8 +318,9 @@ def resolve(
     sections: dict[str, dict] = {s: {} for s in SECTIONS}
     sources = Sources(path=config_path, flags=set(model_flags) | set(train_flags) | set(data_flags))
     file_name = None
-    if config_path is not None:
-        file_name, family, sections = split_toml(load_toml(config_path), config_path, family)
+    if config_path is not None or config_doc is not None:
+        doc = load_toml(config_path) if config_doc is None else config_doc
+        file_name, family, sections = split_toml(doc, config_path or Path("<config>"), family)
     family = family or "vae"
     if family not in MODELS:
         raise ConfigError(f"--model {family!r}: expected one of {model_names()}")

@@ -27,6 +27,7 @@ KINDS = (
     "projector",
     "reconstructions",
     "samples",
+    "nll-vs-k",
 )
 
 
@@ -140,6 +141,9 @@ class RunFigures:
         labels = self.labels
         if labels is not None and 2 <= len(np.unique(labels)) <= 10:
             kinds.append("all-pairs")
+        ev = self.run.read_eval()
+        if ev and ev.get("nll_vs_k"):
+            kinds.append("nll-vs-k")
         return [k for k in KINDS if k in kinds]
 
     # figure kinds -----------------------------------------------------------------------------------------
@@ -505,6 +509,27 @@ class RunFigures:
         x = self.test.images[: int(n)]
         path, recon = save_reconstructions(self.model, x, out or self.out("reconstructions.png"), int(per_row))
         return {"files": [path], "images": x, "reconstructions": recon}
+
+    def nll_vs_k(self, out: Path | None = None) -> dict:
+        """The importance-weighted test NLL against K (``eval.json``'s ``nll_vs_k``: the first K of one pass's
+        samples), with standard errors, the -ELBO and, for a recipe run, the paper's number.
+
+        Args:
+            out: the file to write instead of the default ``RUN/figures/nll-vs-k.png``.
+
+        Returns:
+            ``{"files": [png], "k", "nll", "nll_stderr"}`` as drawn.
+
+        Raises:
+            ConfigError: no eval.json with ``nll_vs_k`` (run ``vaelab evaluate RUN`` first).
+        """
+        from vaelab.viz.nll_k import plot_nll_vs_k
+
+        ev = self.run.read_eval()
+        if not ev or not ev.get("nll_vs_k"):
+            raise ConfigError(f"{self.run.eval_path}: no NLL-vs-K values; run vaelab evaluate {self.run.path} first")
+        res = plot_nll_vs_k(ev, out or self.out("nll-vs-k.png"), f"{self.name}: test NLL vs K", self.dpi)
+        return {"files": [res["path"]], "k": res["k"], "nll": res["nll"], "nll_stderr": res["nll_stderr"]}
 
     def render(self, kind: str, **options) -> dict:
         """Render figure ``kind`` (one of ``KINDS``) with ``options`` for its method.

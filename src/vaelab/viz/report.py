@@ -36,6 +36,8 @@ CAPTIONS = {
     "the class's mean code): z(t) = (1 - t) z_from + t z_to.",
     "all-pairs": "Interpolation strips between the representative test images of every pair of classes: "
     "row = start, column = end.",
+    "nll-vs-k": "Importance-weighted test NLL against the number of samples K (the first K of one pass's samples, "
+    "± one standard error over images), with the -ELBO for reference.",
 }
 TITLES = {
     "curves": "Training curves",
@@ -46,6 +48,7 @@ TITLES = {
     "manifold": "Manifold",
     "interpolate": "Interpolation",
     "all-pairs": "All pairs",
+    "nll-vs-k": "NLL vs K",
 }
 MIME = {".png": "image/png", ".gif": "image/gif"}
 

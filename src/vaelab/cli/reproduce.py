@@ -1,0 +1,279 @@
+"""``vaelab reproduce RECIPE`` (a paper's protocol: train, evaluate, write result.json) and ``vaelab leaderboard``
+(the Markdown table of papers' numbers next to vaelab's, from result files).
+
+A recipe is a TOML file of ``configs/recipes/`` (``vaelab.train.recipes``). ``reproduce`` trains it into
+``--runs-dir/<recipe>`` (or ``--name``), evaluates the last parameters on the test split with the recipe's K and
+writes ``eval.json`` and ``result.json`` (``vaelab.viz.leaderboard.result_record``); everything it does differently
+from the paper (the recipe's known deviations, options this vaelab cannot apply yet, ``--epochs`` shorter than the
+protocol, another K, fewer images) is listed in both files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+from pathlib import Path
+
+import torch
+
+from vaelab.cli.args import table
+
+RECIPE_INFO = "recipe.json"  # RUN/recipe.json: which recipe made the run, and what of it was not applied
+SUMMARY_RECORDS = 40  # metrics records kept in a published metrics-summary.json
+
+
+def hardware_description(device: torch.device) -> str:
+    """Where a run trained, in words: the GPU's name, or the CPU's model, cores and torch threads."""
+    if device.type == "cuda":
+        return f"GPU {torch.cuda.get_device_name(device)}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()}-core CPU ({cpu}), {torch.get_num_threads()} torch threads"
+
+
+def _add_reproduce(sub) -> None:
+    p = sub.add_parser(
+        "reproduce",
+        help="train and evaluate a paper's protocol (a recipe); writes RUN/result.json",
+        description="Train a named recipe (a paper's protocol, configs/recipes/RECIPE.toml) into RUNS_DIR/RECIPE, "
+        "evaluate its last parameters on the test split with the recipe's K (5000 for the papers here) and write "
+        "eval.json and result.json, which list every difference from the paper's protocol. --list shows the "
+        "recipes with their papers' numbers.",
+    )
+    p.add_argument("recipe", nargs="?", help="recipe name, e.g. burda-iwae-1layer-k5 (see --list)")
+    p.add_argument("--list", action="store_true", help="list the recipes with their papers' numbers and exit")
+    p.add_argument("--epochs", type=int, help="train this many epochs instead of the protocol's (labelled shorter)")
+    p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent folder of runs (default runs/)")
+    p.add_argument("--name", help="run name (default: the recipe's name)")
+    p.add_argument("--resume", action="store_true", help="continue the recipe's run (e.g. with more --epochs)")
+    p.add_argument("--recipes", type=Path, help="folder of recipe files (default: configs/recipes of the source)")
+    p.add_argument("--eval-k", type=int, help="importance samples of the test NLL (default: the recipe's, 5000)")
+    p.add_argument("--limit", type=int, help="train on the first N training images only (labelled)")
+    p.add_argument("--eval-limit", type=int, help="evaluate on the first N test images only (labelled)")
+    p.add_argument("--data-dir", type=Path, help="folder holding <dataset>/<files>")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
+    p.set_defaults(func=cmd_reproduce)
+
+
+def print_recipes(recipes) -> None:
+    rows = [
+        [
+            r.name,
+            f"{r.paper_nll:.2f}",
+            r.paper_k,
+            r.epochs,
+            r.doc.get("model", {}).get("family", "vae"),
+            f"{r.paper}, {r.table}",
+        ]
+        for r in recipes
+    ]
+    print(table(rows, ["recipe", "paper NLL", "paper K", "epochs", "model", "paper (table row)"]))
+
+
+def _check_positive(value, flag: str) -> None:
+    from vaelab.core.errors import ConfigError
+
+    if value is not None and int(value) < 1:
+        raise ConfigError(f"{flag} {value}: expected an integer >= 1")
+
+
+def cmd_reproduce(args) -> int:
+    from vaelab.core.errors import ConfigError
+    from vaelab.train.recipes import list_recipes, load_recipe, recipe_spec
+
+    if args.list:
+        print_recipes(list_recipes(args.recipes))
+        return 0
+    if not args.recipe:
+        raise ConfigError("expected a RECIPE name (see vaelab reproduce --list)")
+    for value, flag in ((args.epochs, "--epochs"), (args.eval_k, "--eval-k"), (args.limit, "--limit")):
+        _check_positive(value, flag)
+    _check_positive(args.eval_limit, "--eval-limit")
+    recipe = load_recipe(args.recipe, args.recipes)
+    train_flags = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
+    if args.no_progress:
+        train_flags["progress"] = False
+    data_flags = {"data_dir": str(args.data_dir)} if args.data_dir is not None else {}
+    if args.limit is not None:
+        data_flags["limit"] = args.limit
+    spec, not_applied = recipe_spec(recipe, args.name, train_flags, data_flags)
+    run_path = args.runs_dir / spec.name
+    result = _train(args, spec, recipe, not_applied, run_path)
+    if result.interrupted:
+        print(
+            f"interrupted; continue with: vaelab reproduce {recipe.name} --runs-dir {args.runs_dir} --resume",
+            file=sys.stderr,
+        )
+        return 130
+    return _evaluate(args, recipe, result.run)
+
+
+def _train(args, spec, recipe, not_applied, run_path):
+    from vaelab.core.errors import ConfigError
+    from vaelab.core.io import atomic_write_text
+    from vaelab.train.rundir import RunDir
+    from vaelab.train.runs import create_run, resume_run
+
+    info = {"recipe": recipe.name, "recipe_file": str(recipe.path), "not_applied": not_applied}
+    if args.resume:
+        run = RunDir(run_path)
+        if run.exists():
+            saved = run.load_config()
+            same = saved.get("model") == spec.model and (
+                type(spec.model_config).from_dict(saved.get("model_config", {})).to_dict()
+                == spec.model_config.to_dict()
+            )
+            if not same:
+                raise ConfigError(f"--resume: {run.path} was not made from recipe {recipe.name} (another model)")
+        overrides = {k: v for k, v in spec.train.to_dict().items() if k in ("device", "progress")}
+        if args.epochs is not None:
+            overrides["epochs"] = args.epochs
+        if args.data_dir is not None:
+            overrides["data_dir"] = str(args.data_dir)
+        result = resume_run(run_path, overrides)
+    else:
+        result = create_run(spec, args.runs_dir, run_dir=run_path)
+    atomic_write_text(result.run.path / RECIPE_INFO, json.dumps(info, indent=2) + "\n")
+    return result
+
+
+def _evaluate(args, recipe, run) -> int:
+    from vaelab.cli.evaluate import print_diagnostics
+    from vaelab.core.device import select_device
+    from vaelab.core.io import atomic_write_text
+    from vaelab.data import load_dataset
+    from vaelab.evaluate import evaluate
+    from vaelab.viz.leaderboard import RESULT_FILE, result_record
+
+    config, metrics = run.load_config(), run.read_metrics()
+    info = json.loads((run.path / RECIPE_INFO).read_text())
+    device = select_device(config["train"].get("device", "auto") if args.device is None else args.device)
+    model = run.load_model("last", device)
+    ds = config["dataset"]
+    test = load_dataset(
+        ds["name"], "test", args.data_dir or ds.get("data_dir"), val_size=ds.get("val_size"), limit=args.eval_limit
+    )
+    k = int(args.eval_k or recipe.eval_k)
+    evaluation = evaluate(model, test, k=k, progress=not args.no_progress)
+    extra = []
+    epochs_run = int(metrics[-1]["epoch"]) if metrics else 0
+    if epochs_run < recipe.epochs:
+        extra.append(f"trained {epochs_run:,} of the protocol's {recipe.epochs:,} epochs (--epochs)")
+    if k != recipe.paper_k:
+        extra.append(f"test NLL with K = {k:,} importance samples, not the paper's {recipe.paper_k:,}")
+    if ds.get("limit"):
+        extra.append(f"trained on the first {ds['limit']:,} training images only (--limit)")
+    if args.eval_limit:
+        extra.append(f"evaluated on the first {len(test):,} test images only (--eval-limit)")
+    hardware = hardware_description(device)
+    record = result_record(recipe, config, metrics, evaluation, info.get("not_applied", {}), extra, hardware)
+    evaluation.update(
+        checkpoint="last",
+        recipe=recipe.name,
+        paper_nll=recipe.paper_nll,
+        protocol_deviations=record["deviations"],
+    )
+    run.save_eval(evaluation)
+    atomic_write_text(run.path / RESULT_FILE, json.dumps(record, indent=2) + "\n")
+    print(f"{run.path / RESULT_FILE}:")
+    print(
+        f"  {recipe.name}: test NLL {record['nll']:.2f} ± {record['nll_stderr']:.2f} nats (K = {k:,}, "
+        f"{len(test):,} test images), {epochs_run:,} of {recipe.epochs:,} epochs"
+        + (" (shorter than the protocol)" if record["shorter_than_protocol"] else "")
+    )
+    print(f"  paper: {recipe.paper_nll:.2f} ({recipe.paper}, {recipe.table})")
+    print_diagnostics(evaluation)
+    print(f"  {len(record['deviations'])} differences from the paper's protocol are listed in result.json")
+    return 0
+
+
+# leaderboard ----------------------------------------------------------------------------------------------
+def _add_leaderboard(sub) -> None:
+    p = sub.add_parser(
+        "leaderboard",
+        help="the Markdown leaderboard (papers' NLLs next to vaelab's) from result files",
+        description="Collect RUNS_DIR/*/result.json (written by vaelab reproduce) and write the leaderboard: one row "
+        "per recipe with the paper's number and vaelab's. --add RUN first copies a run's small files (config.json, "
+        "eval.json, result.json, a metrics summary) into the first --runs-dir / <recipe>/.",
+    )
+    p.add_argument(
+        "--runs-dir",
+        type=Path,
+        action="append",
+        help="folder whose */result.json are collected; repeatable (default docs/results)",
+    )
+    p.add_argument("--out", type=Path, help="Markdown file to write (default docs/results/leaderboard.md; - prints)")
+    p.add_argument("--recipes", type=Path, help="folder of recipe files (default: configs/recipes of the source)")
+    p.add_argument(
+        "--add",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="RUN",
+        help="publish a reproduce run's small files into the first --runs-dir first; repeatable",
+    )
+    p.set_defaults(func=cmd_leaderboard)
+
+
+def publish_run(run_path: Path, results_dir: Path) -> Path:
+    """Copy a reproduce run's small files into ``results_dir/<recipe>/``: config.json, eval.json, result.json and
+    ``metrics-summary.json`` (at most ``SUMMARY_RECORDS`` epoch records, evenly spaced, first and last kept).
+
+    Raises:
+        CheckpointError: ``run_path`` is not a run or has no result.json (run ``vaelab reproduce`` first).
+    """
+    from vaelab.core.errors import CheckpointError
+    from vaelab.core.io import atomic_write_text
+    from vaelab.train.rundir import RunDir
+    from vaelab.viz.leaderboard import RESULT_FILE
+
+    run = RunDir(run_path).require()
+    result_path = run.path / RESULT_FILE
+    if not result_path.is_file():
+        raise CheckpointError(f"{result_path}: not found; make it with vaelab reproduce RECIPE")
+    recipe = json.loads(result_path.read_text())["recipe"]
+    dest = results_dir / recipe
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("config.json", "eval.json", RESULT_FILE):
+        if (run.path / name).is_file():
+            shutil.copyfile(run.path / name, dest / name)
+    metrics = run.read_metrics()
+    if len(metrics) > SUMMARY_RECORDS:
+        step = (len(metrics) - 1) / (SUMMARY_RECORDS - 1)
+        metrics = [metrics[round(i * step)] for i in range(SUMMARY_RECORDS)]
+    summary = {"epochs": len(run.read_metrics()), "records": metrics}
+    atomic_write_text(dest / "metrics-summary.json", json.dumps(summary, indent=1) + "\n")
+    return dest
+
+
+def cmd_leaderboard(args) -> int:
+    from vaelab.core.io import atomic_write_text
+    from vaelab.train.recipes import list_recipes
+    from vaelab.viz.leaderboard import collect_results, render_leaderboard
+
+    folders = args.runs_dir or [Path("docs/results")]
+    for run in args.add:
+        print(f"published {publish_run(run, folders[0])}")
+    text = render_leaderboard(list_recipes(args.recipes), collect_results(folders))
+    if args.out is not None and str(args.out) == "-":
+        sys.stdout.write(text)
+        return 0
+    out = args.out or Path("docs/results/leaderboard.md")
+    atomic_write_text(out, text)
+    print(out)
+    return 0
+
+
+def register(sub) -> None:
+    _add_reproduce(sub)
+    _add_leaderboard(sub)

@@ -1,0 +1,209 @@
+"""The literature leaderboard: papers' test NLLs next to vaelab's, generated from the result files runs write.
+
+``vaelab reproduce RECIPE`` writes ``RUN/result.json`` (``result_record``): the recipe, the paper's number, vaelab's
+NLL with its standard error, K, split, binarization, epochs run against the protocol's, wall time, hardware and
+every deviation from the paper's protocol. ``vaelab leaderboard`` collects such files (``collect_results``) and
+renders one Markdown table with a row per recipe (``render_leaderboard``); nothing in it is typed by hand, and the
+same result files always give the same bytes (no dates, fixed number formats, a fixed row order).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from vaelab.core.errors import CheckpointError
+from vaelab.train.recipes import Recipe
+
+RESULT_FORMAT = 1
+RESULT_FILE = "result.json"
+
+
+def result_record(
+    recipe: Recipe,
+    config: dict,
+    metrics: list[dict],
+    evaluation: dict,
+    not_applied: dict,
+    extra_deviations: list[str],
+    hardware: str,
+) -> dict:
+    """The ``result.json`` of a reproduce run, JSON-ready.
+
+    Args:
+        recipe: what the run reproduces. config: the run's ``config.json``. metrics: its ``metrics.jsonl`` records.
+        evaluation: its ``eval.json`` (``vaelab.evaluate.evaluate``). not_applied: recipe options this vaelab
+            could not apply (``recipe_spec``). extra_deviations: further differences from the protocol made by
+            the command (fewer epochs, another K, fewer images). hardware: where it ran, in words.
+
+    Returns:
+        ``{"format", "recipe", "paper", "table", "paper_nll", "paper_k", "paper_active_units", "nll",
+        "nll_stderr", "k", "split", "n_test", "n_train", "n_val", "binarization_train", "binarization_test",
+        "epochs_run", "epochs_protocol", "shorter_than_protocol", "train_seconds", "eval_seconds",
+        "wall_seconds", "hardware", "elbo", "active_units", "layers", "nll_vs_k", "deviations", "model",
+        "model_config"}``; nats per image, seconds.
+    """
+    epochs_run = int(metrics[-1]["epoch"]) if metrics else 0
+    train_seconds = float(sum(r.get("time_s", 0.0) for r in metrics))
+    layers = {
+        name: {"active_units": v["active_units"], "latent_dim": v["latent_dim"]}
+        for name, v in evaluation.get("layers", {}).items()
+    }
+    deviations = list(recipe.deviations)
+    deviations += [
+        f"not applied: {key} = {value!r} (this vaelab's TrainConfig has no {key})" for key, value in not_applied.items()
+    ]
+    deviations += list(extra_deviations)
+    ds = config["dataset"]
+    return {
+        "format": RESULT_FORMAT,
+        "recipe": recipe.name,
+        "paper": recipe.paper,
+        "cite": recipe.cite,
+        "table": recipe.table,
+        "paper_nll": recipe.paper_nll,
+        "paper_k": recipe.paper_k,
+        "paper_active_units": recipe.paper_active_units,
+        "nll": evaluation["nll"],
+        "nll_stderr": evaluation["nll_stderr"],
+        "k": evaluation["k"],
+        "split": evaluation["split"],
+        "n_test": evaluation["n_images"],
+        "n_train": ds.get("n_train"),
+        "n_val": ds.get("n_val"),
+        "binarization_train": config["train"].get("binarize"),
+        "binarization_test": evaluation["binarization"],
+        "epochs_run": epochs_run,
+        "epochs_protocol": recipe.epochs,
+        "shorter_than_protocol": epochs_run < recipe.epochs,
+        "train_seconds": train_seconds,
+        "eval_seconds": evaluation.get("seconds"),
+        "wall_seconds": train_seconds + float(evaluation.get("seconds") or 0.0),
+        "hardware": hardware,
+        "elbo": evaluation.get("elbo"),
+        "active_units": evaluation.get("active_units"),
+        "layers": layers,
+        "nll_vs_k": evaluation.get("nll_vs_k"),
+        "deviations": deviations,
+        "model": config["model"],
+        "model_config": config["model_config"],
+    }
+
+
+def collect_results(folders) -> list[dict]:
+    """Every ``*/result.json`` directly under each of ``folders`` (run folders or ``docs/results``), each with
+    its ``path`` added.
+
+    Raises:
+        CheckpointError: a result file that is not JSON or lacks the keys a leaderboard row needs.
+    """
+    results = []
+    for folder in folders:
+        for path in sorted(Path(folder).glob(f"*/{RESULT_FILE}")):
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise CheckpointError(f"{path}: cannot read it as JSON ({exc})") from exc
+            missing = [k for k in ("recipe", "nll", "nll_stderr", "k", "epochs_run") if k not in record]
+            if missing:
+                raise CheckpointError(f"{path}: not a vaelab result file (no {missing[0]!r})")
+            record["path"] = str(path)
+            results.append(record)
+    return results
+
+
+def _natural(text: str) -> list:
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", text)]
+
+
+def _count(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else "?"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def best_result(results: list[dict]) -> dict | None:
+    """Of several results of one recipe, the one that ran the most epochs (then: more test images, lower NLL)."""
+    if not results:
+        return None
+    return min(results, key=lambda r: (-int(r["epochs_run"]), -int(r.get("n_test") or 0), float(r["nll"])))
+
+
+def render_leaderboard(recipes: list[Recipe], results: list[dict]) -> str:
+    """The leaderboard as Markdown: one row per recipe (the paper's number and, where a result exists, vaelab's),
+    then each row's deviations from the paper's protocol.
+
+    Args:
+        recipes: every known recipe (rows without a result say so).
+        results: ``collect_results``'s records; results of recipes not in ``recipes`` get rows of their own.
+    """
+    by_recipe: dict[str, list[dict]] = {}
+    for r in results:
+        by_recipe.setdefault(r["recipe"], []).append(r)
+    rows = {rec.name: (rec.cite, rec.table, rec.paper_nll, rec.paper_k) for rec in recipes}
+    papers = {rec.cite: rec.paper for rec in recipes}
+    for name, rs in by_recipe.items():
+        r = rs[0]
+        if name not in rows:
+            papers.setdefault(r.get("cite") or r.get("paper", "?"), r.get("paper", "?"))
+            rows[name] = (
+                r.get("cite") or r.get("paper", "?"),
+                r.get("table", "?"),
+                r.get("paper_nll"),
+                r.get("paper_k"),
+            )
+    order = sorted(rows, key=lambda n: (_natural(rows[n][0]), _natural(rows[n][1]), n))
+    lines = [
+        "# Leaderboard: vaelab against the literature",
+        "",
+        "Generated by `vaelab leaderboard` from the `result.json` files that `vaelab reproduce RECIPE` writes; do not "
+        "edit by hand. Test NLL in nats per image (lower is better), ± one standard error over the test images. "
+        "A row whose run was shorter than the paper's protocol says so: its number is not comparable with the "
+        "paper's yet.",
+        "",
+        "| recipe | paper (table row) | paper NLL | vaelab NLL | K | split (train / val / test) | binarization "
+        "(train; test) | epochs run | wall time | hardware |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    notes = []
+    for name in order:
+        paper, table, paper_nll, paper_k = rows[name]
+        paper_cell = f"{paper_nll:.2f} (K = {paper_k})" if paper_nll is not None else "?"
+        r = best_result(by_recipe.get(name, []))
+        if r is None:
+            lines.append(f"| `{name}` | {paper}, {table} | {paper_cell} | not run yet | | | | | | |")
+            continue
+        short = bool(r.get("shorter_than_protocol"))
+        nll = f"{r['nll']:.2f} ± {r['nll_stderr']:.2f}" + (" (short run)" if short else "")
+        epochs = f"{_count(r['epochs_run'])} of {_count(r.get('epochs_protocol'))}"
+        if short:
+            epochs += " (shorter than the protocol)"
+        split = f"{_count(r.get('n_train'))} / {_count(r.get('n_val'))} / {_count(r.get('n_test'))} ({r.get('split')})"
+        test_bin = str(r.get("binarization_test", "?")).split(":")[0]
+        binarization = f"{r.get('binarization_train', '?')}; {test_bin}"
+        lines.append(
+            f"| `{name}` | {paper}, {table} | {paper_cell} | **{nll}** | {_count(r['k'])} | {split} | {binarization} | "
+            f"{epochs} | {_duration(r.get('wall_seconds'))} | {r.get('hardware', '?')} |"
+        )
+        per_layer = [str(v["active_units"]) for v in (r.get("layers") or {}).values()]
+        details = [f"active units {'+'.join(per_layer) or r.get('active_units')}"]
+        if r.get("paper_active_units"):
+            details[-1] += f" (paper: {r['paper_active_units']})"
+        if r.get("nll_vs_k"):
+            details.append("NLL vs K: " + ", ".join(f"{e['k']:,}: {e['nll']:.2f}" for e in r["nll_vs_k"]))
+        notes.append(f"- `{name}` ({'; '.join(details)}); differs from the paper's protocol in:")
+        notes += [f"  - {d}" for d in r.get("deviations", [])]
+    lines += ["", "Papers:", ""] + [f"- {cite}: {paper}" for cite, paper in sorted(papers.items())]
+    if notes:
+        lines += ["", "## What each measured row did differently from the paper", "", *notes]
+    return "\n".join(lines) + "\n"

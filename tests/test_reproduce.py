@@ -1,0 +1,165 @@
+"""Recipes (papers' protocols as TOML), ``vaelab reproduce``, result files and the leaderboard."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from vaelab.cli.main import main
+from vaelab.models.registry import MODELS
+from vaelab.train.config import TrainConfig, load_toml
+from vaelab.train.recipes import PENDING_TRAIN_OPTIONS, list_recipes, load_recipe, recipe_spec
+
+torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ROOT / "configs" / "recipes"
+BURDA = {  # Burda et al. 2016, Table 1 (MNIST test NLL, k = 5000): the rows the recipes reproduce
+    "burda-vae-1layer-k1": 86.76,
+    "burda-vae-1layer-k5": 86.47,
+    "burda-vae-1layer-k50": 86.35,
+    "burda-iwae-1layer-k5": 85.54,
+    "burda-iwae-1layer-k50": 84.78,
+    "burda-vae-2layer-k1": 85.33,
+    "burda-vae-2layer-k50": 84.78,
+    "burda-iwae-2layer-k5": 83.89,
+    "burda-iwae-2layer-k50": 82.90,
+}
+
+
+def run_cli(*args, cwd=None):
+    """``python -m vaelab ARGS`` in a subprocess, importing this checkout's vaelab whatever ``cwd`` is."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "vaelab", *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=600
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_every_recipe_file_parses_and_names_a_known_family_and_options():
+    names = sorted(p.stem for p in RECIPES.glob("*.toml"))
+    assert set(BURDA) | {"tomczak-vampprior-1layer"} == set(names)
+    for path in RECIPES.glob("*.toml"):
+        doc = load_toml(path)  # valid TOML
+        assert set(doc) == {"recipe", "model", "train", "data"}, path
+        assert doc["model"]["family"] in MODELS, path
+        config_cls = MODELS[doc["model"]["family"]][0]
+        assert set(doc["model"]) - {"family"} <= set(config_cls.model_fields), path
+        assert set(doc["train"]) <= set(TrainConfig.model_fields) | set(PENDING_TRAIN_OPTIONS), path
+        recipe = load_recipe(path.stem, RECIPES)
+        spec, not_applied = recipe_spec(recipe)  # the rest goes through the normal loader
+        assert spec.model == doc["model"]["family"] and spec.name == path.stem
+        assert set(not_applied) <= set(PENDING_TRAIN_OPTIONS)
+        assert recipe.eval_k == recipe.paper_k == 5000 and recipe.deviations
+
+
+@pytest.mark.parametrize("name", sorted(BURDA))
+def test_burda_recipes_name_the_papers_protocol(name):
+    recipe = load_recipe(name, RECIPES)
+    model, train, data = recipe.doc["model"], recipe.doc["train"], recipe.doc["data"]
+    assert recipe.paper_nll == BURDA[name] and recipe.paper.startswith("Burda, Grosse & Salakhutdinov")
+    method, layers, k = name.split("-")[1], name.split("-")[2], int(name.split("-k")[-1])
+    assert model["objective"] == ("iwae" if method == "iwae" else "elbo") and model["k"] == k
+    assert model["activation"] == "tanh" and model["likelihood"] == "bernoulli" and model["latent_dim"] == 50
+    assert model["hidden"] == [200, 200]
+    if layers == "2layer":
+        assert model["family"] == "vae-2layer" and model["z1_dim"] == 100 and model["hidden_z"] == [100, 100]
+    else:
+        assert model["family"] == "vae"
+    assert train["epochs"] == sum(3**i for i in range(8)) == 3280
+    assert train["batch_size"] == 20 and train["lr"] == 1e-3 and train["lr_schedule"] == "burda"
+    assert (train["adam_beta1"], train["adam_beta2"], train["adam_eps"]) == (0.99, 0.999, 1e-4)
+    assert train["binarize"] == "dynamic" and data == {"dataset": "mnist", "val_size": 0}  # all 60,000 images
+
+
+def test_vampprior_recipe():
+    recipe = load_recipe("tomczak-vampprior-1layer", RECIPES)
+    spec, _ = recipe_spec(recipe)
+    assert recipe.paper_nll == 85.57 and "Tomczak & Welling" in recipe.paper
+    assert spec.model_config.prior == "vampprior" and spec.model_config.pseudo_inputs == 500
+    assert spec.model_config.latent_dim == 40 and spec.model_config.hidden == (300, 300)
+    assert spec.train.batch_size == 100 and spec.train.lr == 5e-4 and spec.data.val_size == 10000
+
+
+def test_reproduce_list_and_bad_input(tmp_path):
+    code, out, err = run_cli("reproduce", "--list")
+    assert code == 0, err
+    for name, nll in BURDA.items():
+        assert name in out and f"{nll:.2f}" in out
+    assert "tomczak-vampprior-1layer" in out and "85.57" in out
+    code, out, err = run_cli("reproduce", "no-such-recipe", cwd=tmp_path)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "recipe 'no-such-recipe': no such recipe; expected one of: burda-iwae-1layer-k5" in err
+    code, _, err = run_cli("train", "--objective", "foo", cwd=tmp_path)
+    assert code == 2 and "argument --objective: invalid choice: 'foo'" in err and "Traceback" not in err
+    (tmp_path / "c.toml").write_text('[model]\nobjective = "foo"\n')
+    code, _, err = run_cli("train", "--config", "c.toml", cwd=tmp_path)
+    assert code == 2 and "c.toml: [model] objective='foo': expected one of" in err
+    code, _, err = run_cli("reproduce", "burda-vae-1layer-k1", "--epochs", "0", cwd=tmp_path)
+    assert code == 2 and "--epochs 0: expected an integer >= 1" in err
+
+
+def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
+    runs = tmp_path / "runs"
+    common = ["--runs-dir", str(runs), "--data-dir", str(data_dir), "--limit", "100", "--eval-k", "12"]
+    common += ["--eval-limit", "30"]
+    assert main(["reproduce", "burda-iwae-2layer-k5", "--epochs", "1", *common, "--no-progress"]) == 0
+    run = runs / "burda-iwae-2layer-k5"
+    result = json.loads((run / "result.json").read_text())
+    ev = json.loads((run / "eval.json").read_text())
+    assert result["recipe"] == "burda-iwae-2layer-k5" and result["paper_nll"] == 83.89
+    assert result["epochs_run"] == 1 and result["epochs_protocol"] == 3280 and result["shorter_than_protocol"]
+    assert result["k"] == 12 and result["n_test"] == 30 and result["split"] == "test"
+    assert result["n_train"] == 100 and result["n_val"] == 0 and result["binarization_train"] == "dynamic"
+    assert set(result["layers"]) == {"z1", "z2"} and [e["k"] for e in result["nll_vs_k"]] == [1, 10, 12]
+    deviations = "\n".join(result["deviations"])
+    assert "trained 1 of the protocol's 3,280 epochs" in deviations and "K = 12" in deviations
+    assert "first 100 training images" in deviations and "first 30 test images" in deviations
+    for key in PENDING_TRAIN_OPTIONS:
+        if key not in TrainConfig.model_fields and key in load_recipe("burda-iwae-2layer-k5", RECIPES).doc["train"]:
+            assert f"not applied: {key}" in deviations
+    assert ev["protocol_deviations"] == result["deviations"] and ev["checkpoint"] == "last"
+    assert ev["nll_vs_k"] and "layers" in ev and "warnings" in ev
+
+    # --resume --epochs trains further and rewrites the result
+    assert main(["reproduce", "burda-iwae-2layer-k5", "--resume", "--epochs", "2", *common, "--no-progress"]) == 0
+    assert json.loads((run / "result.json").read_text())["epochs_run"] == 2
+
+    # the NLL-vs-K figure
+    assert main(["plot", str(run), "nll-vs-k", "--data-dir", str(data_dir)]) == 0
+    assert (run / "figures" / "nll-vs-k.png").is_file()
+
+    # publish into a results folder and render the leaderboard from it
+    results, out = tmp_path / "results", tmp_path / "leaderboard.md"
+    assert main(["leaderboard", "--runs-dir", str(results), "--add", str(run), "--out", str(out)]) == 0
+    for name in ("config.json", "eval.json", "result.json", "metrics-summary.json"):
+        assert (results / "burda-iwae-2layer-k5" / name).is_file()
+    board = out.read_text()
+    rows = [line for line in board.splitlines() if line.startswith("| `")]
+    assert len(rows) == 10  # one per recipe
+    row = next(r for r in rows if "`burda-iwae-2layer-k5`" in r)
+    assert "83.89" in row and "(short run)" in row and "2 of 3,280 (shorter than the protocol)" in row
+    assert "| 12 |" in row and "100 / 0 / 30 (test)" in row
+    assert sum("not run yet" in r for r in rows) == 9
+
+
+def test_committed_leaderboard_is_regenerated_byte_for_byte(tmp_path):
+    committed = ROOT / "docs" / "results" / "leaderboard.md"
+    out = tmp_path / "leaderboard.md"
+    code, _, err = run_cli(
+        "leaderboard", "--runs-dir", ROOT / "docs" / "results", "--recipes", RECIPES, "--out", out, cwd=tmp_path
+    )
+    assert code == 0, err
+    assert out.read_bytes() == committed.read_bytes()
+    results = list((ROOT / "docs" / "results").glob("*/result.json"))
+    assert results  # at least one measured row
+    names = {r.name for r in list_recipes(RECIPES)}
+    for path in results:
+        record = json.loads(path.read_text())
+        assert record["recipe"] in names and record["k"] >= 1 and record["epochs_run"] >= 1
+        assert {"config.json", "eval.json", "metrics-summary.json"} <= {p.name for p in path.parent.iterdir()}
