@@ -20,11 +20,16 @@ stays light (no torch) until one of them is used.
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 
 from vaelab.core.errors import ConfigError
 from vaelab.train.config import DataConfig, TrainConfig, resolve
 from vaelab.train.rundir import RunDir
+
+with warnings.catch_warnings():  # in Jupyter without ipywidgets tqdm.auto warns once on import and uses text bars
+    warnings.simplefilter("ignore")
+    import tqdm.auto  # noqa: F401
 
 
 def _rundir(run) -> RunDir:
