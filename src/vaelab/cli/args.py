@@ -24,12 +24,9 @@ def int_pair(text: str) -> tuple[int, int]:
 def load_split(run, split: str, data_dir=None, limit=None):
     """Split ``split`` of the dataset run ``run`` was trained on (``limit``: the first N images; for the train split
     the run's own ``limit`` when none is given, i.e. the images it was trained on)."""
-    from vaelab.data import load_dataset
+    from vaelab.data import load_dataset_from_config
 
-    ds = run.load_config()["dataset"]
-    if split == "train" and limit is None:
-        limit = ds.get("limit")
-    return load_dataset(ds["name"], split, data_dir or ds.get("data_dir"), val_size=ds.get("val_size"), limit=limit)
+    return load_dataset_from_config(run.load_config()["dataset"], split, data_dir, limit)
 
 
 def table(rows: list[list], header: list[str]) -> str:

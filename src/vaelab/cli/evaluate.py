@@ -1,11 +1,10 @@
-"""``vaelab evaluate`` (test NLL / reconstruction numbers into eval.json) and ``vaelab info`` (what a run is)."""
+"""``vaelab evaluate`` (test NLL / reconstruction numbers into eval.json; ``vaelab.api.evaluate_run``, as
+``Run.evaluate``) and ``vaelab info`` (what a run is)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-
-from vaelab.cli.args import load_split
 
 
 def _add_evaluate(sub):
@@ -24,16 +23,22 @@ def _add_evaluate(sub):
 
 
 def cmd_evaluate(args) -> int:
-    from vaelab.core.device import select_device
-    from vaelab.evaluate import evaluate
+    from vaelab.api import evaluate_run
     from vaelab.train.rundir import RunDir
 
     run = RunDir(args.run).require()
-    model = run.load_model(args.checkpoint, select_device(args.device))
-    data = load_split(run, args.split, args.data_dir, args.limit)
-    result = evaluate(model, data, k=args.k, batch_size=args.batch_size, seed=args.seed, progress=not args.no_progress)
-    result["checkpoint"] = args.checkpoint
-    run.save_eval(result)
+    result = evaluate_run(
+        run,
+        k=args.k,
+        split=args.split,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        checkpoint=args.checkpoint,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        device=args.device,
+        progress=not args.no_progress,
+    )
     print(f"{run.eval_path}:")
     print(f"  {result['split']} split, {result['n_images']} images, binarization {result['binarization']}")
     if "nll" in result:
@@ -98,6 +103,7 @@ def cmd_info(args) -> int:
         "epochs_done": metrics[-1]["epoch"] if metrics else 0,
         "last_epoch": metrics[-1] if metrics else None,
         "checkpoints": sorted(p.name for p in run.checkpoints.glob("*.pt")) if run.checkpoints.is_dir() else [],
+        "packed": run.is_packed,
         "eval": ev,
     }
     if args.json:
@@ -114,7 +120,8 @@ def cmd_info(args) -> int:
     if metrics:
         last = metrics[-1]
         print("last epoch " + ", ".join(f"{k}={v:.2f}" for k, v in last.items() if k.startswith("val_")))
-    print(f"checkpoints {', '.join(info['checkpoints']) or 'none'}")
+    none = "none (packed: model.safetensors)" if run.is_packed else "none"
+    print(f"checkpoints {', '.join(info['checkpoints']) or none}")
     if ev:
         if "nll" in ev:
             print(

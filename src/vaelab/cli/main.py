@@ -7,10 +7,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vaelab.cli import classifier, compare, evaluate, figures, images, reproduce, train, web
+from vaelab.cli import classifier, compare, evaluate, figures, images, reproduce, share, train, web
 from vaelab.core.errors import ConfigError, VaelabError
 
-COMMAND_GROUPS = (train, evaluate, images, figures, compare, classifier, web, reproduce)
+COMMAND_GROUPS = (train, evaluate, images, figures, compare, classifier, web, share, reproduce)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,13 +37,19 @@ def _argparse_kwargs(annotation) -> dict:
             kw["type"] = _float_or_word
         return kw
     if origin is typing.Annotated:
+        from pydantic import BeforeValidator
+
+        if any(isinstance(m, BeforeValidator) for m in annotation.__metadata__):
+            return {"type": str}  # the field parses its own text (e.g. --image-size 64x48); its check names the flag
         return _argparse_kwargs(args[0])
     if origin is typing.Literal:
+        if all(isinstance(a, int) and not isinstance(a, bool) for a in args):  # e.g. --image-channels 1|3
+            return {"type": int, "metavar": "{" + ",".join(map(str, args)) + "}"}  # the typed config checks it
         return {"choices": list(args)}
     if origin is tuple:
         return {"type": int_list, "metavar": "N,N,..."}
     if annotation is bool:
-        return {"type": _bool}
+        return {"type": _bool, "nargs": "?", "const": True, "metavar": "true|false"}  # --flag alone means true
     if annotation in (int, float, str):
         return {"type": annotation}
     return {}
@@ -84,7 +90,6 @@ def model_options() -> dict[str, dict]:
 
 
 def _add_train(sub) -> None:
-    from vaelab.data import CATALOG
     from vaelab.models.registry import MODELS, model_names
     from vaelab.train.config import DataConfig, TrainConfig
 
@@ -126,7 +131,7 @@ def _add_train(sub) -> None:
                 continue
             kw = _kwargs(name, field.annotation)
             if name == "dataset":
-                kw = {"choices": sorted(CATALOG)}
+                kw["metavar"] = "NAME|folder:PATH"
             groups[section].add_argument(
                 _flag(name),
                 dest=f"{section}.{name}",

@@ -285,16 +285,14 @@ def export_run(
         CheckpointError: not a run directory / unreadable checkpoint. DatasetError: the test split is missing.
         ExportError: the export or its onnxruntime check fails.
     """
-    from vaelab.data import load_dataset
+    from vaelab.data import load_dataset_from_config
     from vaelab.train.callbacks import EPOCH_CODES_FILE, read_epoch_codes
 
     run = (run if isinstance(run, RunDir) else RunDir(run)).require()
     cfg = run.load_config()
     model = run.load_model(checkpoint, "cpu")
     ds_cfg = cfg["dataset"]
-    test = load_dataset(
-        ds_cfg["name"], "test", data_dir or ds_cfg.get("data_dir"), val_size=ds_cfg.get("val_size"), limit=n_codes
-    )
+    test = load_dataset_from_config(ds_cfg, "test", data_dir, limit=n_codes)
     ev = run.read_eval() or {}
     info = {
         "run": run.path.name,

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from vaelab.core.device import environment_info
 from vaelab.core.errors import ConfigError
@@ -34,7 +35,7 @@ from vaelab.core.options import (
     Str,
     describe_errors,
 )
-from vaelab.data import CATALOG
+from vaelab.data import DATASET_NAMES, check_dataset_name, dataset_image_shape, dataset_label
 from vaelab.models.base import ModelConfig
 from vaelab.models.registry import MODELS, model_names
 
@@ -99,17 +100,84 @@ class TrainConfig(Options):
     """torchrun only: seconds a process waits for the others at a collective before it stops with an error"""
 
 
+def _image_size(value):
+    """``"HxW"`` (a flag or TOML string) -> ``(H, W)``; lists and tuples pass through to the tuple check."""
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", value)
+        if not m or int(m[1]) < 1 or int(m[2]) < 1:
+            raise PydanticCustomError("image_size", "expected HxW: height and width in pixels >= 1, e.g. 28x28")
+        return (int(m[1]), int(m[2]))
+    return value
+
+
+ImageSize = Annotated[tuple[PositiveInt, PositiveInt], BeforeValidator(_image_size)]
+"""An image size ``(H, W)`` in pixels, written ``HxW`` on the command line (``--image-size 64x48``)."""
+
+
 class DataConfig(Options):
     """Which images a run trains on."""
 
-    dataset: Literal[tuple(sorted(CATALOG))] = "mnist"  # type: ignore[valid-type]
-    """the dataset"""
+    dataset: Str = "mnist"
+    """mnist, frey-face, olivetti-faces, sklearn-digits, or folder:PATH (your images; sub-folders = classes)"""
     val_size: NonNegativeInt | None = None
     """validation images carved from the end of the training split (default: the dataset's, 10,000 for MNIST)"""
     limit: PositiveInt | None = None
     """train on the first N training images only"""
     data_dir: Str | None = None
     """folder holding <dataset>/<files>, searched before $VAELAB_DATA and the cache"""
+    image_size: ImageSize | None = None
+    """folder:PATH only: resize every image to HxW pixels, e.g. 64x64 (default: the first image's size)"""
+    image_channels: Literal[1, 3] | None = None
+    """folder:PATH only: 1 (grey) or 3 (RGB) channels (default: the first image's)"""
+    skip_bad_images: Bool = False
+    """folder:PATH only: leave out files that are not readable images (listed in config.json) instead of failing"""
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str) -> str:
+        try:
+            return check_dataset_name(value)
+        except ConfigError:
+            raise PydanticCustomError(
+                "dataset_name",
+                "expected one of {names} or folder:PATH (a folder of images)",
+                {"names": ", ".join(DATASET_NAMES)},
+            ) from None
+
+    @property
+    def is_folder(self) -> bool:
+        """Whether the dataset is a folder of images (``folder:PATH``)."""
+        return self.dataset.startswith("folder:")
+
+    def check(self) -> None:
+        if not self.is_folder:
+            given = [
+                f"--{k.replace('_', '-')}"
+                for k in ("image_size", "image_channels", "skip_bad_images")
+                if getattr(self, k) not in (None, False)
+            ]
+            if given:
+                raise ConfigError(
+                    f"{' / '.join(given)}: only for --dataset folder:PATH (a folder of images); {self.dataset} has "
+                    "images of a fixed size"
+                )
+
+    def loader_options(self) -> dict:
+        """The keyword arguments of ``vaelab.data.load_dataset`` for a folder's size, channels and bad files."""
+        size = self.image_size
+        return {
+            "image_size": None if size is None else tuple(size),
+            "channels": self.image_channels,
+            "skip_bad_images": self.skip_bad_images,
+        }
+
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(C, H, W)`` of the dataset's images (a folder's from the options, else from its first image).
+
+        Raises:
+            ConfigError: a missing or empty folder. DatasetError: its first file is not a readable image.
+        """
+        return dataset_image_shape(self.dataset, self.image_size, self.image_channels, self.skip_bad_images)
 
 
 # options that may change when a run is resumed; everything else is fixed by the run's config.json
@@ -140,16 +208,22 @@ class RunSpec:
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
 
-    def to_config(self, n_train: int | None = None, n_val: int | None = None) -> dict:
-        """The run's ``config.json``: every option, the dataset sizes, the machine and versions."""
+    def to_config(self, n_train: int | None = None, n_val: int | None = None, data_info: dict | None = None) -> dict:
+        """The run's ``config.json``: every option, the dataset sizes, the machine and versions.
+
+        Args:
+            n_train, n_val: the sizes of the training and validation splits.
+            data_info: what the data loader reports beyond the options (``ImageDataset.info``: a folder's class
+                names, file-list hash and skipped files), recorded in the ``dataset`` section.
+        """
+        data = self.data.to_dict()
         dataset = {
-            "name": self.data.dataset,
-            "val_size": self.data.val_size,
-            "limit": self.data.limit,
-            "data_dir": self.data.data_dir,
+            "name": data.pop("dataset"),
+            **data,
             "n_train": n_train,
             "n_val": n_val,
         }
+        dataset.update({k: v for k, v in (data_info or {}).items() if k != "cached"})
         return {
             "format": CONFIG_FORMAT,
             "name": self.name,
@@ -180,12 +254,8 @@ class RunSpec:
             raise ConfigError(f"{where}missing section {exc}; expected model, model_config, train, dataset") from exc
         if model not in MODELS:
             raise ConfigError(f"{where}model {model!r}: expected one of {model_names()}")
-        data = {
-            "dataset": ds.get("name"),
-            "val_size": ds.get("val_size"),
-            "limit": ds.get("limit"),
-            "data_dir": ds.get("data_dir"),
-        }
+        data = {"dataset": ds.get("name")}
+        data.update({k: ds[k] for k in DataConfig.model_fields if k != "dataset" and ds.get(k) is not None})
         return cls(
             name=str(config.get("name") or Path(path).parent.name),
             model=model,
@@ -309,11 +379,13 @@ def resolve(
         config_path: ``--config``.
         config_doc: the TOML document already parsed (e.g. a recipe with its own tables removed); read instead
             of ``config_path``, which then only names the source in errors.
-        image_shape: the dataset's (C, H, W); None takes it from the dataset catalogue.
+        image_shape: the dataset's (C, H, W); None takes it from the data options (``DataConfig.image_shape``:
+            the catalogue's, or a folder's ``image_size`` / ``image_channels``, else its first image's).
 
     Raises:
         ConfigError: an unknown family, option or table; a wrong type or range; an option that the chosen
-            model family does not have (naming the families that do).
+            model family does not have (naming the families that do); a missing or empty image folder.
+        DatasetError: the first file of an image folder is not a readable image.
     """
     sections: dict[str, dict] = {s: {} for s in SECTIONS}
     sources = Sources(path=config_path, flags=set(model_flags) | set(train_flags) | set(data_flags))
@@ -328,6 +400,10 @@ def resolve(
     sections["train"] = {**MODELS[family][1].train_defaults, **sections["train"], **train_flags}
     sections["data"].update(data_flags)
     data = validate_section(DataConfig, "data", sections["data"], sources)
+    if image_shape is None:
+        image_shape = data.image_shape()
+        if data.is_folder:  # record the decoded size in config.json: later loads decode to exactly this
+            data.image_size, data.image_channels = (image_shape[1], image_shape[2]), image_shape[0]
     config_cls = MODELS[family][0]
     foreign = [k for k in sections["model"] if k not in config_cls.model_fields or k == "image_shape"]
     if foreign:
@@ -336,9 +412,8 @@ def resolve(
         label = sources.names("model", [key]).get(key, key)
         hint = f"; it belongs to --model {', '.join(owners)}" if owners else ""
         raise ConfigError(f"{label}: not an option of --model {family}{hint}")
-    shape = image_shape or CATALOG[data.dataset].image_shape
-    model_config = validate_section(config_cls, "model", {**sections["model"], "image_shape": shape}, sources)
+    model_config = validate_section(config_cls, "model", {**sections["model"], "image_shape": image_shape}, sources)
     train = validate_section(TrainConfig, "train", sections["train"], sources)
     if name is None:
-        name = file_name or f"{family}-{data.dataset}-z{getattr(model_config, 'latent_dim', 'd')}"
+        name = file_name or f"{family}-{dataset_label(data.dataset)}-z{getattr(model_config, 'latent_dim', 'd')}"
     return RunSpec(check_run_name(name), family, model_config, train, data)

@@ -9,6 +9,9 @@
     figures/  export/  site/
     .lock, .owner        held by the one process training the run (``RunDir.lock``)
 
+A packed model folder (``vaelab pack``: ``model.safetensors``, ``config.json``, ``README.md``; see
+``vaelab.train.pack``) is read through the same class: ``is_packed`` is true and ``load_model`` loads its weights.
+
 Files are written atomically (``vaelab.core.io``): a crash at any moment leaves each file either old or new.
 """
 
@@ -103,6 +106,13 @@ class RunDir:
 
     def exists(self) -> bool:
         return self.config_path.is_file()
+
+    @property
+    def is_packed(self) -> bool:
+        """Whether this is a packed model folder (``model.safetensors`` instead of checkpoints)."""
+        from vaelab.train.pack import is_packed
+
+        return is_packed(self.path)
 
     def require(self) -> RunDir:
         """Raise ``CheckpointError`` unless this is a run directory."""
@@ -205,12 +215,17 @@ class RunDir:
                 )
 
     def load_model(self, which: str = "best", device: str | torch.device = "cpu") -> LatentModel:
-        """The run's model with the weights of its ``best`` (default) or ``last`` checkpoint, in eval mode.
+        """The run's model with the weights of its ``best`` (default) or ``last`` checkpoint, in eval mode (of a
+        packed folder: its ``model.safetensors``).
 
         Raises:
             CheckpointError: no run here, no or unreadable checkpoint, or a checkpoint of another configuration.
         """
         self.require()
+        if self.is_packed:  # one set of weights: ``which`` does not apply
+            from vaelab.train.pack import load_packed_model
+
+            return load_packed_model(self.path, self.load_config(), device)
         path = self.checkpoint_path(which)
         state = load_checkpoint(path)
         self.check_checkpoint(state, path)

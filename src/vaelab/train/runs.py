@@ -60,7 +60,7 @@ class TrainResult:
 
 def load_splits(data: DataConfig) -> tuple[ImageDataset, ImageDataset]:
     """The training and validation splits a ``DataConfig`` describes (raises ``DatasetError``)."""
-    kw = {"val_size": data.val_size}
+    kw = {"val_size": data.val_size, **data.loader_options()}
     train = load_dataset(data.dataset, "train", data.data_dir, limit=data.limit, **kw)
     val = load_dataset(data.dataset, "val", data.data_dir, **kw)
     return train, val
@@ -125,7 +125,7 @@ def create_run(
                 stale.unlink(missing_ok=True)
         remove_stale_temporaries(run.path)
         model = _new_model(spec, train)
-        config = spec.to_config(len(train), len(val))
+        config = spec.to_config(len(train), len(val), train.info)
         if model.closed_form:
             config["train"]["binarize"] = "none"
             config["closed_form"] = True
@@ -295,8 +295,6 @@ def train(
                 "progress": train_config.progress,
             }
         return resume_run(run_dir, overrides, callbacks)
-    from vaelab.data import get_spec
-
     data = DataConfig.from_dict(
         {
             "dataset": dataset,
@@ -305,7 +303,7 @@ def train(
             "data_dir": None if data_dir is None else str(data_dir),
         }
     )
-    options = {**(model_options or {}), "image_shape": get_spec(dataset).image_shape}
+    options = {**(model_options or {}), "image_shape": data.image_shape()}
     model_config = MODELS[model_name][0].from_dict(options) if model_name in MODELS else None
     if model_config is None:
         build_model(model_name, options)  # raises the ConfigError naming the families

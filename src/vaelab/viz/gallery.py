@@ -9,9 +9,46 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from vaelab.viz.grids import save_grid
+from vaelab.viz.grids import make_grid, save_grid
+
+
+@torch.no_grad()
+def sample_grid(model, n: int = 64, seed: int = 0) -> tuple[np.ndarray, torch.Tensor]:
+    """Decode ``n`` prior draws (``model.sample``, generator seeded with ``seed``) into a square grid.
+
+    Args:
+        model: a model with ``sample(n, generator=...)``.
+        n: number of samples. seed: seed of the CPU ``torch.Generator`` the prior draws come from.
+
+    Returns:
+        ``(grid, images)``: the uint8 ``make_grid`` picture (``ceil(sqrt(n))`` images per row, padding 2) and the
+        ``(n, C, H, W)`` decoded pixel means on the CPU.
+    """
+    imgs = model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
+    return make_grid(imgs, nrow=int(math.ceil(math.sqrt(n)))), imgs
+
+
+@torch.no_grad()
+def reconstruction_grid(model, images: torch.Tensor, per_row: int = 16) -> tuple[np.ndarray, torch.Tensor]:
+    """Test images (odd rows) above their reconstructions ``decode(encode(x)[0])`` (even rows), as one grid.
+
+    Args:
+        model: a model with ``reconstruct(x)`` and ``device``.
+        images: ``(N, C, H, W)`` images in [0, 1].
+        per_row: images per row; each row of images is followed by the row of their reconstructions.
+
+    Returns:
+        ``(grid, reconstructions)``: the uint8 ``make_grid`` picture and the ``(N, C, H, W)`` decoded pixel means
+        on the CPU.
+    """
+    recon = model.reconstruct(images.to(model.device)).cpu()
+    rows = []
+    for i in range(0, len(images), per_row):
+        rows += [images[i : i + per_row], recon[i : i + per_row]]
+    return make_grid(torch.cat(rows), nrow=per_row), recon
 
 
 @torch.no_grad()

@@ -1,4 +1,5 @@
-"""Image grids without torchvision: tile ``(N, C, H, W)`` images in [0, 1] into one uint8 picture."""
+"""Image grids without torchvision: tile ``(N, C, H, W)`` images in [0, 1] into one uint8 picture (grey or RGB),
+save it as a PNG, or show it as a matplotlib figure (``grid_figure``, for the Python API)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,27 @@ def save_grid(images, path: str | Path, nrow: int = 8, padding: int = 2, scale: 
         ValueError: ``images`` is not ``(N, C, H, W)`` with C = 1 or 3.
     """
     return save_image(make_grid(images, nrow, padding), path, scale)
+
+
+def grid_figure(grid: np.ndarray, title: str = "", scale: int = 2):
+    """A figure showing a ``make_grid`` picture pixel for pixel (no axes), for notebooks.
+
+    Args:
+        grid: uint8 ``(H', W')`` or ``(H', W', 3)`` from ``make_grid``.
+        title: the figure title (none if empty).
+        scale: screen pixels per grid pixel at 100 dpi (the PNG of ``save_grid`` is enlarged 2 times too).
+
+    Returns:
+        A ``vaelab.viz.style.Figure`` whose ``axes[0].images[0].get_array()`` is ``grid``.
+    """
+    from vaelab.viz.style import new_figure, styled
+
+    h, w = grid.shape[:2]
+    with styled():
+        fig = new_figure((max(w * scale / 100, 1.0), max(h * scale / 100, 1.0) + (0.4 if title else 0)))
+        ax = fig.add_axes((0, 0, 1, h / (h + (40 / scale if title else 0))))
+        ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=255, interpolation="nearest")
+        ax.set_axis_off()
+        if title:
+            fig.suptitle(title, fontsize=11)
+    return fig

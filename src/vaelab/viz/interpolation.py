@@ -15,7 +15,7 @@ import numpy as np
 
 from vaelab.core.errors import ConfigError
 from vaelab.viz.manifold import decode_codes, tile
-from vaelab.viz.style import save_figure, styled
+from vaelab.viz.style import Figure, new_figure, save_figure, styled
 
 
 def interpolate_codes(z_from, z_to, steps: int = 20, spherical: bool = False) -> np.ndarray:
@@ -156,24 +156,34 @@ def read_gif(path: str | Path, mode: str = "L") -> list[np.ndarray]:
 
 
 def plot_strip(images: np.ndarray, path: str | Path, t: np.ndarray, title: str, dpi: int = 150) -> Path:
-    """One row of frames with t under each (at most 6 labelled), as a matplotlib PNG.
+    """``strip_figure`` written as a PNG.
 
     Args:
-        images: ``(T, C, H, W)`` frames in [0, 1].
-        path: the PNG to write.
-        t: ``(T,)`` interpolation parameter of each frame (the tick labels).
-        title: the figure title.
-        dpi: PNG resolution (at least 100 is written).
+        images, t, title: as for ``strip_figure``.
+        path: the PNG to write. dpi: PNG resolution (at least 100 is written).
 
     Returns:
         ``path`` as a ``Path``.
     """
-    import matplotlib.pyplot as plt
+    return save_figure(strip_figure(images, t, title), path, dpi)
 
+
+def strip_figure(images: np.ndarray, t: np.ndarray, title: str) -> Figure:
+    """One row of frames with t under each (at most 6 labelled).
+
+    Args:
+        images: ``(T, C, H, W)`` frames in [0, 1].
+        t: ``(T,)`` interpolation parameter of each frame (the tick labels).
+        title: the figure title.
+
+    Returns:
+        A ``vaelab.viz.style.Figure``; ``figure.axes[0].images[0].get_array()`` is ``tile(images[None])``.
+    """
     canvas = tile(images[None])
     w = images.shape[-1]
     with styled():
-        fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(images)), 1.9))
+        fig = new_figure((max(6.0, 0.55 * len(images)), 1.9))
+        ax = fig.subplots()
         ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
         idx = np.unique(np.linspace(0, len(images) - 1, min(len(images), 6)).round().astype(int))
         ax.set_xticks((idx + 0.5) * w, [f"{t[i]:.2g}" for i in idx])
@@ -182,7 +192,7 @@ def plot_strip(images: np.ndarray, path: str | Path, t: np.ndarray, title: str, 
         for s in ("left", "bottom"):
             ax.spines[s].set_visible(False)
         ax.set_title(title)
-        return save_figure(fig, path, dpi)
+    return fig
 
 
 def all_pairs(
@@ -238,24 +248,38 @@ def all_pairs_canvas(strips: np.ndarray, gap: int = 4) -> np.ndarray:
 def plot_all_pairs(
     strips: np.ndarray, classes: list[int], path: str | Path, title: str, gap: int = 4, dpi: int = 150
 ) -> Path:
+    """``all_pairs_figure`` written as a PNG.
+
+    Args:
+        strips, classes, title, gap: as for ``all_pairs_figure``.
+        path: the PNG to write. dpi: PNG resolution (at least 100 is written); also sizes the figure.
+
+    Returns:
+        ``path`` as a ``Path``.
+    """
+    return save_figure(all_pairs_figure(strips, classes, title, gap, dpi), path, dpi)
+
+
+def all_pairs_figure(strips: np.ndarray, classes: list[int], title: str, gap: int = 4, dpi: int = 150) -> Figure:
     """Draw ``all_pairs_canvas`` with start class down the side and end class along the top.
 
     Args:
         strips: ``(K, K, T, C, H, W)`` in [0, 1], as from ``all_pairs``.
         classes: the K class names, in the order of the strips.
-        path: the PNG to write. title: the figure title. gap: white pixels between cells.
-        dpi: PNG resolution (at least 100 is written).
+        title: the figure title. gap: white pixels between cells.
+        dpi: the resolution the figure will be written at: the figure is wide enough (inches) for about one
+            screen pixel per image pixel at it.
 
     Returns:
-        ``path`` as a ``Path``.
+        A ``vaelab.viz.style.Figure``; ``figure.axes[0].images[0].get_array()`` is ``all_pairs_canvas(strips,
+        gap)``.
     """
-    import matplotlib.pyplot as plt
-
     canvas = all_pairs_canvas(strips, gap)
     k, _, t, c, h, w = strips.shape
     with styled():
-        width_in = max(8.0, canvas.shape[1] / dpi * 1.1)
-        fig, ax = plt.subplots(figsize=(width_in, width_in * canvas.shape[0] / canvas.shape[1] + 0.9))
+        width_in = max(8.0, canvas.shape[1] / max(int(dpi), 1) * 1.1)
+        fig = new_figure((width_in, width_in * canvas.shape[0] / canvas.shape[1] + 0.9))
+        ax = fig.subplots()
         ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
         ax.set_yticks([a * (h + gap) + h / 2 for a in range(k)], [str(x) for x in classes])
         ax.set_xticks([b * (t * w + gap) + t * w / 2 for b in range(k)], [str(x) for x in classes])
@@ -266,7 +290,7 @@ def plot_all_pairs(
         for s in ax.spines.values():
             s.set_visible(False)
         ax.set_title(title, pad=30)
-        return save_figure(fig, path, dpi)
+    return fig
 
 
 def ensure_labels(labels, what: str):
@@ -294,8 +318,10 @@ __all__ = [
     "save_gif",
     "read_gif",
     "plot_strip",
+    "strip_figure",
     "all_pairs",
     "all_pairs_canvas",
     "plot_all_pairs",
+    "all_pairs_figure",
     "to_uint8",
 ]

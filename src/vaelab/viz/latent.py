@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vaelab.viz.style import class_colors, save_figure, styled
+from vaelab.viz.style import class_colors, new_figure, save_figure, styled
 
 
 @torch.no_grad()
@@ -54,32 +54,34 @@ def class_centres(coords: np.ndarray, labels: np.ndarray) -> dict[int, np.ndarra
     return {int(c): np.median(coords[labels == c], axis=0) for c in np.unique(labels)}
 
 
-def plot_latent(
+def latent_figure(
     coords: np.ndarray,
     labels: np.ndarray | None,
-    path: str | Path,
     title: str,
     axis_labels: tuple[str, str] = ("$z_1$", "$z_2$"),
-    dpi: int = 150,
     point_size: float = 4.0,
+    class_names: list[str] | None = None,
 ) -> dict:
-    """Scatter 2-D points coloured by class with each class's centre labelled; writes a PNG.
+    """Scatter 2-D points coloured by class with each class's centre labelled: the figure, not yet written.
 
     Args:
         coords: ``(N, 2)`` codes (or their 2-D embedding); ``(N, 1)`` codes are plotted against the class.
         labels: ``(N,)`` integer classes, or None (one colour, no centres).
-        path: PNG path. title / axis_labels: text of the figure (the method goes in the title).
-        dpi: PNG resolution (at least 100 is written). point_size: marker area in points^2.
+        title / axis_labels: text of the figure (the method goes in the title).
+        point_size: marker area in points^2.
+        class_names: names of classes ``0..K-1`` for the legend (e.g. an image folder's sub-folders); default the
+            class numbers. The centres are labelled with the numbers.
 
     Returns:
-        ``{"path", "coords", "centres"}``: ``coords`` ``(N, 2)`` as drawn (1-D codes with their jittered class as
-        y), ``centres`` as from ``class_centres`` (empty without labels).
+        ``{"figure", "coords", "centres"}``: a ``vaelab.viz.style.Figure``; ``coords`` ``(N, 2)`` as drawn (1-D
+        codes with their jittered class as y); ``centres`` as from ``class_centres`` (empty without labels).
+        Without labels the points are the offsets of ``figure.axes[0].collections[0]``; with labels,
+        collection ``i`` holds the points of the i-th class present, in increasing class order.
 
     Raises:
         ValueError: ``coords`` is not ``(N, 2)`` or ``(N, 1)``.
     """
     import matplotlib.patheffects as pe
-    import matplotlib.pyplot as plt
 
     coords = np.asarray(coords, dtype=np.float64)
     if coords.ndim != 2 or coords.shape[1] not in (1, 2):
@@ -91,7 +93,8 @@ def plot_latent(
         axis_labels = (axis_labels[0], "class (jittered)")
     centres: dict[int, np.ndarray] = {}
     with styled():
-        fig, ax = plt.subplots(figsize=(8, 7))
+        fig = new_figure((8, 7))
+        ax = fig.subplots()
         if labels is None:
             ax.scatter(coords[:, 0], coords[:, 1], s=point_size, c="#0173B2", alpha=0.6, linewidths=0, rasterized=True)
         else:
@@ -100,6 +103,7 @@ def plot_latent(
             colors = class_colors(int(classes.max()) + 1 if len(classes) else 1)
             for c in classes:
                 m = labels == c
+                name = class_names[int(c)] if class_names is not None and int(c) < len(class_names) else str(int(c))
                 ax.scatter(
                     coords[m, 0],
                     coords[m, 1],
@@ -107,7 +111,7 @@ def plot_latent(
                     color=colors[int(c)],
                     alpha=0.6,
                     linewidths=0,
-                    label=str(int(c)),
+                    label=name,
                     rasterized=True,
                 )
             centres = class_centres(coords, labels)
@@ -125,7 +129,7 @@ def plot_latent(
                 )
             if len(classes) <= 10:
                 leg = ax.legend(
-                    title="digit" if len(classes) == 10 else "class",
+                    title="digit" if len(classes) == 10 and class_names is None else "class",
                     markerscale=4,
                     loc="center left",
                     bbox_to_anchor=(1.0, 0.5),
@@ -136,5 +140,30 @@ def plot_latent(
         ax.set_xlabel(axis_labels[0])
         ax.set_ylabel(axis_labels[1])
         ax.set_title(title)
-        out = save_figure(fig, path, dpi)
-    return {"path": out, "coords": coords, "centres": centres}
+    return {"figure": fig, "coords": coords, "centres": centres}
+
+
+def plot_latent(
+    coords: np.ndarray,
+    labels: np.ndarray | None,
+    path: str | Path,
+    title: str,
+    axis_labels: tuple[str, str] = ("$z_1$", "$z_2$"),
+    dpi: int = 150,
+    point_size: float = 4.0,
+) -> dict:
+    """``latent_figure`` written as a PNG.
+
+    Args:
+        coords, labels, title, axis_labels, point_size: as for ``latent_figure``.
+        path: PNG path. dpi: PNG resolution (at least 100 is written).
+
+    Returns:
+        ``{"path", "coords", "centres"}`` (see ``latent_figure``).
+
+    Raises:
+        ValueError: ``coords`` is not ``(N, 2)`` or ``(N, 1)``.
+    """
+    res = latent_figure(coords, labels, title, axis_labels, point_size)
+    out = save_figure(res["figure"], path, dpi)
+    return {"path": out, "coords": res["coords"], "centres": res["centres"]}

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from vaelab.core.errors import ConfigError
-from vaelab.viz.style import PATH_COLOR, save_figure, styled
+from vaelab.viz.style import PATH_COLOR, Figure, new_figure, save_figure, styled
 
 
 def grid_values(n: int, lo: float = -2.0, hi: float = 2.0, spacing: str = "linear") -> np.ndarray:
@@ -156,20 +156,36 @@ def plot_manifold(
     path_labels: tuple[str, str] | None = None,
     dpi: int = 150,
 ) -> Path:
-    """Draw ``render_manifold``'s canvas with its axes in latent units and, optionally, an interpolation path.
+    """``manifold_figure`` written as a PNG.
 
     Args:
-        rendered: the dict of ``render_manifold``.
-        path: the PNG to write. title: the figure title (default: names the grid size).
-        path_codes: ``(T, D)`` codes of a path (e.g. ``interpolation.interpolate_codes``), drawn in red through
-            their coordinates on the two plotted dimensions; ``path_labels`` names its two ends.
-        dpi: PNG resolution (at least 100 is written).
+        rendered, title, path_codes, path_labels: as for ``manifold_figure``.
+        path: the PNG to write. dpi: PNG resolution (at least 100 is written).
 
     Returns:
         ``path`` as a ``Path``.
     """
+    return save_figure(manifold_figure(rendered, title, path_codes, path_labels), path, dpi)
+
+
+def manifold_figure(
+    rendered: dict,
+    title: str = "",
+    path_codes: np.ndarray | None = None,
+    path_labels: tuple[str, str] | None = None,
+) -> Figure:
+    """Draw ``render_manifold``'s canvas with its axes in latent units and, optionally, an interpolation path.
+
+    Args:
+        rendered: the dict of ``render_manifold``.
+        title: the figure title (default: names the grid size).
+        path_codes: ``(T, D)`` codes of a path (e.g. ``interpolation.interpolate_codes``), drawn in red through
+            their coordinates on the two plotted dimensions; ``path_labels`` names its two ends.
+
+    Returns:
+        A ``vaelab.viz.style.Figure``; ``figure.axes[0].images[0].get_array()`` is ``rendered["canvas"]``.
+    """
     import matplotlib.patheffects as pe
-    import matplotlib.pyplot as plt
 
     canvas, v, (a, b) = rendered["canvas"], rendered["values"], rendered["dims"]
     n = len(v)
@@ -189,7 +205,8 @@ def plot_manifold(
         return centres[0] + (warp(z) - u[0]) / (u[1] - u[0]) * (centres[1] - centres[0])
 
     with styled():
-        fig, ax = plt.subplots(figsize=(8, 8))
+        fig = new_figure((8, 8))
+        ax = fig.subplots()
         cmap = "gray" if canvas.ndim == 2 else None
         ax.imshow(canvas, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         if rendered["spacing"] == "linear":  # round values at their place on the affine axis
@@ -225,4 +242,4 @@ def plot_manifold(
             ax.set_xlim(min(-0.5, px.min() - margin), max(canvas.shape[1] - 0.5, px.max() + margin))
             ax.set_ylim(max(canvas.shape[0] - 0.5, py.max() + margin), min(-0.5, py.min() - margin))
         ax.set_title(title or f"Decoded images over a {n} x {n} grid of codes")
-        return save_figure(fig, path, dpi)
+    return fig

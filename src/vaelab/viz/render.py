@@ -1,8 +1,11 @@
 """Every figure of a run, rendered from its directory: what ``vaelab plot RUN KIND`` and ``vaelab report`` call.
 
 ``RunFigures(run)`` loads the model (``best`` checkpoint by default) and the test split lazily, once, and has
-one method per figure kind. Each writes into ``RUN/figures/`` (the projector into ``RUN/tensorboard/``) and
-returns a dict with the written ``files`` and the arrays drawn, so callers (and tests) can check content.
+one method per figure kind. Each builds a matplotlib figure (``vaelab.viz.style.Figure``) with the figure makers
+of ``vaelab.viz``, writes it into ``RUN/figures/`` (the projector into ``RUN/tensorboard/``) and returns a dict
+with the ``figure``, the written ``files`` and the arrays drawn, so callers (and tests) can check content. With
+``write=False`` nothing is written (``files`` is empty): the Python API (``vaelab.Run.plot``) returns the same
+figure the command line writes.
 
 Everything is written against the generic model interface (``encode -> (mu, logvar|None)``, ``decode(z)``,
 ``sample(n)``), so it applies to any model; ``applicable_kinds`` says which figures make sense for a run.
@@ -75,18 +78,21 @@ class RunFigures:
     def test(self):
         """The whole test split (``ImageDataset``)."""
         if self._test is None:
-            from vaelab.data import load_dataset
+            from vaelab.data import load_dataset_from_config
 
-            ds = self.config["dataset"]
-            self._test = load_dataset(
-                ds["name"], "test", self.data_dir or ds.get("data_dir"), val_size=ds.get("val_size")
-            )
+            self._test = load_dataset_from_config(self.config["dataset"], "test", self.data_dir)
         return self._test
 
     @property
     def labels(self) -> np.ndarray | None:
         """The test split's labels ``(N,)`` as an integer array, or None for an unlabelled dataset."""
         return None if self.test.labels is None else self.test.labels.numpy()
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """The names of classes ``0..K-1`` where the data has them (an image folder's sub-folders), else None."""
+        classes = self.config["dataset"].get("classes")
+        return list(classes) if classes else None
 
     def codes(self) -> np.ndarray:
         """Encoder means of the whole test split, ``(N, D)`` (cached)."""
@@ -154,6 +160,7 @@ class RunFigures:
         perplexity: float = 30.0,
         seed: int = 0,
         out: Path | None = None,
+        write: bool = True,
     ) -> dict:
         """Test codes coloured by class, class centres labelled; codes above 2-D through ``method``.
 
@@ -161,17 +168,18 @@ class RunFigures:
             n: first n test images (default: all for 2-D codes, 5,000 for an embedding).
             method: ``tsne``, ``umap`` or ``pca`` (codes above 2-D; see ``vaelab.viz.embedding.reduce_2d``).
             perplexity: t-SNE perplexity. seed: random state of the embedding.
-        out: the file to write instead of the default in ``RUN/figures/``.
+            out: the file to write instead of the default in ``RUN/figures/``. write: False builds the figure only.
 
         Returns:
-            ``{"files": [latent.png or latent-<method>.png], "coords" (n, 2), "centres" {class: (2,)},
+            ``{"figure", "files": [latent.png or latent-<method>.png], "coords" (n, 2), "centres" {class: (2,)},
             "codes" (n, D), "labels" (n,) or None}``.
 
         Raises:
             ConfigError: fewer than 3 codes, an unknown method, or UMAP not installed.
         """
         from vaelab.viz.embedding import METHOD_TITLES, reduce_2d
-        from vaelab.viz.latent import plot_latent
+        from vaelab.viz.latent import latent_figure
+        from vaelab.viz.style import save_figure
 
         codes, labels = self.codes(), self.labels
         d = codes.shape[1]
@@ -191,17 +199,17 @@ class RunFigures:
             m = METHOD_TITLES[method]
             axis, title = (f"{m} 1", f"{m} 2"), f"{m} of {len(codes):,} test {kind} ({d}-D latent)"
             path = out or self.out(f"latent-{method}.png")
-        res = plot_latent(
+        res = latent_figure(
             coords,
             labels,
-            path,
             f"{self.name}: {title}",
             axis,
-            dpi=self.dpi,
             point_size=4.0 if len(codes) > 3000 else 10.0,
+            class_names=self.class_names,
         )
         return {
-            "files": [res["path"]],
+            "figure": res["figure"],
+            "files": [save_figure(res["figure"], path, self.dpi)] if write else [],
             "coords": res["coords"],
             "centres": res["centres"],
             "codes": codes,
@@ -246,6 +254,7 @@ class RunFigures:
         path_to_index: int | None = None,
         spherical: bool = False,
         out: Path | None = None,
+        write: bool = True,
     ) -> dict:
         """Decoded images over a ``size x size`` grid of codes on ``[lo, hi]^2`` (default [-2, 2]); optional
         interpolation path (between two classes' representative images, or two test images) in red.
@@ -261,17 +270,19 @@ class RunFigures:
             path_from, path_to: classes whose representative test images end the red path.
             path_from_index, path_to_index: test image indices instead of classes.
             spherical: slerp path instead of a straight one.
-        out: the file to write instead of the default in ``RUN/figures/``.
+            out: the file to write instead of the default in ``RUN/figures/``. write: False builds the figure only.
 
         Returns:
-            ``render_manifold``'s dict plus ``files`` ``[png]`` and ``path_codes`` ``(50, D)`` or None.
+            ``render_manifold``'s dict plus ``figure`` (its image is ``canvas``), ``files`` ``[png]`` and
+            ``path_codes`` ``(50, D)`` or None.
 
         Raises:
             ConfigError: a bad grid or dimensions, only one end of the path, a class without test images or
                 an index out of range.
         """
         from vaelab.viz.interpolation import interpolate_codes
-        from vaelab.viz.manifold import plot_manifold, render_manifold
+        from vaelab.viz.manifold import manifold_figure, render_manifold
+        from vaelab.viz.style import save_figure
 
         if lo is None or hi is None:
             dlo, dhi = self._default_range()
@@ -287,8 +298,9 @@ class RunFigures:
             labels = (la, lb)
         grid = "inverse-normal-CDF" if spacing == "ppf" else "even"
         title = f"{self.name}: decoded {size} x {size} grid on [{lo:.2g}, {hi:.2g}]$^2$ ({grid} spacing)"
-        path = plot_manifold(rendered, out or self.out("manifold.png"), title, path_codes, labels, self.dpi)
-        rendered.update(files=[path], path_codes=path_codes)
+        fig = manifold_figure(rendered, title, path_codes, labels)
+        files = [save_figure(fig, out or self.out("manifold.png"), self.dpi)] if write else []
+        rendered.update(figure=fig, files=files, path_codes=path_codes)
         return rendered
 
     def interpolate(
@@ -302,6 +314,7 @@ class RunFigures:
         scale: int = 4,
         duration_ms: int = 100,
         out: Path | None = None,
+        write: bool = True,
     ) -> dict:
         """Codes z(t) from one test image's code to another's; a looping GIF and a strip PNG of the frames.
 
@@ -312,17 +325,19 @@ class RunFigures:
             steps: frames, t evenly spaced on [0, 1]. spherical: slerp instead of linear.
             scale: integer enlargement of the GIF. duration_ms: display time of a GIF frame, milliseconds.
             out: the GIF / PNG path without suffix instead of ``RUN/figures/interpolate-<from>-<to>[-slerp]``.
+            write: False builds the strip figure only (no GIF, no PNG).
 
         Returns:
-            ``{"files": [gif, png], "codes" (steps, D), "images" (steps, C, H, W), "frames", "z_from" (D,),
-            "z_to" (D,), "indices" (from, to)}``.
+            ``{"figure" (the strip), "files": [gif, png], "codes" (steps, D), "images" (steps, C, H, W),
+            "frames", "z_from" (D,), "z_to" (D,), "indices" (from, to)}``.
 
         Raises:
             ConfigError: scale < 1, steps < 2, a class without test images, an index out of range, or classes
                 asked of an unlabelled dataset.
         """
-        from vaelab.viz.interpolation import gif_frames, interpolate_codes, plot_strip, save_gif
+        from vaelab.viz.interpolation import gif_frames, interpolate_codes, save_gif, strip_figure
         from vaelab.viz.manifold import decode_codes
+        from vaelab.viz.style import save_figure
 
         if int(scale) < 1:
             raise ConfigError(f"--scale {scale}: expected an integer >= 1")
@@ -338,18 +353,16 @@ class RunFigures:
             )
         )
         frames = gif_frames(images, scale)
-        gif = save_gif(frames, stem.with_suffix(".gif"), duration_ms)
         how = "spherical" if spherical else "linear"
         t = np.linspace(0, 1, len(codes))
-        png = plot_strip(
-            images,
-            stem.with_suffix(".png"),
-            t,
-            f"{self.name}: {how} interpolation {la} → {lb} (test images {ia} → {ib})",
-            self.dpi,
-        )
+        fig = strip_figure(images, t, f"{self.name}: {how} interpolation {la} → {lb} (test images {ia} → {ib})")
+        files = []
+        if write:
+            files = [save_gif(frames, stem.with_suffix(".gif"), duration_ms)]
+            files.append(save_figure(fig, stem.with_suffix(".png"), self.dpi))
         return {
-            "files": [gif, png],
+            "figure": fig,
+            "files": files,
             "codes": codes,
             "images": images,
             "frames": frames,
@@ -359,23 +372,29 @@ class RunFigures:
         }
 
     def all_pairs(
-        self, steps: int = 8, spherical: bool = False, classes: list[int] | None = None, out: Path | None = None
+        self,
+        steps: int = 8,
+        spherical: bool = False,
+        classes: list[int] | None = None,
+        out: Path | None = None,
+        write: bool = True,
     ) -> dict:
         """The table of interpolation strips between every ordered pair of classes (default 0..9).
 
         Args:
             steps: codes per strip. spherical: slerp instead of linear.
             classes: the classes (default: the first 10 present in the test labels).
-        out: the file to write instead of the default in ``RUN/figures/``.
+            out: the file to write instead of the default in ``RUN/figures/``. write: False builds the figure only.
 
         Returns:
-            ``{"files": [png], "strips" (K, K, steps, C, H, W), "classes", "indices" {class: test index},
+            ``{"figure", "files": [png], "strips" (K, K, steps, C, H, W), "classes", "indices" {class: test index},
             "reps" {class: code (D,)}}``.
 
         Raises:
             ConfigError: the dataset has no labels, a class has no test image, or steps < 2.
         """
-        from vaelab.viz.interpolation import all_pairs, plot_all_pairs, representative_indices
+        from vaelab.viz.interpolation import all_pairs, all_pairs_figure, representative_indices
+        from vaelab.viz.style import save_figure
 
         if self.labels is None:
             raise ConfigError(f"all-pairs: {self.config['dataset']['name']} has no labels")
@@ -386,66 +405,68 @@ class RunFigures:
         reps = {c: codes[i] for c, i in reps_idx.items()}
         strips = all_pairs(self.model, reps, steps, spherical, progress=self.progress)
         how = "spherical" if spherical else "linear"
-        path = plot_all_pairs(
+        fig = all_pairs_figure(
             strips,
             classes,
-            out or self.out("all-pairs.png"),
             f"{self.name}: {how} interpolations between every pair of {self._label_text()}s",
             dpi=self.dpi,
         )
-        return {"files": [path], "strips": strips, "classes": classes, "indices": reps_idx, "reps": reps}
+        files = [save_figure(fig, out or self.out("all-pairs.png"), self.dpi)] if write else []
+        return {"figure": fig, "files": files, "strips": strips, "classes": classes, "indices": reps_idx, "reps": reps}
 
-    def samples_per_epoch(self, max_rows: int = 20, out: Path | None = None) -> dict:
+    def samples_per_epoch(self, max_rows: int = 20, out: Path | None = None, write: bool = True) -> dict:
         """Samples decoded from the same prior noise at the end of every epoch (``epoch_samples.npy``).
 
         Args:
             max_rows: most epochs shown (evenly spaced, first and last kept).
-        out: the file to write instead of the default in ``RUN/figures/``.
+            out: the file to write instead of the default in ``RUN/figures/``. write: False builds the figure only.
 
         Returns:
-            ``{"files": [png], "rows" (0-based epochs shown), "canvas", "samples" uint8 (E, n, C, H, W)}``.
+            ``{"figure", "files": [png], "rows" (0-based epochs shown), "canvas", "samples" uint8 (E, n, C, H, W)}``.
 
         Raises:
             ConfigError: the run saved no samples per epoch.
         """
-        from vaelab.viz.training import epoch_rows, plot_samples_per_epoch
+        from vaelab.viz.style import save_figure
+        from vaelab.viz.training import epoch_rows, samples_per_epoch_figure
 
         arr = self.run.read_epoch_samples()
         if arr is None:
             raise ConfigError(f"{self.run.epoch_samples_path}: not found; this run saved no samples per epoch")
-        res = plot_samples_per_epoch(
+        res = samples_per_epoch_figure(
             arr,
-            out or self.out("samples-per-epoch.png"),
             self.conditional,
             epoch_rows(len(arr), max_rows),
             f"{self.name}: samples at each epoch's end (same noise every epoch)",
-            self.dpi,
         )
-        return {"files": [res["path"]], "rows": res["rows"], "canvas": res["canvas"], "samples": arr}
+        files = [save_figure(res["figure"], out or self.out("samples-per-epoch.png"), self.dpi)] if write else []
+        return {"figure": res["figure"], "files": files, "rows": res["rows"], "canvas": res["canvas"], "samples": arr}
 
-    def curves(self, out: Path | None = None) -> dict:
+    def curves(self, out: Path | None = None, write: bool = True) -> dict:
         """Loss terms per epoch (train and validation) from ``metrics.jsonl``, nats per image.
 
         Args:
-        out: the file to write instead of the default in ``RUN/figures/``.
+            out: the file to write instead of the default in ``RUN/figures/``. write: False builds the figure only.
 
         Returns:
-            ``{"files": [png], "data"}`` with ``data[term][split] = (epochs, values)`` as drawn.
+            ``{"figure", "files": [png], "data"}`` with ``data[term][split] = (epochs, values)`` as drawn.
 
         Raises:
             ConfigError: no epoch records.
         """
-        from vaelab.viz.training import plot_curves
+        from vaelab.viz.style import save_figure
+        from vaelab.viz.training import curves_figure
 
         metrics = self.run.read_metrics()
         if not metrics:
             raise ConfigError(f"{self.run.metrics_path}: no epoch records; train the run first")
         beta = self.config["model_config"].get("beta")
         title = f"{self.name}: training curves" + (f" (beta = {beta})" if beta not in (None, 1, 1.0) else "")
-        res = plot_curves(metrics, out or self.out("curves.png"), title, self.dpi)
-        return {"files": [res["path"]], "data": res["data"]}
+        res = curves_figure(metrics, title)
+        files = [save_figure(res["figure"], out or self.out("curves.png"), self.dpi)] if write else []
+        return {"figure": res["figure"], "files": files, "data": res["data"]}
 
-    def projector(self, n: int = 5000, out: Path | None = None) -> dict:
+    def projector(self, n: int = 5000, out: Path | None = None, write: bool = True) -> dict:
         """TensorBoard embedding-projector export of the first ``n`` test codes, sprite and labels
         (``tensorboard --logdir RUN/tensorboard``).
 
@@ -454,61 +475,78 @@ class RunFigures:
             out: the folder to write instead of ``RUN/tensorboard/projector`` (emptied first).
 
         Returns:
-            ``{"files", "paths" (as from ``write_projector``), "codes" (n, D), "labels" (n,) or None}``.
+            ``{"figure": None, "files", "paths" (as from ``write_projector``), "codes" (n, D), "labels" (n,) or
+            None}``.
 
         Raises:
-            ConfigError: n < 1.
+            ConfigError: n < 1, or ``write=False`` (the projector is files for TensorBoard, not a figure).
         """
         from vaelab.viz.embedding import write_projector
 
+        if not write:
+            raise ConfigError("projector: TensorBoard files, not a figure; write them with vaelab plot RUN projector")
         if int(n) < 1:
             raise ConfigError(f"--n {n}: expected at least 1 code")
         codes = self.codes()[: int(n)]
         images = self.test.images[: len(codes)]
         labels = None if self.labels is None else self.labels[: len(codes)]
         paths = write_projector(out or self.run.tensorboard / "projector", codes, labels, images)
-        return {"files": [p for p in paths.values() if p is not None], "paths": paths, "codes": codes, "labels": labels}
+        return {
+            "figure": None,
+            "files": [p for p in paths.values() if p is not None],
+            "paths": paths,
+            "codes": codes,
+            "labels": labels,
+        }
 
-    def samples(self, n: int = 64, seed: int = 0, out: Path | None = None) -> dict:
+    def samples(self, n: int = 64, seed: int = 0, out: Path | None = None, write: bool = True) -> dict:
         """Prior samples, as ``vaelab sample``.
 
         Args:
             n: number of samples. seed: seed of the prior draws.
-        out: the file to write instead of the default in ``RUN/figures/``.
+            out: the file to write instead of the default in ``RUN/figures/``. write: False builds the figure only.
 
         Returns:
-            ``{"files": [png], "images" (n, C, H, W)}``.
+            ``{"figure", "files": [png], "images" (n, C, H, W), "grid"}``: the PNG is ``grid`` (uint8,
+            ``vaelab.viz.grids.make_grid``) enlarged 2 times; the figure shows ``grid``.
 
         Raises:
             ConfigError: n < 1.
         """
-        from vaelab.viz.gallery import save_samples
+        from vaelab.viz.gallery import sample_grid
+        from vaelab.viz.grids import grid_figure, save_image
 
         if int(n) < 1:
             raise ConfigError(f"-n {n}: expected at least 1 sample")
-        path, imgs = save_samples(self.model, out or self.out("samples.png"), int(n), seed)
-        return {"files": [path], "images": imgs}
+        grid, imgs = sample_grid(self.model, int(n), seed)
+        fig = grid_figure(grid, f"{self.name}: {int(n)} samples from the prior (seed {seed})")
+        files = [save_image(grid, out or self.out("samples.png"), scale=2)] if write else []
+        return {"figure": fig, "files": files, "images": imgs, "grid": grid}
 
-    def reconstructions(self, n: int = 32, per_row: int = 16, out: Path | None = None) -> dict:
+    def reconstructions(self, n: int = 32, per_row: int = 16, out: Path | None = None, write: bool = True) -> dict:
         """First ``n`` test images above their reconstructions, as ``vaelab reconstruct``.
 
         Args:
             n: number of test images. per_row: images per row.
-        out: the file to write instead of the default in ``RUN/figures/``.
+            out: the file to write instead of the default in ``RUN/figures/``. write: False builds the figure only.
 
         Returns:
-            ``{"files": [png], "images" (n, C, H, W), "reconstructions" (n, C, H, W)}``.
+            ``{"figure", "files": [png], "images" (n, C, H, W), "reconstructions" (n, C, H, W), "grid"}``: the PNG
+            is ``grid`` enlarged 2 times; the figure shows ``grid``.
 
         Raises:
             ConfigError: n or per_row below 1.
         """
-        from vaelab.viz.gallery import save_reconstructions
+        from vaelab.viz.gallery import reconstruction_grid
+        from vaelab.viz.grids import grid_figure, save_image
 
         if int(n) < 1 or int(per_row) < 1:
             raise ConfigError("-n and --per-row: expected integers >= 1")
         x = self.test.images[: int(n)]
-        path, recon = save_reconstructions(self.model, x, out or self.out("reconstructions.png"), int(per_row))
-        return {"files": [path], "images": x, "reconstructions": recon}
+        grid, recon = reconstruction_grid(self.model, x, int(per_row))
+        fig = grid_figure(grid, f"{self.name}: test images (odd rows) and their reconstructions (even rows)")
+        files = [save_image(grid, out or self.out("reconstructions.png"), scale=2)] if write else []
+        return {"figure": fig, "files": files, "images": x, "reconstructions": recon, "grid": grid}
 
     def nll_vs_k(self, out: Path | None = None) -> dict:
         """The importance-weighted test NLL against K (``eval.json``'s ``nll_vs_k``: the first K of one pass's
@@ -539,7 +577,7 @@ class RunFigures:
             **options: keyword arguments of that method.
 
         Returns:
-            The method's dict (always with ``files``).
+            The method's dict (always with ``figure`` and ``files``).
 
         Raises:
             ConfigError: an unknown kind, or as the method raises.

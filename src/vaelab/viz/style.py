@@ -1,5 +1,10 @@
-"""Shared look of vaelab's matplotlib figures: the Agg backend, a colour-blind-safe palette, slide-sized fonts,
-PNG output at >= 100 dpi.
+"""Shared look of vaelab's matplotlib figures: a colour-blind-safe palette, slide-sized fonts, PNG output at
+>= 100 dpi, and the ``Figure`` class every figure maker returns.
+
+Figures are made as ``vaelab.viz.style.Figure`` objects (a ``matplotlib.figure.Figure`` that pyplot does not
+manage): the same object is written to PNG by the command line (``save_figure``) and returned by the Python API,
+where Jupyter shows it inline (``Figure._repr_png_``) without pyplot drawing it a second time. Outside a Jupyter
+kernel pyplot is switched to the Agg backend (no display needed); inside one the notebook's backend is kept.
 
 The 10-class palette is seaborn's ``colorblind`` palette (Waskom, seaborn documentation, "Choosing color
 palettes"; derived from Wong, *Points of view: Color blindness*, Nature Methods 8:441, 2011), written out here as
@@ -8,11 +13,14 @@ constants so seaborn is not needed. matplotlib's default ``tab10`` is not design
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import matplotlib
+import matplotlib.figure
 
-matplotlib.use("Agg")  # no display needed; must come before pyplot is imported
+if "ipykernel" not in sys.modules:
+    matplotlib.use("Agg")  # no display needed; must come before pyplot is imported (a notebook keeps its own)
 
 import matplotlib.pyplot as plt  # noqa: E402
 
@@ -69,6 +77,27 @@ def class_colors(n_classes: int) -> list[str]:
 def styled():
     """Context manager: vaelab's rc settings while a figure is built and saved (``with styled(): ...``)."""
     return plt.rc_context(RC)
+
+
+class Figure(matplotlib.figure.Figure):
+    """A matplotlib ``Figure`` that pyplot does not manage (no ``plt.show`` needed, never shown twice), as every
+    vaelab figure maker returns it. In Jupyter it is shown inline as a PNG (``_repr_png_``, rendered with
+    vaelab's style at ``display_dpi``); ``fig.savefig(path)`` or ``save_figure(fig, path)`` write it."""
+
+    display_dpi = 100
+
+    def _repr_png_(self) -> bytes:
+        import io
+
+        buf = io.BytesIO()
+        with styled():
+            self.savefig(buf, format="png", dpi=self.display_dpi)
+        return buf.getvalue()
+
+
+def new_figure(figsize: tuple[float, float]) -> Figure:
+    """A new ``Figure`` of ``figsize`` inches (call inside ``styled()`` so that vaelab's fonts apply)."""
+    return Figure(figsize=figsize)
 
 
 COMPACT = {"on": False}

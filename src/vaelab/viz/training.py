@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from vaelab.viz.manifold import tile
-from vaelab.viz.style import TRAIN_COLOR, VAL_COLOR, save_figure, styled
+from vaelab.viz.style import TRAIN_COLOR, VAL_COLOR, new_figure, save_figure, styled
 
 TERM_TITLES = {
     "loss": "total loss",
@@ -44,21 +44,37 @@ def curve_terms(metrics: list[dict]) -> list[str]:
 
 
 def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int = 150) -> dict:
-    """One panel per term, train and validation against epoch; writes a PNG.
+    """``curves_figure`` written as a PNG.
 
     Args:
-        metrics: the epoch records of ``metrics.jsonl`` (``epoch``, ``train_<term>``, ``val_<term>`` in nats
-            per image).
-        path: the PNG to write. title: the figure's title (none if empty).
-        dpi: PNG resolution (at least 100 is written).
+        metrics, title: as for ``curves_figure``.
+        path: the PNG to write. dpi: PNG resolution (at least 100 is written).
 
     Returns:
-        ``{"path", "data"}``; ``data[term][split]`` is ``(epochs, values)`` read back from the drawn lines.
+        ``{"path", "data"}`` (``data`` as from ``curves_figure``).
 
     Raises:
         ValueError: no epoch records.
     """
-    import matplotlib.pyplot as plt
+    res = curves_figure(metrics, title)
+    return {"path": save_figure(res["figure"], path, dpi), "data": res["data"]}
+
+
+def curves_figure(metrics: list[dict], title: str = "") -> dict:
+    """One panel per term, train and validation against epoch.
+
+    Args:
+        metrics: the epoch records of ``metrics.jsonl`` (``epoch``, ``train_<term>``, ``val_<term>`` in nats
+            per image).
+        title: the figure's title (none if empty).
+
+    Returns:
+        ``{"figure", "data"}``: a ``vaelab.viz.style.Figure`` and ``data[term][split] = (epochs, values)`` read
+        back from the drawn lines.
+
+    Raises:
+        ValueError: no epoch records.
+    """
     from matplotlib.ticker import MaxNLocator
 
     if not metrics:
@@ -67,7 +83,8 @@ def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int
     data: dict[str, dict[str, tuple[list, list]]] = {}
     with styled():
         ncol = len(terms)
-        fig, axes = plt.subplots(1, ncol, figsize=(max(4.2 * ncol, 8), 4.2), squeeze=False)
+        fig = new_figure((max(4.2 * ncol, 8), 4.2))
+        axes = fig.subplots(1, ncol, squeeze=False)
         for ax, term in zip(axes[0], terms, strict=True):  # one panel per term
             data[term] = {}
             for split, color, style in (("train", TRAIN_COLOR, "-"), ("val", VAL_COLOR, "--")):
@@ -94,8 +111,7 @@ def plot_curves(metrics: list[dict], path: str | Path, title: str = "", dpi: int
         fig.tight_layout()
         if title:
             fig.suptitle(title, y=1.04)
-        out = save_figure(fig, path, dpi)
-    return {"path": out, "data": data}
+    return {"figure": fig, "data": data}
 
 
 def epoch_rows(n_epochs: int, max_rows: int = 20) -> list[int]:
@@ -120,25 +136,42 @@ def plot_samples_per_epoch(
     title: str = "",
     dpi: int = 150,
 ) -> dict:
+    """``samples_per_epoch_figure`` written as a PNG.
+
+    Args:
+        samples, conditional, rows, title: as for ``samples_per_epoch_figure``.
+        path: the PNG to write. dpi: PNG resolution (at least 100 is written).
+
+    Returns:
+        ``{"path", "rows", "canvas"}`` (see ``samples_per_epoch_figure``).
+
+    Raises:
+        ValueError: ``samples`` is not 5-D.
+    """
+    res = samples_per_epoch_figure(samples, conditional, rows, title)
+    return {"path": save_figure(res["figure"], path, dpi), "rows": res["rows"], "canvas": res["canvas"]}
+
+
+def samples_per_epoch_figure(
+    samples: np.ndarray, conditional: bool = False, rows: list[int] | None = None, title: str = ""
+) -> dict:
     """Rows are epochs, columns the fixed samples (digits 0..9 for a class-conditional model, where sample i
     is digit i % 10, else fixed prior draws). ``samples`` is ``epoch_samples.npy``: uint8 ``(E, n, C, H, W)``.
 
     Args:
         samples: uint8 ``(E, n, C, H, W)``, one row of ``n`` samples per epoch.
-        path: the PNG to write.
         conditional: label the columns with the digit asked for (i % 10) instead of the sample number.
         rows: 0-based epochs to show (default ``epoch_rows(E)``).
-        title: the figure's title. dpi: PNG resolution (at least 100 is written).
+        title: the figure's title.
 
     Returns:
-        ``{"path", "rows" (0-based epochs shown), "canvas"}``; canvas row block r is epoch ``rows[r] + 1``;
-        ``canvas`` is float32 ``(len(rows) * H, n * W)`` (a trailing 3 for RGB) in [0, 1].
+        ``{"figure", "rows" (0-based epochs shown), "canvas"}``; canvas row block r is epoch ``rows[r] + 1``;
+        ``canvas`` is float32 ``(len(rows) * H, n * W)`` (a trailing 3 for RGB) in [0, 1], the image of
+        ``figure.axes[0]``.
 
     Raises:
         ValueError: ``samples`` is not 5-D.
     """
-    import matplotlib.pyplot as plt
-
     samples = np.asarray(samples)
     if samples.ndim != 5:
         raise ValueError(f"epoch samples of shape {samples.shape}: expected (epochs, n, C, H, W)")
@@ -147,7 +180,8 @@ def plot_samples_per_epoch(
     canvas = tile(shown)
     e, n, c, h, w = shown.shape
     with styled():
-        fig, ax = plt.subplots(figsize=(max(6.0, 0.5 * n + 1.5), max(3.0, 0.5 * e + 1.2)))
+        fig = new_figure((max(6.0, 0.5 * n + 1.5), max(3.0, 0.5 * e + 1.2)))
+        ax = fig.subplots()
         ax.imshow(canvas, cmap="gray" if canvas.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
         ax.set_yticks((np.arange(e) + 0.5) * h, [str(r + 1) for r in rows])
         ax.set_ylabel("epoch")
@@ -156,5 +190,4 @@ def plot_samples_per_epoch(
         for s in ax.spines.values():
             s.set_visible(False)
         ax.set_title(title or "Samples at the end of each epoch (same noise every epoch)")
-        out = save_figure(fig, path, dpi)
-    return {"path": out, "rows": rows, "canvas": canvas}
+    return {"figure": fig, "rows": rows, "canvas": canvas}

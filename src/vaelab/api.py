@@ -1,0 +1,435 @@
+"""The Python API, for notebooks and scripts: train a model, load a run, evaluate it, draw its figures, serve its
+explorer, pack it to share. The command line calls the same functions (``vaelab evaluate`` is ``evaluate_run``;
+``vaelab plot`` and ``Run.plot`` both draw through ``vaelab.viz.render.RunFigures``), so the numbers and pictures
+are the same either way.
+
+    import vaelab
+
+    run = vaelab.train(model="vae", latent_dim=2, epochs=5, limit=10_000, name="vae-z2")
+    run.evaluate(k=100)               # {"nll": ..., "elbo": ..., "k": 100, ...}; also written to eval.json
+    run.plot("manifold")              # a matplotlib Figure (shown inline in Jupyter)
+    run.plot("latent", save="latent.png")
+    run.model                         # the torch.nn.Module (encode, decode, sample)
+    run.pack("shared/vae-z2")         # safetensors weights + config.json + model card
+    vaelab.load_run("shared/vae-z2")  # a run folder or a packed folder
+
+``vaelab/__init__.py`` exposes ``train``, ``load_run``, ``Run`` and ``Explorer`` lazily, so ``import vaelab``
+stays light (no torch) until one of them is used.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from pathlib import Path
+
+from vaelab.core.errors import ConfigError
+from vaelab.train.config import DataConfig, TrainConfig, resolve
+from vaelab.train.rundir import RunDir
+
+with warnings.catch_warnings():  # in Jupyter without ipywidgets tqdm.auto warns once on import and uses text bars
+    warnings.simplefilter("ignore")
+    import tqdm.auto  # noqa: F401
+
+
+def _rundir(run) -> RunDir:
+    if isinstance(run, Run):
+        return run.dir
+    return (run if isinstance(run, RunDir) else RunDir(run)).require()
+
+
+def _sections(family: str, options: dict) -> tuple[dict, dict, dict]:
+    """Sort keyword options into the model / train / data sections by which configuration declares them."""
+    from vaelab.models.registry import MODELS
+
+    model, train_opts, data = {}, {}, {}
+    model_keys = {k for cfg, _ in MODELS.values() for k in cfg.model_fields if k != "image_shape"}
+    for key, value in options.items():
+        if isinstance(value, Path):
+            value = str(value)
+        if key in TrainConfig.model_fields:
+            train_opts[key] = value
+        elif key in DataConfig.model_fields:
+            data[key] = value
+        elif key in model_keys:
+            model[key] = value  # ``resolve`` names the families that have it when ``family`` does not
+        else:
+            known = sorted({*TrainConfig.model_fields, *DataConfig.model_fields, *model_keys})
+            raise ConfigError(f"vaelab.train: unknown option {key}={value!r}; expected some of: {', '.join(known)}")
+    return model, train_opts, data
+
+
+def train(
+    model: str = "vae",
+    *,
+    name: str | None = None,
+    dataset: str | None = None,
+    runs_dir: str | Path = "runs",
+    config: str | Path | None = None,
+    resume: bool = False,
+    callbacks: list = (),
+    **options,
+) -> Run:
+    """Train a model into ``runs_dir/name`` and return the ``Run``: what ``vaelab train`` does, from Python.
+
+    Args:
+        model: the model family (``vae``, ``conv-vae``, ``ae``, ``dae``, ``linear-ae``, ``pca``, ``guided-vae``).
+        name: the run's name (default ``<model>-<dataset>-z<D>``); the run is written to ``runs_dir/name``.
+        dataset: ``mnist`` (default), ``frey-face``, ``olivetti-faces``, ``sklearn-digits`` or ``folder:PATH``.
+        runs_dir: the folder of runs.
+        config: a TOML file of options (tables ``[model]``, ``[train]``, ``[data]``); keyword options win.
+        resume: if the run ``name`` exists, continue it (to ``epochs``) or, when it is complete, just return it;
+            every other option given must equal the saved one. If it does not exist, it is trained. Handy in
+            notebooks: running the cell again does not train again.
+        callbacks: extra ``vaelab.train.callbacks.Callback`` objects told of every step and epoch.
+        **options: any option of ``vaelab train`` by its Python name: model options (``latent_dim=2``,
+            ``hidden=(512, 256)``, ``beta``, ``likelihood``, ``channels`` ...), training options (``epochs``,
+            ``batch_size``, ``lr``, ``seed``, ``binarize``, ``device``, ``progress``, ...) and data options
+            (``limit``, ``val_size``, ``data_dir``, ``image_size="64x64"``, ``image_channels``,
+            ``skip_bad_images``).
+
+    Returns:
+        The trained ``Run``.
+
+    Raises:
+        ConfigError: an unknown or bad option (named as its flag, e.g. ``--latent-dim``), an existing run that
+            reached a checkpoint (without ``resume``), a missing image folder.
+        DatasetError, TrainingError, StorageError, RunBusyError: as ``vaelab train``.
+    """
+    from vaelab.train.config import RESUMABLE_OPTIONS, RunSpec
+    from vaelab.train.runs import create_run, resume_run
+
+    if dataset is not None:
+        options["dataset"] = dataset
+    family = model
+    model_flags, train_flags, data_flags = _sections(family, options)
+    spec = resolve(family, name, model_flags, train_flags, data_flags, Path(config) if config else None)
+    path = Path(runs_dir) / spec.name
+    run = RunDir(path)
+    if resume and run.exists():
+        saved = RunSpec.from_config(run.load_config(), run.config_path)
+        given = {"model": spec.model, **spec.model_config.to_dict(), **spec.train.to_dict(), **spec.data.to_dict()}
+        have = {"model": saved.model, **saved.model_config.to_dict(), **saved.train.to_dict(), **saved.data.to_dict()}
+        explicit = {"model", *model_flags, *train_flags, *data_flags}
+        for key in sorted(explicit - set(RESUMABLE_OPTIONS)):
+            if key in given and given[key] != have.get(key):
+                raise ConfigError(
+                    f"vaelab.train(resume=True): {key}={given[key]!r} but the run {path} was made with "
+                    f"{have.get(key)!r}; choose another name to train a new run"
+                )
+        overrides = {k: v for k, v in spec.train.to_dict().items() if k in RESUMABLE_OPTIONS and k in train_flags}
+        overrides.setdefault("progress", spec.train.progress)
+        if "data_dir" in data_flags:
+            overrides["data_dir"] = data_flags["data_dir"]
+        result = resume_run(path, overrides, list(callbacks))
+    else:
+        result = create_run(spec, runs_dir, callbacks=list(callbacks))
+    out = Run(result.run.path)
+    out.interrupted = result.interrupted
+    return out
+
+
+def load_run(path: str | Path) -> Run:
+    """Open a run folder (``runs/<name>``) or a packed model folder (``vaelab pack``).
+
+    Raises:
+        CheckpointError: no ``config.json`` there.
+    """
+    return Run(path)
+
+
+def evaluate_run(
+    run,
+    k: int = 1000,
+    split: str = "test",
+    limit: int | None = None,
+    batch_size: int = 100,
+    checkpoint: str = "best",
+    seed: int = 0,
+    data_dir=None,
+    device: str = "auto",
+    progress: bool = True,
+) -> dict:
+    """Evaluate a run on a split and write ``eval.json``: what ``vaelab evaluate`` and ``Run.evaluate`` call.
+
+    Probabilistic models get the importance-weighted NLL with ``k`` samples, the ELBO, KL and active units;
+    deterministic ones the reconstruction error and PSNR (``vaelab.evaluate.evaluate``).
+
+    Args:
+        run: a ``Run``, ``RunDir`` or path (a run or a packed folder).
+        k: importance samples K. split: ``test``, ``val`` or ``train``. limit: the first N images of the split.
+        batch_size: images at once. checkpoint: ``best`` or ``last``. seed: the sampling seed.
+        data_dir: where the data lives (default: as recorded). device: ``auto``, ``cpu``, ``cuda``, ...
+        progress: a progress bar.
+
+    Returns:
+        The numbers as a JSON-ready dict (nats per image, with the split, binarization, K and seed), also written
+        to ``RUN/eval.json``.
+
+    Raises:
+        ConfigError: K < 1, an unknown split or checkpoint. CheckpointError, DatasetError: as loading the run.
+    """
+    from vaelab.core.device import select_device
+    from vaelab.data import load_dataset_from_config
+    from vaelab.evaluate import evaluate
+
+    rd = _rundir(run)
+    if split not in ("test", "val", "train"):
+        raise ConfigError(f"--split {split!r}: expected test, val or train")
+    model = rd.load_model(checkpoint, select_device(device))
+    data = load_dataset_from_config(rd.load_config()["dataset"], split, data_dir, limit)
+    result = evaluate(model, data, k=k, batch_size=batch_size, seed=seed, progress=progress)
+    result["checkpoint"] = "packed" if rd.is_packed else checkpoint
+    rd.save_eval(result)
+    return result
+
+
+class Explorer:
+    """The explorer page of a run, served on ``url`` by a background thread (``Run.explore``).
+
+    In Jupyter it shows as a link to the page. ``stop()`` ends serving; ``wait()`` serves until Ctrl-C (for
+    scripts). Also a context manager (``with run.explore() as page: ...``).
+
+    Attributes:
+        url: the page's address. site: the folder served. server: the ``http.server`` object.
+    """
+
+    def __init__(self, site: Path, server):
+        self.site, self.server = site, server
+        host, port = server.server_address[:2]
+        self.url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
+        self._thread = threading.Thread(target=server.serve_forever, name="vaelab-explorer", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait(self) -> None:
+        """Block until Ctrl-C, then stop."""
+        try:
+            self._thread.join()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> Explorer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"Explorer({self.url!r}, site={str(self.site)!r})"
+
+    def _repr_html_(self) -> str:
+        return f'<a href="{self.url}" target="_blank">vaelab explorer: {self.url}</a> (serving {self.site})'
+
+
+class Run:
+    """A trained run (``runs/<name>``) or a packed model folder, for notebooks and scripts.
+
+    Args:
+        path: the folder.
+
+    Attributes:
+        path: the folder. dir: its ``vaelab.train.RunDir``. interrupted: training was stopped early (Ctrl-C) by
+            the ``vaelab.train`` call that returned this run.
+
+    Raises:
+        CheckpointError: no ``config.json`` in ``path``.
+    """
+
+    def __init__(self, path: str | Path):
+        self.dir = RunDir(path).require()
+        self.path = self.dir.path
+        self.interrupted = False
+        self._models: dict = {}
+        self._figures: dict = {}
+
+    def __repr__(self) -> str:
+        cfg = self.config
+        ev = self.eval_result or {}
+        score = f", test NLL {ev['nll']:.2f} (K={ev['k']})" if "nll" in ev else ""
+        if "sq_error" in ev:
+            score = f", test squared error {ev['sq_error']:.2f}"
+        epochs = self.metrics[-1]["epoch"] if self.metrics else 0
+        return (
+            f"Run({str(self.path)!r}: {cfg['model']} on {cfg['dataset']['name']}, "
+            f"z={cfg['model_config'].get('latent_dim')}, {epochs} epochs{score})"
+        )
+
+    # what the run is ----------------------------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        """The run's name (``config.json``'s, else the folder's)."""
+        return self.config.get("name") or self.path.name
+
+    @property
+    def config(self) -> dict:
+        """``config.json`` as a dict (read afresh)."""
+        return self.dir.load_config()
+
+    @property
+    def metrics(self) -> list[dict]:
+        """The ``metrics.jsonl`` records, one per epoch (nats per image)."""
+        return self.dir.read_metrics()
+
+    @property
+    def eval_result(self) -> dict | None:
+        """The last ``eval.json`` (None before ``evaluate``)."""
+        return self.dir.read_eval()
+
+    @property
+    def packed(self) -> bool:
+        """Whether this is a packed model folder."""
+        return self.dir.is_packed
+
+    def load_model(self, checkpoint: str = "best", device: str = "cpu"):
+        """The model with the weights of checkpoint ``best`` or ``last`` (a packed folder has one set), in eval mode.
+
+        Returns:
+            a ``vaelab.models.LatentModel`` (a ``torch.nn.Module``): ``encode(x) -> (mu, logvar)``,
+            ``decode(z)``, ``sample(n, generator)``, ``reconstruct(x)``; images ``(N, C, H, W)`` in [0, 1].
+
+        Raises:
+            CheckpointError: no or an unreadable checkpoint.
+        """
+        key = (checkpoint, str(device))
+        if key not in self._models:
+            self._models[key] = self.dir.load_model(checkpoint, device)
+        return self._models[key]
+
+    @property
+    def model(self):
+        """The model of the best checkpoint on the CPU, in eval mode (``load_model()``; loaded once)."""
+        return self.load_model()
+
+    def data(self, split: str = "test", limit: int | None = None):
+        """A split of the run's dataset (``vaelab.data.ImageDataset``: ``images (N, C, H, W)`` in [0, 1],
+        ``labels (N,)`` or None); the ``train`` split is the run's own training images."""
+        from vaelab.data import load_dataset_from_config
+
+        return load_dataset_from_config(self.config["dataset"], split, None, limit)
+
+    # numbers ------------------------------------------------------------------------------------------------
+    def evaluate(self, k: int = 1000, split: str = "test", limit: int | None = None, **kwargs) -> dict:
+        """The test numbers as a dict, also written to ``eval.json`` (``evaluate_run``; same as ``vaelab
+        evaluate``).
+
+        Args:
+            k: importance samples K. split, limit: which images. **kwargs: ``batch_size``, ``checkpoint``,
+                ``seed``, ``data_dir``, ``device``, ``progress`` (default False here) of ``evaluate_run``.
+        """
+        kwargs.setdefault("progress", False)
+        return evaluate_run(self.dir, k=k, split=split, limit=limit, **kwargs)
+
+    # pictures -----------------------------------------------------------------------------------------------
+    def figures(self, checkpoint: str = "best", dpi: int = 150, data_dir=None, progress: bool = False):
+        """The run's ``vaelab.viz.render.RunFigures`` (cached per checkpoint, dpi and data folder)."""
+        from vaelab.viz.render import RunFigures
+
+        key = (checkpoint, int(dpi), str(data_dir))
+        if key not in self._figures:
+            self._figures[key] = RunFigures(self.dir, checkpoint, data_dir, dpi, progress=progress)
+        return self._figures[key]
+
+    def plot(self, kind: str, save: str | Path | None = None, *, checkpoint: str = "best", dpi: int = 150, **options):
+        """A figure of the run as a matplotlib ``Figure``: the same figure ``vaelab plot RUN KIND`` writes.
+
+        Args:
+            kind: ``latent``, ``manifold``, ``interpolate`` (the strip; ``save`` also writes the GIF),
+                ``all-pairs``, ``samples-per-epoch``, ``curves``, ``reconstructions``, ``samples``.
+            save: also write it there (a PNG path; for ``interpolate`` the path without suffix of the GIF and
+                PNG), exactly as the command line does.
+            checkpoint: ``best`` or ``last``. dpi: resolution of a saved PNG.
+            **options: the options of the kind (``vaelab plot RUN KIND --help``), by their Python names, e.g.
+                ``size=15``, ``path_from=0, path_to=7``, ``method="pca"``, ``n=64``, ``seed=1``.
+
+        Returns:
+            A ``matplotlib.figure.Figure`` (``vaelab.viz.style.Figure``, shown inline in Jupyter; ``.savefig``
+            writes it anywhere).
+
+        Raises:
+            ConfigError: an unknown kind or option, or a kind the run's data cannot draw (e.g. ``all-pairs``
+                without labels); ``projector`` (TensorBoard files, not a figure).
+        """
+        from vaelab.viz.render import KINDS
+
+        if kind not in KINDS:
+            raise ConfigError(f"figure kind {kind!r}: expected one of {list(KINDS)}")
+        figs = self.figures(checkpoint, dpi)
+        method = getattr(figs, kind.replace("-", "_"))
+        try:
+            result = method(**options, out=Path(save) if save is not None else None, write=save is not None)
+        except TypeError as exc:
+            raise ConfigError(f"run.plot({kind!r}): {exc}") from exc
+        return result["figure"]
+
+    def sample(self, n: int = 64, seed: int = 0):
+        """``n`` images decoded from the prior, ``(n, C, H, W)`` in [0, 1] (a seeded CPU generator; as ``vaelab
+        sample``)."""
+        import torch
+
+        with torch.no_grad():
+            return self.model.sample(int(n), generator=torch.Generator().manual_seed(int(seed)))
+
+    def report(self, out: str | Path | None = None, **kwargs) -> Path:
+        """Write the run's HTML report (``vaelab report``) and return its path.
+
+        Args:
+            out: the HTML path (default ``RUN/report.html``). **kwargs: ``reuse``, ``latent_n`` of
+                ``vaelab.viz.report.write_report``.
+        """
+        from vaelab.viz.report import write_report
+
+        return write_report(self.figures(), out, **kwargs)
+
+    # sharing ------------------------------------------------------------------------------------------------
+    def export(self, checkpoint: str = "best", n_codes: int | None = None) -> dict:
+        """ONNX encoder and decoder (checked with onnxruntime) and the test codes into ``RUN/export/``, as
+        ``vaelab export``; returns ``meta.json`` as a dict."""
+        from vaelab.export.onnx import export_run
+
+        return export_run(self.dir, checkpoint, None, n_codes)
+
+    def pack(self, out: str | Path, checkpoint: str = "best") -> Run:
+        """Pack the run to share it (``vaelab pack``): ``model.safetensors``, ``config.json`` and a model card in
+        ``out``; returns the packed folder as a ``Run`` (``vaelab.train.pack.pack_run``)."""
+        from vaelab.train.pack import pack_run
+
+        return Run(pack_run(self.dir, out, checkpoint))
+
+    def explore(self, port: int = 0, host: str = "127.0.0.1", export: bool | None = None, open_browser: bool = False):
+        """Build the explorer site (exporting first if needed) and serve it in a background thread.
+
+        Args:
+            port: the TCP port (0: a free one). host: the address to bind (loopback by default).
+            export: True re-exports the run; None exports when ``RUN/export`` is missing or stale.
+            open_browser: open the page in the default web browser.
+
+        Returns:
+            An ``Explorer`` (``url``, ``stop()``, ``wait()``).
+
+        Raises:
+            ConfigError: the port cannot be bound. ExportError: as ``vaelab explore``.
+        """
+        from vaelab.export.serve import make_server
+        from vaelab.export.site import build_site
+
+        site = build_site(self.dir, export=export, log=lambda *_: None)
+        try:
+            server = make_server(site, host, port)
+        except OSError as exc:
+            raise ConfigError(f"port {port} on {host}: cannot listen there ({exc.strerror or exc})") from exc
+        page = Explorer(site, server)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(page.url)
+        return page
+
+
+__all__ = ["Explorer", "Run", "evaluate_run", "load_run", "train"]

@@ -1,0 +1,363 @@
+"""Your own images as a dataset: ``folder:PATH`` reads a folder of image files (PNG, JPEG, GIF, BMP, TIFF, WebP,
+... : anything Pillow opens).
+
+Layout (the ImageFolder convention of torchvision):
+
+* ``PATH/<class>/<files>``: one sub-folder per class; the sorted sub-folder names become labels ``0..C-1`` (the
+  names are recorded in the run's ``config.json``). Files in nested folders below a class folder belong to it.
+* ``PATH/<files>`` with no sub-folders: an unlabelled dataset.
+
+Hidden files and folders (names starting with ``.``) are ignored; every other file must be an image. Each image is
+decoded with Pillow (EXIF orientation applied, transparent pixels composited over white, 16-bit grey scaled to 8
+bits), converted to grey (``L``, 1 channel) or ``RGB`` (3 channels) and resized to ``H x W`` (Pillow's
+antialiased bilinear filter), giving uint8 ``(N, C, H, W)``; ``vaelab.data.load_dataset`` scales it to [0, 1].
+Without ``image_size`` / ``channels`` the first image (in sorted path order) decides them.
+
+The decoded array is cached in ``<cache dir>/folders/<key>.npz`` (``vaelab.data.catalog.cache_dir``; the key is
+a hash of the folder's absolute path, the size and the channels) together with a SHA-256 of the file list (every
+relative path with its size and modification time in nanoseconds). A later load that finds the same list hash
+reads the cache instead of decoding anything; a changed, added or removed file changes the hash and the folder
+is decoded again. A cache file that cannot be read is ignored and rewritten.
+
+A file Pillow cannot read (not an image, truncated, corrupt, unreadable) is a ``DatasetError`` naming it, unless
+``skip_bad=True``: then it is left out and listed (with the reason) in the returned info.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vaelab.core.errors import ConfigError, DatasetError
+
+PREFIX = "folder:"
+CACHE_FORMAT = 1
+_GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_HOW = "expected a folder of images (PNG, JPEG, ...), optionally in one sub-folder per class"
+SKIP_HINT = "pass --skip-bad-images to leave such files out"
+
+
+@dataclass(frozen=True)
+class FolderListing:
+    """The image files of a folder dataset, in sorted order.
+
+    Attributes:
+        root: the folder (absolute).
+        files: paths relative to ``root`` (POSIX separators), sorted; class folders first by class name.
+        labels: the class index of each file, or None for an unlabelled folder.
+        classes: the class names (sorted sub-folder names), or None.
+        list_hash: hex SHA-256 of every relative path, size in bytes and modification time in nanoseconds.
+    """
+
+    root: Path
+    files: tuple[str, ...]
+    labels: tuple[int, ...] | None
+    classes: tuple[str, ...] | None
+    list_hash: str
+
+
+def folder_path(name: str) -> Path:
+    """The folder of a ``folder:PATH`` dataset name, ``~`` expanded and made absolute (symbolic links kept).
+
+    Raises:
+        ConfigError: ``name`` does not start with ``folder:`` or names no path.
+    """
+    if not name.startswith(PREFIX) or not name[len(PREFIX) :].strip():
+        raise ConfigError(f"--dataset {name!r}: expected folder:PATH, PATH a folder of images")
+    return Path(os.path.abspath(os.path.expanduser(name[len(PREFIX) :])))
+
+
+def _visible(path: Path) -> bool:
+    return not path.name.startswith(".")
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Non-hidden regular files below ``folder`` (recursively, following links to files), sorted."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for f in sorted(filenames):
+            p = Path(dirpath) / f
+            if not f.startswith(".") and p.is_file():
+                out.append(p)
+    return sorted(out)
+
+
+def list_folder(root: str | Path) -> FolderListing:
+    """List the image files of a folder dataset (module docstring for the layout).
+
+    Args:
+        root: the folder.
+
+    Returns:
+        The ``FolderListing``.
+
+    Raises:
+        ConfigError: the folder does not exist or is not a folder; it holds no files; files sit beside class
+            sub-folders (which class would they be?); a class sub-folder holds no files.
+        DatasetError: a file cannot be looked up (``os.stat`` fails).
+    """
+    root = Path(os.path.abspath(os.path.expanduser(str(root))))
+    where = f"--dataset folder:{root}"
+    if not root.exists():
+        raise ConfigError(f"{where}: no such folder; {_HOW}")
+    if not root.is_dir():
+        raise ConfigError(f"{where}: is a file, not a folder; {_HOW}")
+    try:
+        entries = sorted(p for p in root.iterdir() if _visible(p))
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot list the folder ({exc.strerror or exc})") from exc
+    subdirs = [p for p in entries if p.is_dir()]
+    loose = [p for p in entries if p.is_file()]
+    labels: list[int] | None = None
+    classes: list[str] | None = None
+    if subdirs:
+        if loose:
+            raise ConfigError(
+                f"{loose[0]}: a file beside the class sub-folders of {root}; move it into a class folder "
+                "(each sub-folder is one class) or into a folder of its own"
+            )
+        classes, files, labels = [p.name for p in subdirs], [], []
+        for k, sub in enumerate(subdirs):
+            found = _files_under(sub)
+            if not found:
+                raise ConfigError(f"{sub}: class folder without files; remove it or put its images in it")
+            files += found
+            labels += [k] * len(found)
+    else:
+        files = loose
+    if not files:
+        raise ConfigError(f"{where}: the folder holds no files; {_HOW}")
+    h = hashlib.sha256()
+    rel = []
+    for p in files:
+        r = p.relative_to(root).as_posix()
+        try:
+            st = p.stat()
+        except OSError as exc:
+            raise DatasetError(f"{p}: cannot look up the file ({exc.strerror or exc})") from exc
+        h.update(f"{r}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
+        rel.append(r)
+    return FolderListing(
+        root,
+        tuple(rel),
+        None if labels is None else tuple(labels),
+        None if classes is None else tuple(classes),
+        h.hexdigest(),
+    )
+
+
+def _open(path: Path):
+    """``PIL.Image.open`` with decompression-bomb warnings silenced (oversized images still raise)."""
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return Image.open(path)
+
+
+def _bad(exc: BaseException, path: Path) -> str:
+    """Why Pillow could not read ``path``, in a few words (the path itself is named by the caller)."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    text = str(exc).replace(f" '{path}'", "").replace(str(path), "").strip(" :")
+    return f"{type(exc).__name__}: {text}"[:200] if text else type(exc).__name__
+
+
+def _image_errors():
+    from PIL import Image
+
+    return (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError)
+
+
+def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.ndarray:
+    """One image file as uint8 ``(C, H, W)``: EXIF orientation applied, transparency over white, grey (``L``) or
+    ``RGB``, resized to ``size = (H, W)`` with Pillow's antialiased bilinear filter.
+
+    Args:
+        path: the image file.
+        size: ``(H, W)`` in pixels.
+        channels: 1 (grey) or 3 (RGB).
+
+    Returns:
+        uint8 array ``(channels, H, W)``.
+
+    Raises:
+        OSError, ValueError, SyntaxError, EOFError, PIL.Image.DecompressionBombError: Pillow cannot read the file
+            (``load_folder`` turns these into a ``DatasetError`` naming it).
+    """
+    from PIL import Image, ImageOps
+
+    h, w = size
+    with _open(path) as im:
+        im.load()
+        img = ImageOps.exif_transpose(im)
+        if img.mode.startswith("I;16"):  # 16-bit grey: scale 0..65535 to 0..255
+            img = Image.fromarray((np.asarray(img, np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
+        if img.mode in ("RGBA", "LA", "La", "RGBa", "PA") or (img.mode == "P" and "transparency" in img.info):
+            rgba = img.convert("RGBA")
+            img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+        img = img.convert("L" if channels == 1 else "RGB")
+        if img.size != (w, h):
+            img = img.resize((w, h), Image.Resampling.BILINEAR)
+        arr = np.asarray(img, dtype=np.uint8)
+    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
+
+def probe_shape(
+    root: str | Path, image_size: tuple[int, int] | None = None, channels: int | None = None, skip_bad: bool = False
+) -> tuple[int, int, int]:
+    """The ``(C, H, W)`` a folder dataset decodes to: ``image_size`` and ``channels`` where given, else the first
+    readable image's size and colour (1 channel for grey modes, 3 otherwise). Reads image headers only.
+
+    Raises:
+        ConfigError: see ``list_folder``; no file is a readable image (with ``skip_bad``).
+        DatasetError: the first image is unreadable and ``skip_bad`` is False.
+    """
+    listing = list_folder(root)
+    if image_size is not None and channels is not None:
+        return (int(channels), int(image_size[0]), int(image_size[1]))
+    for rel in listing.files:
+        path = listing.root / rel
+        try:
+            with _open(path) as im:
+                w, h = im.size
+                mode = im.mode
+        except _image_errors() as exc:
+            if not skip_bad:
+                raise DatasetError(f"{path}: not a readable image ({_bad(exc, path)}); {SKIP_HINT}") from exc
+            continue
+        c = channels if channels is not None else (1 if mode in _GREY_MODES else 3)
+        hh, ww = image_size if image_size is not None else (h, w)
+        return (int(c), int(hh), int(ww))
+    raise ConfigError(f"--dataset folder:{listing.root}: none of its {len(listing.files)} files is a readable image")
+
+
+def _cache_path(root: Path, size: tuple[int, int], channels: int) -> Path:
+    from vaelab.data.catalog import cache_dir
+
+    key = hashlib.sha256(f"{root}|{size[0]}x{size[1]}|{channels}|{CACHE_FORMAT}".encode()).hexdigest()[:24]
+    return cache_dir() / "folders" / f"{key}.npz"
+
+
+def _read_cache(path: Path, list_hash: str):
+    """The cached ``(images, labels, meta)`` if ``path`` holds the decoding of this file list, else None."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["meta"]))
+            if meta.get("format") != CACHE_FORMAT or meta.get("list_hash") != list_hash:
+                return None
+            images = z["images"]
+            labels = z["labels"] if meta.get("labelled") else None
+    except (OSError, ValueError, KeyError, EOFError):  # a truncated or foreign file: decode again
+        return None
+    return images, labels, meta
+
+
+def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray | None, meta: dict) -> None:
+    """Write the cache atomically; a full disk or read-only cache only costs the next run a decode."""
+    from vaelab.core.errors import StorageError
+    from vaelab.core.io import atomic_path
+
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(
+                    fh,
+                    images=images,
+                    labels=labels if labels is not None else np.zeros(0, np.int64),
+                    meta=np.array(json.dumps(meta)),
+                )
+    except (OSError, StorageError):
+        pass
+
+
+def load_folder(
+    root: str | Path,
+    image_size: tuple[int, int] | None = None,
+    channels: int | None = None,
+    skip_bad: bool = False,
+    progress: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, dict]:
+    """Decode (or read from the cache) every image of a folder dataset.
+
+    Args:
+        root: the folder (module docstring for the layout).
+        image_size: ``(H, W)`` to resize to; default the first image's.
+        channels: 1 (grey) or 3 (RGB); default the first image's.
+        skip_bad: leave unreadable files out (listed in the info) instead of raising.
+        progress: a tqdm bar while decoding (None: only on a terminal).
+
+    Returns:
+        ``(images, labels, info)``: uint8 ``(N, C, H, W)``; int64 ``(N,)`` or None; ``info`` holds ``folder``,
+        ``classes`` (names or None), ``n_files``, ``files_sha256`` (the list hash), ``n_skipped``, ``skipped``
+        (``[{"file", "reason"}]``, paths relative to the folder) and ``cached`` (read from the cache).
+
+    Raises:
+        ConfigError: see ``list_folder`` / ``probe_shape``; no file is a readable image.
+        DatasetError: an unreadable file (names it) when ``skip_bad`` is False.
+    """
+    from tqdm.auto import tqdm
+
+    listing = list_folder(root)
+    c, h, w = probe_shape(listing.root, image_size, channels, skip_bad)
+    cache = _cache_path(listing.root, (h, w), c)
+    hit = _read_cache(cache, listing.list_hash)
+    if hit is not None:
+        images, labels, meta = hit
+        skipped = meta["skipped"]
+        if skipped and not skip_bad:
+            first = skipped[0]
+            raise DatasetError(f"{listing.root / first['file']}: not a readable image ({first['reason']}); {SKIP_HINT}")
+    else:
+        kept, labels_kept, skipped = [], [], []
+        images = np.empty((len(listing.files), c, h, w), np.uint8)
+        show = (len(listing.files) > 500 and os.isatty(2)) if progress is None else progress
+        bar = tqdm(listing.files, desc=f"decoding {listing.root.name}", unit="img", leave=False, disable=not show)
+        for i, rel in enumerate(bar):
+            path = listing.root / rel
+            try:
+                images[len(kept)] = decode_image(path, (h, w), c)
+            except _image_errors() as exc:
+                if not skip_bad:
+                    raise DatasetError(f"{path}: not a readable image ({_bad(exc, path)}); {SKIP_HINT}") from exc
+                skipped.append({"file": rel, "reason": _bad(exc, path)})
+                continue
+            kept.append(rel)
+            if listing.labels is not None:
+                labels_kept.append(listing.labels[i])
+        bar.close()
+        images = images[: len(kept)]
+        labels = None if listing.labels is None else np.asarray(labels_kept, np.int64)
+        meta = {
+            "format": CACHE_FORMAT,
+            "list_hash": listing.list_hash,
+            "labelled": labels is not None,
+            "classes": None if listing.classes is None else list(listing.classes),
+            "n_files": len(listing.files),
+            "skipped": skipped,
+        }
+        if len(kept):
+            _write_cache(cache, images, labels, meta)
+    if len(images) == 0:
+        raise ConfigError(
+            f"--dataset folder:{listing.root}: none of its {len(listing.files)} files is a readable image"
+        )
+    info = {
+        "folder": str(listing.root),
+        "classes": meta["classes"],
+        "n_files": meta["n_files"],
+        "files_sha256": listing.list_hash,
+        "n_skipped": len(meta["skipped"]),
+        "skipped": meta["skipped"],
+        "cached": hit is not None,
+    }
+    return images, labels, info
