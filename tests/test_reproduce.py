@@ -133,6 +133,10 @@ def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
     # the NLL-vs-K figure
     assert main(["plot", str(run), "nll-vs-k", "--data-dir", str(data_dir)]) == 0
     assert (run / "figures" / "nll-vs-k.png").is_file()
+    import vaelab
+
+    fig = vaelab.load_run(run).plot("nll-vs-k")  # the Python API gets the same figure, unwritten
+    assert len(fig.axes) == 1 and fig.axes[0].get_xscale() == "log"
 
     # publish into a results folder and render the leaderboard from it
     results, out = tmp_path / "results", tmp_path / "leaderboard.md"

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vaelab.viz.style import COLORBLIND10, save_figure, styled
+from vaelab.viz.style import COLORBLIND10, new_figure, save_figure, styled
 
 
-def plot_nll_vs_k(evaluation: dict, path: str | Path, title: str = "", dpi: int = 150) -> dict:
-    """Test NLL (nats per image) against K on a log axis, with ± 1 standard error bars; writes a PNG.
+def nll_vs_k_figure(evaluation: dict, title: str = "") -> dict:
+    """Test NLL (nats per image) against K on a log axis, with ± 1 standard error bars.
 
     Args:
         evaluation: an ``eval.json`` dict with ``nll_vs_k`` (``[{"k", "nll", "nll_stderr"}]``), ``elbo`` and
             optionally ``paper_nll``.
-        path: the PNG to write. title: the figure's title. dpi: PNG resolution (>= 100 is written).
+        title: the figure's title (default: says the split and the number of images).
 
     Returns:
-        ``{"path", "k", "nll", "nll_stderr"}`` (the drawn values).
+        ``{"figure", "k", "nll", "nll_stderr"}``: the ``vaelab.viz.style.Figure`` and the drawn values.
 
     Raises:
         ValueError: ``evaluation`` has no ``nll_vs_k`` entries.
     """
-    import matplotlib.pyplot as plt
-
     rows = evaluation.get("nll_vs_k") or []
     if not rows:
         raise ValueError("no nll_vs_k entries in the evaluation")
@@ -36,12 +34,12 @@ def plot_nll_vs_k(evaluation: dict, path: str | Path, title: str = "", dpi: int 
     nll = [float(r["nll"]) for r in rows]
     se = [float(r["nll_stderr"]) for r in rows]
     with styled():
-        fig, ax = plt.subplots(figsize=(6.4, 4.2))
+        fig = new_figure((6.4, 4.2))
+        ax = fig.add_subplot()
         ax.errorbar(ks, nll, yerr=se, marker="o", color=COLORBLIND10[0], capsize=3, label="importance-weighted NLL")
         if evaluation.get("elbo") is not None:
-            ax.axhline(
-                -float(evaluation["elbo"]), color=COLORBLIND10[7], ls=":", label=f"-ELBO ({-evaluation['elbo']:.2f})"
-            )
+            elbo = -float(evaluation["elbo"])
+            ax.axhline(elbo, color=COLORBLIND10[7], ls=":", label=f"-ELBO ({elbo:.2f})")
         if evaluation.get("paper_nll") is not None:
             paper = float(evaluation["paper_nll"])
             ax.axhline(paper, color=COLORBLIND10[3], ls="--", label=f"paper ({paper:.2f})")
@@ -52,5 +50,12 @@ def plot_nll_vs_k(evaluation: dict, path: str | Path, title: str = "", dpi: int 
         split = evaluation.get("split", "test")
         ax.set_title(title or f"NLL vs K ({split} split, {evaluation.get('n_images', '?')} images)")
         ax.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=9)
-        path = save_figure(fig, path, dpi)
-    return {"path": path, "k": ks, "nll": nll, "nll_stderr": se}
+    return {"figure": fig, "k": ks, "nll": nll, "nll_stderr": se}
+
+
+def plot_nll_vs_k(evaluation: dict, path: str | Path, title: str = "", dpi: int = 150) -> dict:
+    """``nll_vs_k_figure`` written as a PNG at ``path`` (``dpi`` >= 100 is written); returns its dict plus
+    ``path``."""
+    res = nll_vs_k_figure(evaluation, title)
+    res["path"] = save_figure(res["figure"], path, dpi)
+    return res

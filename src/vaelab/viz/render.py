@@ -548,26 +548,35 @@ class RunFigures:
         files = [save_image(grid, out or self.out("reconstructions.png"), scale=2)] if write else []
         return {"figure": fig, "files": files, "images": x, "reconstructions": recon, "grid": grid}
 
-    def nll_vs_k(self, out: Path | None = None) -> dict:
+    def nll_vs_k(self, out: Path | None = None, write: bool = True) -> dict:
         """The importance-weighted test NLL against K (``eval.json``'s ``nll_vs_k``: the first K of one pass's
         samples), with standard errors, the -ELBO and, for a recipe run, the paper's number.
 
         Args:
-            out: the file to write instead of the default ``RUN/figures/nll-vs-k.png``.
+            out: the file to write instead of the default ``RUN/figures/nll-vs-k.png``. write: False builds the
+                figure only.
 
         Returns:
-            ``{"files": [png], "k", "nll", "nll_stderr"}`` as drawn.
+            ``{"figure", "files": [png], "k", "nll", "nll_stderr"}`` as drawn.
 
         Raises:
             ConfigError: no eval.json with ``nll_vs_k`` (run ``vaelab evaluate RUN`` first).
         """
-        from vaelab.viz.nll_k import plot_nll_vs_k
+        from vaelab.viz.nll_k import nll_vs_k_figure
+        from vaelab.viz.style import save_figure
 
         ev = self.run.read_eval()
         if not ev or not ev.get("nll_vs_k"):
             raise ConfigError(f"{self.run.eval_path}: no NLL-vs-K values; run vaelab evaluate {self.run.path} first")
-        res = plot_nll_vs_k(ev, out or self.out("nll-vs-k.png"), f"{self.name}: test NLL vs K", self.dpi)
-        return {"files": [res["path"]], "k": res["k"], "nll": res["nll"], "nll_stderr": res["nll_stderr"]}
+        res = nll_vs_k_figure(ev, f"{self.name}: test NLL vs K")
+        files = [save_figure(res["figure"], out or self.out("nll-vs-k.png"), self.dpi)] if write else []
+        return {
+            "figure": res["figure"],
+            "files": files,
+            "k": res["k"],
+            "nll": res["nll"],
+            "nll_stderr": res["nll_stderr"],
+        }
 
     def render(self, kind: str, **options) -> dict:
         """Render figure ``kind`` (one of ``KINDS``) with ``options`` for its method.
