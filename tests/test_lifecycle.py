@@ -183,7 +183,7 @@ def test_second_trainer_on_one_run_is_refused(tmp_path, data_dir):
         "--batch-size",
         "50",
         "--epochs",
-        "3",
+        "10000",  # far more than the test waits for: the first trainer must still hold the run
         "--no-progress",
         "--data-dir",
         data_dir,
@@ -196,9 +196,12 @@ def test_second_trainer_on_one_run_is_refused(tmp_path, data_dir):
     assert code == 1 and f"being trained by process {first.pid}" in line
     code, _, err = cli("train", "--name", "same", "--resume", "--no-progress", cwd=tmp_path)
     assert code == 1 and f"process {first.pid}" in err
+    assert first.poll() is None, "the first trainer ended before the second was refused"
+    first.send_signal(signal.SIGINT)
     _, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err
-    assert [r["epoch"] for r in RunDir(run).read_metrics()] == [1, 2, 3]
+    assert first.returncode == 130, err
+    epochs = [r["epoch"] for r in RunDir(run).read_metrics()]
+    assert epochs == list(range(1, len(epochs) + 1))  # the refused trainers wrote nothing
     RunDir(run).load_model()  # intact
 
 
