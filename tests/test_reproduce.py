@@ -14,7 +14,14 @@ import torch
 from vaelab.cli.main import main
 from vaelab.models.registry import MODELS
 from vaelab.train.config import TrainConfig, load_toml
-from vaelab.train.recipes import PENDING_TRAIN_OPTIONS, list_recipes, load_recipe, recipe_spec
+from vaelab.train.recipes import (
+    ABSENT,
+    PENDING_TRAIN_OPTIONS,
+    list_recipes,
+    load_recipe,
+    recipe_spec,
+    unapplied_options,
+)
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +82,24 @@ def test_burda_recipes_name_the_papers_protocol(name):
     assert train["batch_size"] == 20 and train["lr"] == 1e-3 and train["lr_schedule"] == "burda"
     assert (train["adam_beta1"], train["adam_beta2"], train["adam_eps"]) == (0.99, 0.999, 1e-4)
     assert train["binarize"] == "dynamic" and data == {"dataset": "mnist", "val_size": 0}  # all 60,000 images
+
+
+def test_unapplied_options_compare_the_recipe_with_the_runs_own_config():
+    recipe = load_recipe("burda-iwae-1layer-k5", RECIPES)
+    spec, _ = recipe_spec(recipe, train_flags={"epochs": 3})
+    config = spec.to_config(60000, 0)
+    assert unapplied_options(recipe, config) == {}  # everything applied (epochs are reported apart)
+    old = json.loads(json.dumps(config))  # a run made by a vaelab without the schedule / Adam options
+    for key in ("lr_schedule", "adam_beta1", "adam_beta2", "adam_eps"):
+        del old["train"][key]
+    old["train"]["batch_size"] = 100
+    assert unapplied_options(recipe, old) == {
+        "batch_size": (20, 100),
+        "lr_schedule": ("burda", ABSENT),
+        "adam_beta1": (0.99, ABSENT),
+        "adam_beta2": (0.999, ABSENT),
+        "adam_eps": (1e-4, ABSENT),
+    }
 
 
 def test_vampprior_recipe():

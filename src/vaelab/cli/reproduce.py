@@ -124,7 +124,7 @@ def _train(args, spec, recipe, not_applied, run_path):
     from vaelab.train.rundir import RunDir
     from vaelab.train.runs import create_run, resume_run
 
-    info = {"recipe": recipe.name, "recipe_file": str(recipe.path), "not_applied": not_applied}
+    info = {"recipe": recipe.name, "recipe_file": str(recipe.path), "left_out_by_this_vaelab": not_applied}
     if args.resume:
         run = RunDir(run_path)
         if run.exists():
@@ -153,10 +153,10 @@ def _evaluate(args, recipe, run) -> int:
     from vaelab.core.io import atomic_write_text
     from vaelab.data import load_dataset
     from vaelab.evaluate import evaluate
+    from vaelab.train.recipes import unapplied_options
     from vaelab.viz.leaderboard import RESULT_FILE, result_record
 
     config, metrics = run.load_config(), run.read_metrics()
-    info = json.loads((run.path / RECIPE_INFO).read_text())
     device = select_device(config["train"].get("device", "auto") if args.device is None else args.device)
     model = run.load_model("last", device)
     ds = config["dataset"]
@@ -176,7 +176,8 @@ def _evaluate(args, recipe, run) -> int:
     if args.eval_limit:
         extra.append(f"evaluated on the first {len(test):,} test images only (--eval-limit)")
     hardware = hardware_description(device)
-    record = result_record(recipe, config, metrics, evaluation, info.get("not_applied", {}), extra, hardware)
+    not_applied = unapplied_options(recipe, config)
+    record = result_record(recipe, config, metrics, evaluation, not_applied, extra, hardware)
     evaluation.update(
         checkpoint="last",
         recipe=recipe.name,

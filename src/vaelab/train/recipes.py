@@ -207,3 +207,27 @@ def recipe_spec(
         config_doc=doc,
     )
     return spec, not_applied
+
+
+ABSENT = "<absent>"
+RUN_SET_OPTIONS = ("epochs", "device", "progress", "data_dir", "limit")  # set per run by flags, reported apart
+
+
+def unapplied_options(recipe: Recipe, config: dict) -> dict[str, tuple]:
+    """The recipe's ``[train]`` / ``[data]`` options that a run's ``config.json`` does not hold with the recipe's
+    value: ``{option: (recipe value, the run's value or ABSENT)}``.
+
+    Comparing with the run's own configuration (not with this vaelab's options) stays right for a run trained by an
+    older vaelab and resumed or evaluated by a newer one. Options set per run by flags (``RUN_SET_OPTIONS``:
+    epochs, device, ...) are left out; the caller reports those.
+    """
+    sections = {"train": config.get("train", {}), "data": config.get("dataset", {})}
+    out = {}
+    for section, held in sections.items():
+        for key, value in recipe.doc.get(section, {}).items():
+            if key in RUN_SET_OPTIONS:
+                continue
+            got = held.get("name" if (section, key) == ("data", "dataset") else key, ABSENT)
+            if got != value:
+                out[key] = (value, got)
+    return out
