@@ -150,6 +150,8 @@ def test_rgb_folder_trains_a_conv_vae_end_to_end(labelled, tmp_path, capsys):
     assert ds["name"] == f"folder:{labelled}" and ds["classes"] == list(CLASSES)
     assert ds["image_size"] == [16, 16] and ds["image_channels"] == 3 and ds["skip_bad_images"] is True
     assert ds["n_skipped"] == 2 and {s["file"] for s in ds["skipped"]} == {"squares/broken.png", "stripes/notes.txt"}
+    with np.load(run / "epoch_codes.npz") as z:  # the explorer's time-lapse: codes of the run's own test images
+        assert z["codes"].shape == (1, 4, 2) and len(z["labels"]) == 4
     assert main(["evaluate", str(run), "--k", "5", "--no-progress"]) == 0
     ev = json.loads((run / "eval.json").read_text())
     assert ev["n_images"] == 4 and np.isfinite(ev["nll"])
@@ -172,8 +174,11 @@ def test_rgb_folder_trains_a_conv_vae_end_to_end(labelled, tmp_path, capsys):
     assert meta["image_shape"] == [3, 16, 16] and meta["n_codes"] == 4 and meta["labels"] is not None
     page = vaelab.load_run(run).explore(port=0)  # the export is current: the site is built from it
     try:
-        with urllib.request.urlopen(page.url + "model/meta.json", timeout=10) as resp:
+        served = next(page.site.rglob("meta.json")).relative_to(page.site).as_posix()  # the site's model folder
+        with urllib.request.urlopen(page.url + served, timeout=10) as resp:
             assert json.loads(resp.read())["image_shape"] == [3, 16, 16]
+        with urllib.request.urlopen(page.url, timeout=10) as resp:
+            assert resp.status == 200 and b"<html" in resp.read().lower()
     finally:
         page.stop()
 

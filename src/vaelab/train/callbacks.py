@@ -190,11 +190,10 @@ class EpochCodes(Callback):
 
     def _load(self) -> bool:
         from vaelab.core.errors import VaelabError
-        from vaelab.data import load_dataset
+        from vaelab.data import load_dataset_from_config
 
-        try:
-            ds = self.run.load_config()["dataset"]
-            test = load_dataset(ds["name"], "test", ds.get("data_dir"), val_size=ds.get("val_size"), limit=self.n)
+        try:  # the run's own test split (an image folder's size, channels and skipped files included)
+            test = load_dataset_from_config(self.run.load_config()["dataset"], "test", limit=self.n)
         except (VaelabError, KeyError, TypeError) as exc:
             print(f"{self.path}: not written, the test split is not readable ({exc})", file=sys.stderr)
             return False

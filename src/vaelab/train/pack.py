@@ -11,6 +11,7 @@
     OUT/eval.json           the numbers the card states (from ``vaelab evaluate``)
     OUT/metrics.jsonl       the training curves' records (if any)
     OUT/epoch_samples.npy   samples decoded at each epoch end (uint8 ``.npy``; read with allow_pickle=False)
+    OUT/epoch_codes.npz     the explorer's training time-lapse of a 2-D model (``.npz`` of plain arrays), if any
 
 ONNX files may sit beside them (``vaelab export OUT`` writes ``OUT/export/``). A packed folder is a run folder to
 every command: ``RunDir(OUT).load_model()`` builds the model from ``config.json`` and loads the safetensors
@@ -34,7 +35,7 @@ from vaelab.models import LatentModel, build_model
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 PACK_FORMAT = 1
-COPIED = ("eval.json", "metrics.jsonl", "epoch_samples.npy")
+COPIED = ("eval.json", "metrics.jsonl", "epoch_samples.npy", "epoch_codes.npz")
 
 
 def is_packed(path: str | Path) -> bool:
