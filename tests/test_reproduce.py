@@ -14,7 +14,14 @@ import torch
 from vaelab.cli.main import main
 from vaelab.models.registry import MODELS
 from vaelab.train.config import TrainConfig, load_toml
-from vaelab.train.recipes import PENDING_TRAIN_OPTIONS, list_recipes, load_recipe, recipe_spec
+from vaelab.train.recipes import (
+    ABSENT,
+    PENDING_TRAIN_OPTIONS,
+    list_recipes,
+    load_recipe,
+    recipe_spec,
+    unapplied_options,
+)
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +84,23 @@ def test_burda_recipes_name_the_papers_protocol(name):
     assert train["binarize"] == "dynamic" and data == {"dataset": "mnist", "val_size": 0}  # all 60,000 images
 
 
+def test_unapplied_options_compare_the_recipe_with_the_runs_own_config():
+    recipe = load_recipe("burda-iwae-1layer-k5", RECIPES)
+    spec, _ = recipe_spec(recipe, train_flags={"epochs": 3})
+    config = spec.to_config(60000, 0)
+    assert unapplied_options(recipe, config) == {}  # everything applied (epochs are reported apart)
+    old = json.loads(json.dumps(config))  # a run made by a vaelab without the schedule / Adam options
+    for key in ("lr_schedule", "adam_beta1", "adam_beta2", "adam_eps"):
+        del old["train"][key]
+    old["train"]["batch_size"] = 100
+    assert unapplied_options(recipe, old) == {  # adam_beta2 = 0.999 is the default an older vaelab used anyway
+        "batch_size": (20, 100),
+        "lr_schedule": ("burda", ABSENT),
+        "adam_beta1": (0.99, ABSENT),
+        "adam_eps": (1e-4, ABSENT),
+    }
+
+
 def test_vampprior_recipe():
     recipe = load_recipe("tomczak-vampprior-1layer", RECIPES)
     spec, _ = recipe_spec(recipe)
@@ -128,7 +152,14 @@ def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
 
     # --resume --epochs trains further and rewrites the result
     assert main(["reproduce", "burda-iwae-2layer-k5", "--resume", "--epochs", "2", *common, "--no-progress"]) == 0
-    assert json.loads((run / "result.json").read_text())["epochs_run"] == 2
+    again = json.loads((run / "result.json").read_text())
+    assert again["epochs_run"] == 2
+    # --reuse-eval rewrites result.json from eval.json without evaluating again
+    (run / "result.json").unlink()
+    args = ["reproduce", "burda-iwae-2layer-k5", "--resume", "--reuse-eval", *common, "--no-progress"]
+    assert main(args) == 0
+    reused = json.loads((run / "result.json").read_text())
+    assert reused["nll"] == again["nll"] and reused["deviations"] == again["deviations"]
 
     # the NLL-vs-K figure
     assert main(["plot", str(run), "nll-vs-k", "--data-dir", str(data_dir)]) == 0

@@ -61,6 +61,12 @@ def _add_reproduce(sub) -> None:
     p.add_argument("--eval-limit", type=int, help="evaluate on the first N test images only (labelled)")
     p.add_argument("--data-dir", type=Path, help="folder holding <dataset>/<files>")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
+    p.add_argument(
+        "--reuse-eval",
+        action="store_true",
+        help="with --resume on a finished run: rewrite result.json from its eval.json instead of evaluating again "
+        "(e.g. after the recipe's notes changed)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
     p.set_defaults(func=cmd_reproduce)
 
@@ -124,7 +130,7 @@ def _train(args, spec, recipe, not_applied, run_path):
     from vaelab.train.rundir import RunDir
     from vaelab.train.runs import create_run, resume_run
 
-    info = {"recipe": recipe.name, "recipe_file": str(recipe.path), "not_applied": not_applied}
+    info = {"recipe": recipe.name, "recipe_file": str(recipe.path), "left_out_by_this_vaelab": not_applied}
     if args.resume:
         run = RunDir(run_path)
         if run.exists():
@@ -150,21 +156,35 @@ def _train(args, spec, recipe, not_applied, run_path):
 def _evaluate(args, recipe, run) -> int:
     from vaelab.cli.evaluate import print_diagnostics
     from vaelab.core.device import select_device
+    from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
     from vaelab.data import load_dataset
     from vaelab.evaluate import evaluate
+    from vaelab.train.recipes import unapplied_options
     from vaelab.viz.leaderboard import RESULT_FILE, result_record
 
     config, metrics = run.load_config(), run.read_metrics()
-    info = json.loads((run.path / RECIPE_INFO).read_text())
     device = select_device(config["train"].get("device", "auto") if args.device is None else args.device)
-    model = run.load_model("last", device)
     ds = config["dataset"]
     test = load_dataset(
         ds["name"], "test", args.data_dir or ds.get("data_dir"), val_size=ds.get("val_size"), limit=args.eval_limit
     )
-    k = int(args.eval_k or recipe.eval_k)
-    evaluation = evaluate(model, test, k=k, progress=not args.no_progress)
+    hardware = hardware_description(device)
+    if args.reuse_eval:  # rewrite result.json from the evaluation already there
+        evaluation = run.read_eval()
+        if not evaluation or evaluation.get("recipe") != recipe.name:
+            raise ConfigError(f"--reuse-eval: {run.eval_path} holds no evaluation of recipe {recipe.name}")
+        previous = run.path / RESULT_FILE
+        if previous.is_file():
+            hardware = json.loads(previous.read_text()).get("hardware", hardware)
+        full = len(load_dataset(ds["name"], "test", args.data_dir or ds.get("data_dir"), val_size=ds.get("val_size")))
+        test = test.subset(int(evaluation["n_images"]))
+        args.eval_limit = evaluation["n_images"] if evaluation["n_images"] < full else None
+        k = int(evaluation["k"])
+    else:
+        model = run.load_model("last", device)
+        k = int(args.eval_k or recipe.eval_k)
+        evaluation = evaluate(model, test, k=k, progress=not args.no_progress)
     extra = []
     epochs_run = int(metrics[-1]["epoch"]) if metrics else 0
     if epochs_run < recipe.epochs:
@@ -175,8 +195,8 @@ def _evaluate(args, recipe, run) -> int:
         extra.append(f"trained on the first {ds['limit']:,} training images only (--limit)")
     if args.eval_limit:
         extra.append(f"evaluated on the first {len(test):,} test images only (--eval-limit)")
-    hardware = hardware_description(device)
-    record = result_record(recipe, config, metrics, evaluation, info.get("not_applied", {}), extra, hardware)
+    not_applied = unapplied_options(recipe, config)
+    record = result_record(recipe, config, metrics, evaluation, not_applied, extra, hardware)
     evaluation.update(
         checkpoint="last",
         recipe=recipe.name,

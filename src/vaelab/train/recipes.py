@@ -207,3 +207,32 @@ def recipe_spec(
         config_doc=doc,
     )
     return spec, not_applied
+
+
+ABSENT = "<absent>"
+RUN_SET_OPTIONS = ("epochs", "device", "progress", "data_dir", "limit")  # set per run by flags, reported apart
+
+
+def unapplied_options(recipe: Recipe, config: dict) -> dict[str, tuple]:
+    """The recipe's ``[train]`` / ``[data]`` options that a run's ``config.json`` does not hold with the recipe's
+    value: ``{option: (recipe value, the run's value or ABSENT)}``.
+
+    Comparing with the run's own configuration (not with this vaelab's options) stays right for a run trained by an
+    older vaelab and resumed or evaluated by a newer one. Options set per run by flags (``RUN_SET_OPTIONS``:
+    epochs, device, ...) are left out; the caller reports those. An option absent from an older run's
+    configuration counts as applied when the recipe asks for its default (the behaviour the option was added
+    with, e.g. ``lr_schedule = "constant"``).
+    """
+    sections = {"train": config.get("train", {}), "data": config.get("dataset", {})}
+    out = {}
+    for section, held in sections.items():
+        for key, value in recipe.doc.get(section, {}).items():
+            if key in RUN_SET_OPTIONS:
+                continue
+            got = held.get("name" if (section, key) == ("data", "dataset") else key, ABSENT)
+            default = TrainConfig.model_fields[key].default if key in TrainConfig.model_fields else ABSENT
+            if got == ABSENT and section == "train" and value == default:
+                continue  # an older vaelab without the option behaved as its default does
+            if got != value:
+                out[key] = (value, got)
+    return out

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from vaelab.core.errors import CheckpointError
-from vaelab.train.recipes import Recipe
+from vaelab.train.recipes import ABSENT, Recipe
 
 RESULT_FORMAT = 1
 RESULT_FILE = "result.json"
@@ -33,9 +33,10 @@ def result_record(
 
     Args:
         recipe: what the run reproduces. config: the run's ``config.json``. metrics: its ``metrics.jsonl`` records.
-        evaluation: its ``eval.json`` (``vaelab.evaluate.evaluate``). not_applied: recipe options this vaelab
-            could not apply (``recipe_spec``). extra_deviations: further differences from the protocol made by
-            the command (fewer epochs, another K, fewer images). hardware: where it ran, in words.
+        evaluation: its ``eval.json`` (``vaelab.evaluate.evaluate``). not_applied: recipe options the run does
+            not hold with the recipe's value, ``{option: (recipe value, run value or "<absent>")}``
+            (``vaelab.train.recipes.unapplied_options``). extra_deviations: further differences from the protocol
+            made by the command (fewer epochs, another K, fewer images). hardware: where it ran, in words.
 
     Returns:
         ``{"format", "recipe", "paper", "table", "paper_nll", "paper_k", "paper_active_units", "nll",
@@ -51,9 +52,9 @@ def result_record(
         for name, v in evaluation.get("layers", {}).items()
     }
     deviations = list(recipe.deviations)
-    deviations += [
-        f"not applied: {key} = {value!r} (this vaelab's TrainConfig has no {key})" for key, value in not_applied.items()
-    ]
+    for key, (wanted, got) in not_applied.items():
+        held = "has no such option (its vaelab did not have it)" if got == ABSENT else f"has {key} = {got!r}"
+        deviations.append(f"not applied: {key} = {wanted!r} (the run's config.json {held})")
     deviations += list(extra_deviations)
     ds = config["dataset"]
     return {
