@@ -81,7 +81,7 @@ def test_burda_recipes_name_the_papers_protocol(name):
     assert train["epochs"] == sum(3**i for i in range(8)) == 3280
     assert train["batch_size"] == 20 and train["lr"] == 1e-3 and train["lr_schedule"] == "burda"
     assert (train["adam_beta1"], train["adam_beta2"], train["adam_eps"]) == (0.99, 0.999, 1e-4)
-    assert train["binarize"] == "dynamic" and data == {"dataset": "mnist", "val_size": 0}  # all 60,000 images
+    assert train["binarize"] == "dynamic" and data == {"dataset": "mnist", "val_size": 400}  # the last 400 held out
 
 
 def test_unapplied_options_compare_the_recipe_with_the_runs_own_config():
@@ -139,7 +139,7 @@ def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
     assert result["recipe"] == "burda-iwae-2layer-k5" and result["paper_nll"] == 83.89
     assert result["epochs_run"] == 1 and result["epochs_protocol"] == 3280 and result["shorter_than_protocol"]
     assert result["k"] == 12 and result["n_test"] == 30 and result["split"] == "test"
-    assert result["n_train"] == 100 and result["n_val"] == 0 and result["binarization_train"] == "dynamic"
+    assert result["n_train"] == 100 and result["n_val"] == 400 and result["binarization_train"] == "dynamic"
     assert set(result["layers"]) == {"z1", "z2"} and [e["k"] for e in result["nll_vs_k"]] == [1, 10, 12]
     deviations = "\n".join(result["deviations"])
     assert "trained 1 of the protocol's 3,280 epochs" in deviations and "K = 12" in deviations
@@ -179,7 +179,7 @@ def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
     assert len(rows) == 10  # one per recipe
     row = next(r for r in rows if "`burda-iwae-2layer-k5`" in r)
     assert "83.89" in row and "(short run)" in row and "2 of 3,280 (shorter than the protocol)" in row
-    assert "| 12 |" in row and "100 / 0 / 30 (test)" in row
+    assert "| 12 |" in row and "100 / 400 / 30 (test)" in row
     assert sum("not run yet" in r for r in rows) == 9
 
 
