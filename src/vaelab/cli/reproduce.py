@@ -37,7 +37,8 @@ def hardware_description(device: torch.device) -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()}-core CPU ({cpu}), {torch.get_num_threads()} torch threads"
+    threads = torch.get_num_threads()
+    return f"{os.cpu_count()}-core CPU ({cpu}), {threads} torch thread{'' if threads == 1 else 's'}"
 
 
 def _add_reproduce(sub) -> None:
