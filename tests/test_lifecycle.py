@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -138,27 +140,29 @@ def test_a_run_without_checkpoint_does_not_block_the_same_command(tmp_path, data
 
 # Ctrl-C ----------------------------------------------------------------------------------------------------
 def test_ctrl_c_saves_exits_130_and_resume_keeps_the_epoch_count(tmp_path, data_dir):
-    args = [
-        "--latent-dim",
-        "2",
-        "--hidden",
-        "32",
-        "--val-size",  # all other 59,900 training images: ~3,000 steps per epoch, so that even a fast machine
-        "100",  # is still in epoch 1 when the signal comes
-        "--batch-size",
-        "20",
-        "--no-progress",
-        "--data-dir",
-        data_dir,
-    ]
-    proc = start("train", "--name", "c", "--epochs", "2", *args, cwd=tmp_path)
-    run = tmp_path / "runs" / "c"
-    wait_for(run / "config.json", proc)
-    time.sleep(1.0)
+    args = ["--latent-dim", "2", "--hidden", "32", "--limit", "20000", "--val-size", "100", "--batch-size", "20"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vaelab", "train", "--name", "c", "--epochs", "2", *args, "--data-dir", str(data_dir)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: os.read(proc.stderr.fileno(), 4096), b"")))
+    reader.start()
+    # Ctrl-C once training steps are under way (the progress bar has counted a step of epoch 1 of 1,000)
+    t0 = time.monotonic()
+    while not re.search(rb"epoch 1/2: .*\| *[1-9]\d*/1000 ", b"".join(chunks)):
+        assert proc.poll() is None, b"".join(chunks).decode(errors="replace")
+        assert time.monotonic() - t0 < 300, "no training step within 300 s"
+        time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    reader.join(timeout=10)
+    err = b"".join(chunks).decode(errors="replace")
     assert proc.returncode == 130, err
     assert "interrupted: saved" in err and "Traceback" not in err
+    run = tmp_path / "runs" / "c"
     state = load_checkpoint(run / "checkpoints" / "last.pt")
     assert state["epoch"] < 2
     code, _, err = cli("train", "--name", "c", "--resume", "--no-progress", cwd=tmp_path)
