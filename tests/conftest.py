@@ -9,6 +9,15 @@ import pytest
 import torch
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium; never `playwright install`
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +58,16 @@ def mnist_vae_run(tmp_path_factory, data_dir):
         limit=10000,
     )
     return run
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium through playwright (one per test module)."""
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -39,33 +39,12 @@ from vaelab.train.rundir import RunDir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PRE_TOL = 1e-6  # page vs Python MNIST-style preprocessing
 ORT_TOL = 1e-4  # onnxruntime-web vs onnxruntime (Python)
 
 
 # ---------------------------------------------------------------------------------------------------------
 # fixtures: browser, served sites, pages with a network guard and a console-error check
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    if not os.path.exists(CHROMIUM):
-        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
 class Site:
     def __init__(self, root: Path, server=None, path: str = ""):
         """``root`` served by ``server`` (default vaelab's own) at ``/path`` (the site's URL); onnxruntime sessions
