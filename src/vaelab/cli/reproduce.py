@@ -167,9 +167,8 @@ def _evaluate(args, recipe, run) -> int:
     config, metrics = run.load_config(), run.read_metrics()
     device = select_device(config["train"].get("device", "auto") if args.device is None else args.device)
     ds = config["dataset"]
-    test = load_dataset(
-        ds["name"], "test", args.data_dir or ds.get("data_dir"), val_size=ds.get("val_size"), limit=args.eval_limit
-    )
+    full = load_dataset(ds["name"], "test", args.data_dir or ds.get("data_dir"), val_size=ds.get("val_size"))
+    test = full.subset(args.eval_limit)
     hardware = hardware_description(device)
     if args.reuse_eval:  # rewrite result.json from the evaluation already there
         evaluation = run.read_eval()
@@ -178,9 +177,8 @@ def _evaluate(args, recipe, run) -> int:
         previous = run.path / RESULT_FILE
         if previous.is_file():
             hardware = json.loads(previous.read_text()).get("hardware", hardware)
-        full = len(load_dataset(ds["name"], "test", args.data_dir or ds.get("data_dir"), val_size=ds.get("val_size")))
-        test = test.subset(int(evaluation["n_images"]))
-        args.eval_limit = evaluation["n_images"] if evaluation["n_images"] < full else None
+        test = full.subset(int(evaluation["n_images"]))
+        args.eval_limit = evaluation["n_images"] if evaluation["n_images"] < len(full) else None
         k = int(evaluation["k"])
     else:
         model = run.load_model("last", device)
