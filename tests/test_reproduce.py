@@ -90,14 +90,19 @@ def test_unapplied_options_compare_the_recipe_with_the_runs_own_config():
     config = spec.to_config(60000, 0)
     assert unapplied_options(recipe, config) == {}  # everything applied (epochs are reported apart)
     old = json.loads(json.dumps(config))  # a run made by a vaelab without the schedule / Adam options
-    for key in ("lr_schedule", "adam_beta1", "adam_beta2", "adam_eps"):
+    for key in ("lr_schedule", "adam_beta1", "adam_beta2", "adam_eps", "optimizer"):
         del old["train"][key]
+    del old["model_config"]["init"]
     old["train"]["batch_size"] = 100
+    old["model_config"]["hidden"] = [100]
     assert unapplied_options(recipe, old) == {  # adam_beta2 = 0.999 is the default an older vaelab used anyway
         "batch_size": (20, 100),
         "lr_schedule": ("burda", ABSENT),
         "adam_beta1": (0.99, ABSENT),
         "adam_eps": (1e-4, ABSENT),
+        "optimizer": ("burda-adam", ABSENT),
+        "init": ("burda", ABSENT),
+        "hidden": ([200, 200], [100]),
     }
 
 

@@ -88,7 +88,7 @@ class ConvVAE(GaussianEncoderVAE):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x (N, C, H, W)`` -> ``mu, logvar`` each ``(N, D)``."""
         h = self.encoder(x)
-        return self.fc_mu(h), self.fc_logvar(h)
+        return self.fc_mu(h), self.variance(self.fc_logvar(h))
 
     def decoder_params(self, z: torch.Tensor) -> torch.Tensor:
         """Raw decoder output ``(..., P)`` for ``z (..., D)``: logits (Bernoulli) or pre-sigmoid means."""

@@ -82,7 +82,7 @@ class GuidedVAE(GaussianEncoderVAE):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x (N, C, H, W)`` -> ``mu, logvar`` each ``(N, D)`` (the class is not part of z)."""
         h = self.encoder(x.flatten(1))
-        return self.fc_mu(h), self.fc_logvar(h)
+        return self.fc_mu(h), self.variance(self.fc_logvar(h))
 
     def classify(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits ``(N, num_classes)`` of images ``x (N, C, H, W)``."""

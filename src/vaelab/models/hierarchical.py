@@ -14,9 +14,10 @@ Per image, in nats, with z1_k ~ q(z1|x), z2_k ~ q(z2|z1_k) reparameterized (k = 
 
 ``objective = "elbo"``: loss = recon_nll + beta * (kl_z1 + kl_z2), recon_nll = -mean_k log p(x|z1_k),
 kl_z2 = mean_k KL(q(z2|z1_k) || N(0, I)) (analytic given z1_k), kl_z1 = mean_k [-H(q(z1|x)) - log p(z1_k|z2_k)]
-(analytic entropy, Monte-Carlo cross term). ``objective = "iwae"``: loss = -L_K = -(logsumexp_k log w_k - log K)
-(eq. 8; gradient of eq. 14 through the reparameterized samples), with beta scaling the prior-minus-posterior part
-of log w_k as in the one-layer VAE.
+(analytic entropy, Monte-Carlo cross term); with ``kl_estimate = "monte-carlo"`` loss = -mean_k log w_k (every
+term sampled, as Burda et al.'s code trains its VAEs; the logged kl terms stay the ones above).
+``objective = "iwae"``: loss = -L_K = -(logsumexp_k log w_k - log K) (eq. 8; gradient of eq. 14 through the
+reparameterized samples), with beta scaling the prior-minus-posterior part of log w_k as in the one-layer VAE.
 
 The code shown to the explorer, plots and ONNX export is the **top layer z2**: ``encode(x)`` returns the mean and
 log-variance of q(z2 | z1 = mean of q(z1|x)), and ``decode(z2)`` the pixel probabilities of p(x | z1 = mean of
@@ -42,7 +43,7 @@ from vaelab.core.likelihoods import (
 )
 from vaelab.core.options import NonNegativeFloat, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
-from vaelab.models.networks import Activation, mlp
+from vaelab.models.networks import Activation, burda_init_, mean_pixel_logit, mlp
 
 
 class TwoLayerVAEConfig(ModelConfig):
@@ -66,22 +67,33 @@ class TwoLayerVAEConfig(ModelConfig):
     """Monte-Carlo samples of (z1, z2) per image in the training loss"""
     objective: Literal["elbo", "iwae"] = "elbo"
     """training objective with k samples: elbo or iwae (Burda et al.'s bound L_k)"""
+    kl_estimate: Literal["analytic", "monte-carlo"] = "analytic"
+    """the KL terms of the elbo objective's loss: analytic where there is a closed form (H(q(z1|x)) and
+    KL(q(z2|z1) || N(0, I))) or monte-carlo (log q - log p at the samples, as Burda et al.'s code trains its VAEs)"""
+    variance_head: Literal["logvar", "log_std"] = "logvar"
+    """what every Gaussian layer's variance head outputs: logvar (log sigma^2) or log_std (log sigma, as Burda et
+    al.'s code; logvar = 2 x the output)"""
+    init: Literal["pytorch", "burda"] = "pytorch"
+    """initial weights: pytorch (nn.Linear's default, seeded by --seed) or burda (Burda et al.'s code: every linear
+    layer Glorot-uniform from numpy's RandomState(123), zero biases, the output bias at the logit of the training
+    images' mean pixel)"""
 
 
 class GaussianLayer(nn.Module):
     """A stochastic layer's network: an MLP (activation after every layer) then linear heads for the mean and the
     log-variance of a diagonal Gaussian, ``(..., D_in) -> (mu, logvar)`` each ``(..., D_out)``."""
 
-    def __init__(self, d_in: int, hidden: list[int], d_out: int, act: str):
+    def __init__(self, d_in: int, hidden: list[int], d_out: int, act: str, log_std_head: bool = False):
         super().__init__()
         self.net = mlp([d_in, *hidden], act, final_activation=True) if hidden else nn.Identity()
         last = hidden[-1] if hidden else d_in
         self.mu = nn.Linear(last, d_out)
-        self.logvar = nn.Linear(last, d_out)
+        self.logvar = nn.Linear(last, d_out)  # log sigma^2, or log sigma when log_std_head
+        self.var_scale = 2.0 if log_std_head else 1.0
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.net(h)
-        return self.mu(h), self.logvar(h)
+        return self.mu(h), self.var_scale * self.logvar(h)
 
 
 def _normal_log_prob_per_dim(z, mu, logvar):
@@ -99,10 +111,20 @@ class TwoLayerVAE(LatentModel):
         super().__init__(config)
         P, D1, D2 = self.num_pixels, int(config.z1_dim), int(config.latent_dim)
         H, HZ, act = [int(h) for h in config.hidden], [int(h) for h in config.hidden_z], config.activation
-        self.q_z1 = GaussianLayer(P, H, D1, act)
-        self.q_z2 = GaussianLayer(D1, HZ, D2, act)
-        self.p_z1 = GaussianLayer(D2, list(reversed(HZ)), D1, act)
+        log_std = config.variance_head == "log_std"
+        self.q_z1 = GaussianLayer(P, H, D1, act, log_std)
+        self.q_z2 = GaussianLayer(D1, HZ, D2, act, log_std)
+        self.p_z1 = GaussianLayer(D2, list(reversed(HZ)), D1, act, log_std)
         self.p_x = mlp([D1, *reversed(H), P], act)  # logits of p(x | z1)
+
+    def init_from_data(self, x: torch.Tensor) -> None:
+        """``init = "burda"``: Burda et al.'s initial weights (``networks.burda_init_``) and the output bias of
+        p(x|z1) at ``networks.mean_pixel_logit(x)`` of the training images ``x (N, C, H, W)``."""
+        if self.config.init != "burda":
+            return
+        burda_init_(self)
+        with torch.no_grad():
+            self.p_x[-1].bias.copy_(mean_pixel_logit(x))
 
     @property
     def z1_dim(self) -> int:
@@ -182,6 +204,9 @@ class TwoLayerVAE(LatentModel):
             log_p, log_q = self._log_terms(s)
             log_w = s["log_px_z1"] + scale * (log_p - log_q)
             loss = -(torch.logsumexp(log_w, 0) - math.log(k))
+        elif self.config.kl_estimate == "monte-carlo":  # Burda et al.'s VAE: the gradient of mean_k log w_k
+            log_p, log_q = self._log_terms(s)
+            loss = -(s["log_px_z1"] + scale * (log_p - log_q)).mean(0)
         else:
             loss = recon_nll + scale * kl
         return ModelOutput(

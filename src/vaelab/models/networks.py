@@ -1,9 +1,11 @@
-"""Building blocks: MLPs with a chosen activation."""
+"""Building blocks: MLPs with a chosen activation, and Burda et al.'s initialisation."""
 
 from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
+import torch
 from torch import nn
 
 from vaelab.core.errors import ConfigError
@@ -37,3 +39,30 @@ def mlp(sizes: list[int], act: str = "relu", final_activation: bool = False) -> 
         if i < len(sizes) - 2 or final_activation:
             layers.append(activation(act))
     return nn.Sequential(*layers)
+
+
+BURDA_INIT_SEED = 123  # Burda et al.'s nnet.py: every Linear.random draws from np.random.RandomState(123)
+
+
+@torch.no_grad()
+def burda_init_(module: nn.Module) -> None:
+    """Initialise every ``nn.Linear`` inside ``module`` as Burda et al.'s published code does (yburda/iwae,
+    ``nnet.py``, ``Linear.random``): the weight ``(in, out)`` uniform on ±sqrt(6 / (in + out)) (Glorot & Bengio
+    2010) drawn from a *fresh* ``numpy.random.RandomState(123)`` for each layer (so layers of one shape start equal),
+    stored transposed as PyTorch's ``(out, in)``; biases zero."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear):
+            n_out, n_in = layer.weight.shape
+            scale = np.sqrt(6.0 / (n_in + n_out))
+            w = np.random.RandomState(BURDA_INIT_SEED).uniform(low=-scale, high=scale, size=(n_in, n_out))
+            layer.weight.copy_(torch.from_numpy(w.T.astype(np.float32)))
+            if layer.bias is not None:
+                layer.bias.zero_()
+
+
+def mean_pixel_logit(x: torch.Tensor) -> torch.Tensor:
+    """``logit(clip(mean pixel, 0.001, 0.999))`` of images ``x (N, ...)`` with pixels in [0, 1]: a ``(P,)`` float32
+    tensor, the initial output bias of a Bernoulli decoder in Burda et al.'s code (``get_train_bias_np``), whose
+    initial reconstructions are then the mean image."""
+    mean = x.detach().flatten(1).double().mean(0).clamp(0.001, 0.999)
+    return torch.log(mean / (1.0 - mean)).float()

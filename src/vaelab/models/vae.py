@@ -5,7 +5,8 @@ Gaussian (mean sigmoid(.), fixed or learned std). Training minimises, per image,
 
     loss = recon_nll + beta * kl,   recon_nll = -1/k sum_i log p(x | z_i),   z_i = mu + exp(logvar / 2) * eps_i
 
-with the reparameterization trick and the analytic KL to N(0, I). ``beta`` = 1 gives the negative ELBO.
+with the reparameterization trick and the analytic KL to N(0, I) (``kl_estimate = "monte-carlo"``: its one-sample
+estimate log q(z_i|x) - log p(z_i), as Burda et al.'s code trains). ``beta`` = 1 gives the negative ELBO.
 ``log_weights`` gives the importance weights of the importance-weighted bound (Burda et al. 2015).
 
 ``objective = "iwae"`` trains on the K-sample importance-weighted bound instead (Burda, Grosse & Salakhutdinov,
@@ -31,6 +32,7 @@ from pydantic import field_validator
 from torch import nn
 
 from vaelab.core import noise
+from vaelab.core.errors import ConfigError
 from vaelab.core.likelihoods import (
     LOG_2PI,
     bernoulli_log_prob,
@@ -41,7 +43,7 @@ from vaelab.core.likelihoods import (
 )
 from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
-from vaelab.models.networks import Activation, mlp
+from vaelab.models.networks import Activation, burda_init_, mean_pixel_logit, mlp
 
 
 class VAEConfig(ModelConfig):
@@ -70,6 +72,16 @@ class VAEConfig(ModelConfig):
     """p(z): standard (N(0, I)) or vampprior (mixture of q(z|u) at learned pseudo-inputs; Tomczak & Welling 2018)"""
     pseudo_inputs: PositiveInt = 500
     """vampprior only: C, the number of learned pseudo-inputs u_c (images) of the mixture prior"""
+    kl_estimate: Literal["analytic", "monte-carlo"] = "analytic"
+    """the KL term of the elbo objective's loss: analytic (closed form for N(0, I)) or monte-carlo (log q(z|x) -
+    log p(z) at the samples, as Burda et al.'s code trains its VAEs); always monte-carlo for the VampPrior"""
+    variance_head: Literal["logvar", "log_std"] = "logvar"
+    """what the encoder's variance head outputs: logvar (log sigma^2) or log_std (log sigma, as Burda et al.'s
+    code; logvar = 2 x the output). The same family; Adam moves the two scales at different speeds"""
+    init: Literal["pytorch", "burda"] = "pytorch"
+    """initial weights: pytorch (nn.Linear's default, seeded by --seed) or burda (Burda et al.'s code: every linear
+    layer Glorot-uniform from numpy's RandomState(123), zero biases, a Bernoulli decoder's output bias at the logit
+    of the training images' mean pixel; the MLP vae family only)"""
 
     @field_validator("decoder_std", mode="before")
     @classmethod
@@ -90,10 +102,17 @@ class GaussianEncoderVAE(LatentModel):
     """
 
     has_importance_weights = True
+    supports_burda_init = False  # whether ``init = "burda"`` is implemented (the MLP VAE's init_from_data)
 
     def _init_likelihood(self, config) -> None:
         """Set up p(x|z)'s std and the prior's parameters (the pseudo-inputs of a VampPrior); call it last in
-        ``__init__``."""
+        ``__init__``.
+
+        Raises:
+            ConfigError: ``init = "burda"`` for a family without it.
+        """
+        if config.init == "burda" and not self.supports_burda_init:
+            raise ConfigError(f"init='burda': only for the MLP vae family, not {type(self).__name__}")
         self.likelihood = config.likelihood
         if config.likelihood == "gaussian" and config.decoder_std is None:
             self.log_std = nn.Parameter(torch.zeros(1))  # one learned std shared by all pixels
@@ -162,6 +181,10 @@ class GaussianEncoderVAE(LatentModel):
             return bernoulli_log_prob(params, x_flat)
         return gaussian_log_prob(self.mean(params), self.log_std, x_flat)
 
+    def variance(self, head: torch.Tensor) -> torch.Tensor:
+        """The encoder's logvar from its variance head's output ``(N, D)`` (``config.variance_head``)."""
+        return 2.0 * head if self.config.variance_head == "log_std" else head
+
     @staticmethod
     def reparameterize(mu, logvar, k: int = 1, generator=None) -> torch.Tensor:
         """``z = mu + exp(logvar / 2) * eps``, eps ~ N(0, I); returns ``(k, N, D)``."""
@@ -183,7 +206,8 @@ class GaussianEncoderVAE(LatentModel):
         k = int(self.config.k)
         z = self.reparameterize(mu, logvar, k, generator)
         scale = self.kl_scale * float(self.config.beta)
-        if k == 1 and self.config.objective == "elbo" and not self.vampprior:
+        sampled_kl = self.config.kl_estimate == "monte-carlo" or self.vampprior
+        if k == 1 and self.config.objective == "elbo" and not sampled_kl:
             # the common case on 2-D tensors: ~3% faster training than with a k axis of size 1
             recon_nll = -self.log_likelihood(self.decoder_params_for(x, z[0]), x.flatten(1))
             kl = gaussian_kl_standard_normal(mu, logvar)
@@ -195,6 +219,9 @@ class GaussianEncoderVAE(LatentModel):
             log_qz = diagonal_normal_log_prob(z, mu, logvar)
             kl = gaussian_kl_standard_normal(mu, logvar) if not self.vampprior else (log_qz - log_pz).mean(0)
             loss = -iwae_bound(log_px_z + scale * (log_pz - log_qz))
+        elif sampled_kl and not self.vampprior:  # Burda et al.'s VAE: the gradient of mean_k log w_k
+            kl = gaussian_kl_standard_normal(mu, logvar)  # logged: the analytic value of what the loss samples
+            loss = recon_nll + scale * (diagonal_normal_log_prob(z, mu, logvar) - self.prior_log_prob(z)).mean(0)
         else:
             kl = self.kl(mu, logvar, z)
             loss = recon_nll + scale * kl
@@ -275,6 +302,7 @@ class VAE(GaussianEncoderVAE):
     """MLP VAE on images ``(N, C, H, W)``; see the module docstring for the objective."""
 
     config_class = VAEConfig
+    supports_burda_init = True
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)
@@ -289,8 +317,18 @@ class VAE(GaussianEncoderVAE):
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x (N, C, H, W)`` -> ``mu, logvar`` each ``(N, D)``."""
         h = self.encoder(x.flatten(1))
-        return self.fc_mu(h), self.fc_logvar(h)
+        return self.fc_mu(h), self.variance(self.fc_logvar(h))
 
     def decoder_params(self, z: torch.Tensor) -> torch.Tensor:
         """Raw decoder output ``(..., P)`` for ``z (..., D)``: logits (Bernoulli) or pre-sigmoid means."""
         return self.decoder(z)
+
+    def init_from_data(self, x: torch.Tensor) -> None:
+        """``init = "burda"``: Burda et al.'s initial weights (``networks.burda_init_``) and, for a Bernoulli
+        decoder, its output bias at ``networks.mean_pixel_logit(x)`` of the training images ``x (N, C, H, W)``."""
+        if self.config.init != "burda":
+            return
+        burda_init_(self)
+        if self.likelihood == "bernoulli":
+            with torch.no_grad():
+                self.decoder[-1].bias.copy_(mean_pixel_logit(x))

@@ -63,6 +63,9 @@ class TrainConfig(Options):
     """images decoded from fixed prior noise at each epoch end (epoch_samples.npy)"""
     progress: Bool = True
     """progress bars and one line per epoch on stderr"""
+    shuffle: Bool = True
+    """visit the training images in a new seeded random order every epoch; false: in their stored order every epoch
+    (Burda et al.'s code)"""
 
     # optimisation (vaelab.train.schedules): the learning rate and beta are set at the start of every epoch
     lr_schedule: Literal["constant", "step", "exponential", "cosine", "burda"] = "constant"
@@ -85,6 +88,10 @@ class TrainConfig(Options):
     keeps the best epoch); default: off"""
     grad_clip: PositiveFloat | None = None
     """clip the gradient's global L2 norm to this value before each step; default: off"""
+    optimizer: Literal["adam", "burda-adam"] = "adam"
+    """adam (PyTorch's Adam on the minibatch's mean loss) or burda-adam (the Adam of Burda et al.'s published code:
+    second moment started at ones, the update made with the previous step's moments, the gradient of the
+    minibatch's summed loss; vaelab.train.optimizers)"""
     adam_beta1: Annotated[float, Field(strict=True, ge=0, lt=1)] = 0.9
     """Adam's beta1 (Burda et al.'s code uses 0.99)"""
     adam_beta2: Annotated[float, Field(strict=True, ge=0, lt=1)] = 0.999

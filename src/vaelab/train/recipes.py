@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaelab.core.errors import ConfigError
+from vaelab.models.registry import MODELS
 from vaelab.train.config import RunSpec, TrainConfig, load_toml, resolve
 
 RECIPE_TABLE = "recipe"
@@ -214,24 +215,35 @@ RUN_SET_OPTIONS = ("epochs", "device", "progress", "data_dir", "limit")  # set p
 
 
 def unapplied_options(recipe: Recipe, config: dict) -> dict[str, tuple]:
-    """The recipe's ``[train]`` / ``[data]`` options that a run's ``config.json`` does not hold with the recipe's
-    value: ``{option: (recipe value, the run's value or ABSENT)}``.
+    """The recipe's ``[model]`` / ``[train]`` / ``[data]`` options that a run's ``config.json`` does not hold with
+    the recipe's value: ``{option: (recipe value, the run's value or ABSENT)}``.
 
     Comparing with the run's own configuration (not with this vaelab's options) stays right for a run trained by an
     older vaelab and resumed or evaluated by a newer one. Options set per run by flags (``RUN_SET_OPTIONS``:
     epochs, device, ...) are left out; the caller reports those. An option absent from an older run's
     configuration counts as applied when the recipe asks for its default (the behaviour the option was added
-    with, e.g. ``lr_schedule = "constant"``).
+    with, e.g. ``lr_schedule = "constant"``, ``init = "pytorch"``).
     """
-    sections = {"train": config.get("train", {}), "data": config.get("dataset", {})}
+    family = recipe.doc.get("model", {}).get("family", config.get("model"))
+    model_fields = MODELS[family][0].model_fields if family in MODELS else {}
+    sections = {
+        "model": (config.get("model_config", {}), model_fields),
+        "train": (config.get("train", {}), TrainConfig.model_fields),
+        "data": (config.get("dataset", {}), {}),
+    }
     out = {}
-    for section, held in sections.items():
+    for section, (held, fields) in sections.items():
         for key, value in recipe.doc.get(section, {}).items():
             if key in RUN_SET_OPTIONS:
                 continue
-            got = held.get("name" if (section, key) == ("data", "dataset") else key, ABSENT)
-            default = TrainConfig.model_fields[key].default if key in TrainConfig.model_fields else ABSENT
-            if got == ABSENT and section == "train" and value == default:
+            if (section, key) == ("model", "family"):
+                got = config.get("model", ABSENT)
+            else:
+                got = held.get("name" if (section, key) == ("data", "dataset") else key, ABSENT)
+            if isinstance(got, list | tuple) and isinstance(value, list | tuple):
+                got, value = list(got), list(value)
+            default = fields[key].default if key in fields else ABSENT
+            if got == ABSENT and value == default:
                 continue  # an older vaelab without the option behaved as its default does
             if got != value:
                 out[key] = (value, got)
