@@ -103,8 +103,9 @@ def test_burda_init_draws_every_layer_from_randomstate_123(family):
     plain = build_model(family, {**opts, "init": "pytorch"})
     plain.init_from_data(x)
     assert not torch.equal((plain.decoder if family == "vae" else plain.p_x)[-1].bias, output.bias)
-    with pytest.raises(ConfigError, match="init='burda'"):
-        build_model("conv-vae", {"image_shape": (1, 8, 8), "init": "burda"})
+    for other in ("conv-vae", "guided-vae"):
+        with pytest.raises(ConfigError, match="init='burda': expected one of 'pytorch'"):
+            build_model(other, {"image_shape": (1, 8, 8), "init": "burda"})
 
 
 def test_log_std_heads_double_into_logvar():

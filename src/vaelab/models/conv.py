@@ -11,6 +11,8 @@ VAE's (``vaelab.models.vae.GaussianEncoderVAE``).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import nn
 
@@ -28,6 +30,8 @@ class ConvVAEConfig(VAEConfig):
     """feature maps of each stride-2 convolution, e.g. 32,64"""
     hidden: tuple[PositiveInt, ...] = (256,)
     latent_dim: PositiveInt = 16
+    init: Literal["pytorch"] = "pytorch"
+    """the conv VAE starts from PyTorch's initialisation (Burda et al.'s is for MLPs)"""
 
     def check(self) -> None:
         super().check()

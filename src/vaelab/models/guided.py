@@ -52,6 +52,10 @@ class GuidedVAEConfig(VAEConfig):
     """the guided VAE trains on its ELBO plus the classifier's loss only"""
     prior: Literal["standard"] = "standard"
     """the guided VAE's prior is N(0, I)"""
+    kl_estimate: Literal["analytic"] = "analytic"
+    """the guided VAE's loss uses the analytic KL"""
+    init: Literal["pytorch"] = "pytorch"
+    """the guided VAE starts from PyTorch's initialisation"""
 
 
 class GuidedVAE(GaussianEncoderVAE):

@@ -32,7 +32,6 @@ from pydantic import field_validator
 from torch import nn
 
 from vaelab.core import noise
-from vaelab.core.errors import ConfigError
 from vaelab.core.likelihoods import (
     LOG_2PI,
     bernoulli_log_prob,
@@ -102,17 +101,10 @@ class GaussianEncoderVAE(LatentModel):
     """
 
     has_importance_weights = True
-    supports_burda_init = False  # whether ``init = "burda"`` is implemented (the MLP VAE's init_from_data)
 
     def _init_likelihood(self, config) -> None:
         """Set up p(x|z)'s std and the prior's parameters (the pseudo-inputs of a VampPrior); call it last in
-        ``__init__``.
-
-        Raises:
-            ConfigError: ``init = "burda"`` for a family without it.
-        """
-        if config.init == "burda" and not self.supports_burda_init:
-            raise ConfigError(f"init='burda': only for the MLP vae family, not {type(self).__name__}")
+        ``__init__``."""
         self.likelihood = config.likelihood
         if config.likelihood == "gaussian" and config.decoder_std is None:
             self.log_std = nn.Parameter(torch.zeros(1))  # one learned std shared by all pixels
@@ -302,7 +294,6 @@ class VAE(GaussianEncoderVAE):
     """MLP VAE on images ``(N, C, H, W)``; see the module docstring for the objective."""
 
     config_class = VAEConfig
-    supports_burda_init = True
 
     def __init__(self, config: VAEConfig):
         super().__init__(config)

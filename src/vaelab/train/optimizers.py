@@ -29,8 +29,9 @@ the kernel computes exactly the published update that minibatch s's moments make
   alpha_{s+1} * m_s / (sqrt(v_s) + eps / B) = alpha_{s+1} * M_s / (sqrt(V_s) + eps) in the published code's scale.
 
 So step s applies the update that the published code applies at the start of its step s + 1: the same sequence of
-parameter values, each reached one call earlier (after the last minibatch, its update is applied here and pending
-there).
+parameter values, each reached one call earlier. Two consequences: after the last minibatch, its update is applied
+here and pending there; and where the learning rate changes between steps s and s + 1 (7 times in Burda et al.'s
+schedule), that one update is made at the old rate here and at the new one there.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class BurdaAdam(torch.optim.Adam):
         eps: added to sqrt(v) of the summed gradient; the published code uses 1e-4.
         grad_scale: B, the images whose mean loss vaelab differentiates (the published code differentiates the
             sum).
-        fused: PyTorch Adam's ``fused`` (default: fused where the parameters' device supports it).
+        fused: PyTorch Adam's ``fused`` (None: PyTorch's default kernels; ``make_optimizer`` asks for the fused one
+            and falls back where the device has none).
 
     Raises:
         ValueError: a non-positive lr, eps or grad_scale, or a beta outside [0, 1).
