@@ -28,6 +28,7 @@ import math
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -38,15 +39,9 @@ from vaelab.export.serve import make_server
 from vaelab.export.site import build_site
 from vaelab.train.rundir import RunDir
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the tests' headless-Chromium launch: one definition)
+
 TTI_TARGET_MS = {1: 1500.0, 3: 2500.0}
 DECODE_TARGET_MS = 2.0
 SEVEN = [(80, 60), (200, 62), (150, 150), (115, 235)]
@@ -244,7 +239,7 @@ def main() -> int:
         n = len(runs)
         offsite: list[str] = []
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             tti1, walls1 = _tti(browser, site1.url, args.loads, offsite)
             tti3, walls3 = _tti(browser, site3.url, args.loads, offsite)
             page, _ = _new_page(browser, site3.url, offsite, height=1400)
