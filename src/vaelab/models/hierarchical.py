@@ -43,7 +43,7 @@ from vaelab.core.likelihoods import (
 )
 from vaelab.core.options import NonNegativeFloat, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
-from vaelab.models.networks import Activation, burda_init_, mean_pixel_logit, mlp
+from vaelab.models.networks import Activation, burda_init_, mlp
 
 
 class TwoLayerVAEConfig(ModelConfig):
@@ -89,11 +89,12 @@ class GaussianLayer(nn.Module):
         last = hidden[-1] if hidden else d_in
         self.mu = nn.Linear(last, d_out)
         self.logvar = nn.Linear(last, d_out)  # log sigma^2, or log sigma when log_std_head
-        self.var_scale = 2.0 if log_std_head else 1.0
+        self.log_std_head = log_std_head
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.net(h)
-        return self.mu(h), self.var_scale * self.logvar(h)
+        head = self.logvar(h)
+        return self.mu(h), 2.0 * head if self.log_std_head else head
 
 
 def _normal_log_prob_per_dim(z, mu, logvar):
@@ -120,11 +121,8 @@ class TwoLayerVAE(LatentModel):
     def init_from_data(self, x: torch.Tensor) -> None:
         """``init = "burda"``: Burda et al.'s initial weights (``networks.burda_init_``) and the output bias of
         p(x|z1) at ``networks.mean_pixel_logit(x)`` of the training images ``x (N, C, H, W)``."""
-        if self.config.init != "burda":
-            return
-        burda_init_(self)
-        with torch.no_grad():
-            self.p_x[-1].bias.copy_(mean_pixel_logit(x))
+        if self.config.init == "burda":
+            burda_init_(self, self.p_x[-1], x)
 
     @property
     def z1_dim(self) -> int:

@@ -45,11 +45,12 @@ BURDA_INIT_SEED = 123  # Burda et al.'s nnet.py: every Linear.random draws from 
 
 
 @torch.no_grad()
-def burda_init_(module: nn.Module) -> None:
+def burda_init_(module: nn.Module, output: nn.Linear | None = None, images: torch.Tensor | None = None) -> None:
     """Initialise every ``nn.Linear`` inside ``module`` as Burda et al.'s published code does (yburda/iwae,
     ``nnet.py``, ``Linear.random``): the weight ``(in, out)`` uniform on ±sqrt(6 / (in + out)) (Glorot & Bengio
     2010) drawn from a *fresh* ``numpy.random.RandomState(123)`` for each layer (so layers of one shape start equal),
-    stored transposed as PyTorch's ``(out, in)``; biases zero."""
+    stored transposed as PyTorch's ``(out, in)``; biases zero. With ``output`` and ``images (N, ...)``, the output
+    layer's bias is then ``mean_pixel_logit(images)`` (the code's Bernoulli decoders)."""
     for layer in module.modules():
         if isinstance(layer, nn.Linear):
             n_out, n_in = layer.weight.shape
@@ -58,6 +59,8 @@ def burda_init_(module: nn.Module) -> None:
             layer.weight.copy_(torch.from_numpy(w.T.astype(np.float32)))
             if layer.bias is not None:
                 layer.bias.zero_()
+    if output is not None and images is not None:
+        output.bias.copy_(mean_pixel_logit(images))
 
 
 def mean_pixel_logit(x: torch.Tensor) -> torch.Tensor:

@@ -42,7 +42,7 @@ from vaelab.core.likelihoods import (
 )
 from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
-from vaelab.models.networks import Activation, burda_init_, mean_pixel_logit, mlp
+from vaelab.models.networks import Activation, burda_init_, mlp
 
 
 class VAEConfig(ModelConfig):
@@ -317,9 +317,5 @@ class VAE(GaussianEncoderVAE):
     def init_from_data(self, x: torch.Tensor) -> None:
         """``init = "burda"``: Burda et al.'s initial weights (``networks.burda_init_``) and, for a Bernoulli
         decoder, its output bias at ``networks.mean_pixel_logit(x)`` of the training images ``x (N, C, H, W)``."""
-        if self.config.init != "burda":
-            return
-        burda_init_(self)
-        if self.likelihood == "bernoulli":
-            with torch.no_grad():
-                self.decoder[-1].bias.copy_(mean_pixel_logit(x))
+        if self.config.init == "burda":
+            burda_init_(self, self.decoder[-1], x if self.likelihood == "bernoulli" else None)
