@@ -115,6 +115,56 @@ def test_vampprior_recipe():
     assert spec.train.batch_size == 100 and spec.train.lr == 5e-4 and spec.data.val_size == 10000
 
 
+def test_vampprior_protocol_tests_the_best_validation_epoch(tmp_path, data_dir):
+    """Their code tests the model saved at the best validation loss: the recipe says checkpoint = "best", and
+    reproduce evaluates exactly those parameters and says which epoch they are from."""
+    from vaelab.data import load_dataset
+    from vaelab.evaluate import evaluate
+    from vaelab.train.rundir import RunDir
+
+    assert load_recipe("tomczak-vampprior-1layer", RECIPES).checkpoint == "best"
+    assert load_recipe("burda-vae-1layer-k1", RECIPES).checkpoint == "last"
+    runs = tmp_path / "runs"
+    args = ["reproduce", "tomczak-vampprior-1layer", "--epochs", "3", "--runs-dir", str(runs), "--limit", "200"]
+    args += ["--data-dir", str(data_dir), "--eval-k", "12", "--eval-limit", "30", "--no-progress"]
+    assert main(args) == 0
+    run = RunDir(runs / "tomczak-vampprior-1layer")
+    result = json.loads((run.path / "result.json").read_text())
+    best_epoch = max(r["epoch"] for r in run.read_metrics() if r["best"])
+    assert result["checkpoint"] == "best" and result["checkpoint_epoch"] == best_epoch
+    assert result["shorter_than_protocol"] and not result["stopped_early"]
+    test = load_dataset("mnist", "test", data_dir, val_size=10000).subset(30)
+    direct = evaluate(run.load_model("best"), test, k=12, progress=False)
+    assert result["nll"] == pytest.approx(direct["nll"], abs=1e-9)
+    board = tmp_path / "board.md"
+    assert main(["leaderboard", "--runs-dir", str(runs), "--out", str(board)]) == 0
+    row = next(r for r in board.read_text().splitlines() if r.startswith("| `tomczak"))
+    assert f"3 of 2,000 (shorter than the protocol); tested: epoch {best_epoch}, the best validation ELBO" in row
+
+
+def test_early_stopping_ends_a_run_as_the_protocol_does():
+    """A run that its early-stopping rule ended is not shorter than the protocol, whatever --epochs allowed."""
+    from vaelab.viz.leaderboard import checkpoint_epoch, shorter_than_protocol, stopped_early
+
+    recipe = load_recipe("tomczak-vampprior-1layer", RECIPES)
+    metrics = [{"epoch": e, "best": e in (1, 2, 4)} for e in range(1, 11)]
+    patient = {"train": {"epochs": 2000, "early_stopping_patience": 6}}
+    assert checkpoint_epoch(metrics, "best") == 4 and checkpoint_epoch(metrics, "last") == 10
+    assert stopped_early(patient, metrics) and not shorter_than_protocol(patient, metrics, recipe)
+    impatient = {"train": {"epochs": 10, "early_stopping_patience": 7}}  # 6 epochs since the best: not yet
+    assert not stopped_early(impatient, metrics) and shorter_than_protocol(impatient, metrics, recipe)
+    assert not stopped_early({"train": {"epochs": 10}}, metrics)  # no rule, no early stop
+    assert checkpoint_epoch([], "best") is None and not stopped_early(patient, [])
+
+
+def test_recipe_checkpoint_must_be_last_or_best(tmp_path):
+    doc = (RECIPES / "burda-vae-1layer-k1.toml").read_text().replace("[recipe]\n", '[recipe]\ncheckpoint = "final"\n')
+    (tmp_path / "bad.toml").write_text(doc)
+    code, _, err = run_cli("reproduce", "bad", "--recipes", tmp_path, cwd=tmp_path)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "bad.toml: [recipe] checkpoint = 'final': expected 'last' or 'best'" in err
+
+
 def test_reproduce_list_and_bad_input(tmp_path):
     code, out, err = run_cli("reproduce", "--list")
     assert code == 0, err
@@ -153,6 +203,7 @@ def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
         if key not in TrainConfig.model_fields and key in load_recipe("burda-iwae-2layer-k5", RECIPES).doc["train"]:
             assert f"not applied: {key}" in deviations
     assert ev["protocol_deviations"] == result["deviations"] and ev["checkpoint"] == "last"
+    assert result["checkpoint"] == "last" and result["checkpoint_epoch"] == 1 and not result["stopped_early"]
     assert ev["nll_vs_k"] and "layers" in ev and "warnings" in ev
 
     # --resume --epochs trains further and rewrites the result

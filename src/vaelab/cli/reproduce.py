@@ -2,7 +2,8 @@
 (the Markdown table of papers' numbers next to vaelab's, from result files).
 
 A recipe is a TOML file of ``configs/recipes/`` (``vaelab.train.recipes``). ``reproduce`` trains it into
-``--runs-dir/<recipe>`` (or ``--name``), evaluates the last parameters on the test split with the recipe's K and
+``--runs-dir/<recipe>`` (or ``--name``), evaluates the parameters the protocol tests (the last ones, or with
+``[recipe] checkpoint = "best"`` those of the best validation epoch) on the test split with the recipe's K and
 writes ``eval.json`` and ``result.json`` (``vaelab.viz.leaderboard.result_record``); everything it does differently
 from the paper (the recipe's known deviations, options this vaelab cannot apply yet, ``--epochs`` shorter than the
 protocol, another K, fewer images) is listed in both files.
@@ -46,7 +47,8 @@ def _add_reproduce(sub) -> None:
         "reproduce",
         help="train and evaluate a paper's protocol (a recipe); writes RUN/result.json",
         description="Train a named recipe (a paper's protocol, configs/recipes/RECIPE.toml) into RUNS_DIR/RECIPE, "
-        "evaluate its last parameters on the test split with the recipe's K (5000 for the papers here) and write "
+        "evaluate the parameters the protocol tests (the last, or the best validation epoch's where the recipe "
+        "says so) on the test split with the recipe's K (5000 for the papers here) and write "
         "eval.json and result.json, which list every difference from the paper's protocol. --list shows the "
         "recipes with their papers' numbers.",
     )
@@ -162,7 +164,7 @@ def _evaluate(args, recipe, run) -> int:
     from vaelab.data import load_dataset
     from vaelab.evaluate import evaluate
     from vaelab.train.recipes import unapplied_options
-    from vaelab.viz.leaderboard import RESULT_FILE, result_record
+    from vaelab.viz.leaderboard import RESULT_FILE, checkpoint_epoch, result_record, shorter_than_protocol
 
     config, metrics = run.load_config(), run.read_metrics()
     device = select_device(config["train"].get("device", "auto") if args.device is None else args.device)
@@ -180,13 +182,15 @@ def _evaluate(args, recipe, run) -> int:
         test = full.subset(int(evaluation["n_images"]))
         args.eval_limit = evaluation["n_images"] if evaluation["n_images"] < len(full) else None
         k = int(evaluation["k"])
+        which = evaluation.get("checkpoint", "last")
     else:
-        model = run.load_model("last", device)
+        which = recipe.checkpoint
+        model = run.load_model(which, device)
         k = int(args.eval_k or recipe.eval_k)
         evaluation = evaluate(model, test, k=k, progress=not args.no_progress)
     extra = []
     epochs_run = int(metrics[-1]["epoch"]) if metrics else 0
-    if epochs_run < recipe.epochs:
+    if shorter_than_protocol(config, metrics, recipe):
         extra.append(f"trained {epochs_run:,} of the protocol's {recipe.epochs:,} epochs (--epochs)")
     if k != recipe.paper_k:
         extra.append(f"test NLL with K = {k:,} importance samples, not the paper's {recipe.paper_k:,}")
@@ -195,9 +199,9 @@ def _evaluate(args, recipe, run) -> int:
     if args.eval_limit:
         extra.append(f"evaluated on the first {len(test):,} test images only (--eval-limit)")
     not_applied = unapplied_options(recipe, config)
+    evaluation.update(checkpoint=which, checkpoint_epoch=checkpoint_epoch(metrics, which))
     record = result_record(recipe, config, metrics, evaluation, not_applied, extra, hardware)
     evaluation.update(
-        checkpoint="last",
         recipe=recipe.name,
         paper_nll=recipe.paper_nll,
         protocol_deviations=record["deviations"],
@@ -210,6 +214,10 @@ def _evaluate(args, recipe, run) -> int:
         f"{len(test):,} test images), {epochs_run:,} of {recipe.epochs:,} epochs"
         + (" (shorter than the protocol)" if record["shorter_than_protocol"] else "")
     )
+    if record["stopped_early"]:
+        print(f"  stopped early by the protocol's rule (early_stopping_patience) after epoch {epochs_run:,}")
+    if which == "best":
+        print(f"  evaluated the parameters of epoch {record['checkpoint_epoch']:,}, the best validation ELBO")
     print(f"  paper: {recipe.paper_nll:.2f} ({recipe.paper}, {recipe.table})")
     print_diagnostics(evaluation)
     print(f"  {len(record['deviations'])} differences from the paper's protocol are listed in result.json")

@@ -11,6 +11,8 @@ A recipe file is an ordinary vaelab configuration (tables ``[model]`` with ``fam
     paper_k = 5000             # importance samples behind the paper's number
     eval_k = 5000              # importance samples vaelab's evaluation uses
     paper_active_units = "19"  # optional
+    checkpoint = "last"        # optional: which parameters the protocol tests, "last" (default) or "best"
+                               # (the epoch of the best validation ELBO, as protocols with early stopping do)
     deviations = ["...", ...]  # what vaelab does differently from the paper, each one sentence
 
 ``load_recipe`` splits the ``[recipe]`` table off; ``recipe_spec`` hands the rest to the normal loader
@@ -51,6 +53,7 @@ PENDING_TRAIN_OPTIONS = (
     "adam_eps",
 )
 REQUIRED_KEYS = ("paper", "table", "paper_nll", "paper_k")
+CHECKPOINTS = ("last", "best")  # [recipe] checkpoint: the parameters a protocol tests
 
 
 @dataclass
@@ -65,6 +68,8 @@ class Recipe:
             eval_k: vaelab's evaluation K.
         deviations: what vaelab does differently from the paper's protocol (sentences).
         paper_active_units: the paper's active units, as it states them (or None).
+        checkpoint: the parameters the protocol tests: ``"last"`` (after the last epoch) or ``"best"`` (those of
+            the epoch with the best validation ELBO, the run's ``checkpoints/best.pt``).
         doc: the rest of the TOML document (``[model]``, ``[train]``, ``[data]``).
     """
 
@@ -79,6 +84,7 @@ class Recipe:
     paper_active_units: str | None = None
     doc: dict = field(default_factory=dict)
     cite: str = ""
+    checkpoint: str = "last"
 
     @property
     def epochs(self) -> int:
@@ -135,6 +141,9 @@ def parse_recipe(doc: dict, path: Path) -> Recipe:
     if not isinstance(deviations, list) or not all(isinstance(d, str) for d in deviations):
         raise ConfigError(f"{path}: [{RECIPE_TABLE}] deviations: expected a list of strings")
     units = meta.get("paper_active_units")
+    checkpoint = meta.get("checkpoint", "last")
+    if checkpoint not in CHECKPOINTS:
+        raise ConfigError(f"{path}: [{RECIPE_TABLE}] checkpoint = {checkpoint!r}: expected 'last' or 'best'")
     return Recipe(
         name=path.stem,
         path=path,
@@ -147,6 +156,7 @@ def parse_recipe(doc: dict, path: Path) -> Recipe:
         paper_active_units=None if units is None else str(units),
         doc=doc,
         cite=str(meta.get("cite") or meta["paper"]),
+        checkpoint=checkpoint,
     )
 
 

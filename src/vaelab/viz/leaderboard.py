@@ -20,6 +20,29 @@ RESULT_FORMAT = 1
 RESULT_FILE = "result.json"
 
 
+def checkpoint_epoch(metrics: list[dict], which: str) -> int | None:
+    """The epoch whose parameters a run's ``which`` checkpoint holds (``"last"`` or ``"best"``), from its
+    ``metrics.jsonl`` records (``best.pt`` is written at every record marked ``best``); None without records."""
+    if which == "best":
+        return max((int(r["epoch"]) for r in metrics if r.get("best")), default=None)
+    return int(metrics[-1]["epoch"]) if metrics else None
+
+
+def stopped_early(config: dict, metrics: list[dict]) -> bool:
+    """Whether a run ended by its early-stopping rule: ``early_stopping_patience`` epochs without a better
+    validation score after its best epoch (``config`` is the run's ``config.json``)."""
+    patience = config.get("train", {}).get("early_stopping_patience")
+    best = checkpoint_epoch(metrics, "best")
+    return bool(metrics) and patience is not None and best is not None and metrics[-1]["epoch"] - best >= patience
+
+
+def shorter_than_protocol(config: dict, metrics: list[dict], recipe: Recipe) -> bool:
+    """Whether a run ended before the protocol would have: fewer epochs than the recipe's (``--epochs``), unless
+    the protocol's own early-stopping rule ended it."""
+    epochs_run = int(metrics[-1]["epoch"]) if metrics else 0
+    return epochs_run < recipe.epochs and not stopped_early(config, metrics)
+
+
 def result_record(
     recipe: Recipe,
     config: dict,
@@ -33,7 +56,8 @@ def result_record(
 
     Args:
         recipe: what the run reproduces. config: the run's ``config.json``. metrics: its ``metrics.jsonl`` records.
-        evaluation: its ``eval.json`` (``vaelab.evaluate.evaluate``). not_applied: recipe options the run does
+        evaluation: its ``eval.json`` (``vaelab.evaluate.evaluate``, with ``checkpoint`` and
+            ``checkpoint_epoch``: which parameters were tested). not_applied: recipe options the run does
             not hold with the recipe's value, ``{option: (recipe value, run value or "<absent>")}``
             (``vaelab.train.recipes.unapplied_options``). extra_deviations: further differences from the protocol
             made by the command (fewer epochs, another K, fewer images). hardware: where it ran, in words.
@@ -41,7 +65,8 @@ def result_record(
     Returns:
         ``{"format", "recipe", "paper", "table", "paper_nll", "paper_k", "paper_active_units", "nll",
         "nll_stderr", "k", "split", "n_test", "n_train", "n_val", "binarization_train", "binarization_test",
-        "epochs_run", "epochs_protocol", "shorter_than_protocol", "train_seconds", "eval_seconds",
+        "epochs_run", "epochs_protocol", "shorter_than_protocol", "stopped_early", "checkpoint",
+        "checkpoint_epoch", "train_seconds", "eval_seconds",
         "wall_seconds", "hardware", "elbo", "active_units", "layers", "nll_vs_k", "deviations", "model",
         "model_config"}``; nats per image, seconds.
     """
@@ -77,7 +102,10 @@ def result_record(
         "binarization_test": evaluation["binarization"],
         "epochs_run": epochs_run,
         "epochs_protocol": recipe.epochs,
-        "shorter_than_protocol": epochs_run < recipe.epochs,
+        "shorter_than_protocol": shorter_than_protocol(config, metrics, recipe),
+        "stopped_early": stopped_early(config, metrics),
+        "checkpoint": evaluation.get("checkpoint", "last"),
+        "checkpoint_epoch": evaluation.get("checkpoint_epoch", epochs_run),
         "train_seconds": train_seconds,
         "eval_seconds": evaluation.get("seconds"),
         "wall_seconds": train_seconds + float(evaluation.get("seconds") or 0.0),
@@ -189,6 +217,10 @@ def render_leaderboard(recipes: list[Recipe], results: list[dict]) -> str:
         epochs = f"{_count(r['epochs_run'])} of {_count(r.get('epochs_protocol'))}"
         if short:
             epochs += " (shorter than the protocol)"
+        if r.get("stopped_early"):
+            epochs += " (stopped early, as the protocol does)"
+        if r.get("checkpoint") == "best":
+            epochs += f"; tested: epoch {_count(r.get('checkpoint_epoch'))}, the best validation ELBO"
         split = f"{_count(r.get('n_train'))} / {_count(r.get('n_val'))} / {_count(r.get('n_test'))} ({r.get('split')})"
         test_bin = str(r.get("binarization_test", "?")).split(":")[0]
         binarization = f"{r.get('binarization_train', '?')}; {test_bin}"
