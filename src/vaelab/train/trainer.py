@@ -31,7 +31,7 @@ from vaelab.models import LatentModel
 from vaelab.train.config import TrainConfig
 from vaelab.train.distributed import Distributed
 from vaelab.train.optimizers import make_optimizer
-from vaelab.train.schedules import kl_scale, learning_rate
+from vaelab.train.schedules import kl_scale, learning_rate, patience_exhausted
 
 VAL_BINARIZE_SEED = 1  # fixed binarization of the validation split
 VAL_NOISE_SEED = 2  # fixed reparameterization noise for validation
@@ -348,8 +348,7 @@ class Trainer:
         )
 
     def _patience_exhausted(self) -> bool:
-        patience = self.config.early_stopping_patience
-        return patience is not None and self.epoch - self.best_epoch >= patience
+        return patience_exhausted(self.config.early_stopping_patience, self.epoch, self.best_epoch)
 
     def _emit(self, event: str, *args) -> None:
         for cb in self.callbacks:

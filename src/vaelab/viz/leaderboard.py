@@ -15,6 +15,7 @@ from pathlib import Path
 
 from vaelab.core.errors import CheckpointError
 from vaelab.train.recipes import ABSENT, Recipe
+from vaelab.train.schedules import patience_exhausted
 
 RESULT_FORMAT = 1
 RESULT_FILE = "result.json"
@@ -31,9 +32,10 @@ def checkpoint_epoch(metrics: list[dict], which: str) -> int | None:
 def stopped_early(config: dict, metrics: list[dict]) -> bool:
     """Whether a run ended by its early-stopping rule: ``early_stopping_patience`` epochs without a better
     validation score after its best epoch (``config`` is the run's ``config.json``)."""
-    patience = config.get("train", {}).get("early_stopping_patience")
     best = checkpoint_epoch(metrics, "best")
-    return bool(metrics) and patience is not None and best is not None and metrics[-1]["epoch"] - best >= patience
+    if not metrics or best is None:
+        return False
+    return patience_exhausted(config.get("train", {}).get("early_stopping_patience"), metrics[-1]["epoch"], best)
 
 
 def shorter_than_protocol(config: dict, metrics: list[dict], recipe: Recipe) -> bool:
