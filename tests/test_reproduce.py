@@ -254,3 +254,87 @@ def test_committed_leaderboard_is_regenerated_byte_for_byte(tmp_path):
         record = json.loads(path.read_text())
         assert record["recipe"] in names and record["k"] >= 1 and record["epochs_run"] >= 1
         assert {"config.json", "eval.json", "metrics-summary.json"} <= {p.name for p in path.parent.iterdir()}
+
+
+def _record(recipe, nll, **extra):
+    """A result.json record with the keys the summary reads (constructed numbers, not a run's)."""
+    record = {
+        "recipe": recipe,
+        "paper_nll": 86.76,
+        "nll": nll,
+        "nll_stderr": 0.25,
+        "k": 5000,
+        "epochs_run": 40,
+        "epochs_protocol": 3280,
+        "shorter_than_protocol": True,
+        "elbo": -(nll + 4.5),
+        "layers": {"z": {"active_units": 17, "latent_dim": 50}},
+        "paper_active_units": "19",
+        "train_seconds": 600.0,
+        "eval_seconds": 90.0,
+        "hardware": "a test CPU",
+        "nll_vs_k": [{"k": 1, "nll": nll + 5, "nll_stderr": 0.3}, {"k": 5000, "nll": nll, "nll_stderr": 0.25}],
+    }
+    record.update(extra)
+    return record
+
+
+def test_readme_summary_renders_the_measured_rows():
+    from vaelab.viz.leaderboard import render_summary
+
+    recipes = list_recipes(RECIPES)
+    assert "No recipe has a measured result yet" in render_summary(recipes, [])
+    results = [
+        _record("burda-vae-1layer-k1", 90.0),
+        _record("burda-vae-1layer-k1", 88.0, epochs_run=100),  # the longer run of one recipe is the one shown
+        _record(
+            "tomczak-vampprior-1layer",
+            85.0,
+            paper_nll=85.57,
+            checkpoint="best",
+            checkpoint_epoch=39,
+            shorter_than_protocol=False,
+            stopped_early=True,
+            epochs_protocol=2000,
+        ),
+    ]
+    text = render_summary(recipes, results)
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert len(rows) == 4  # two recipes in the NLL table, the same two in the NLL-vs-K table
+    vae = rows[0]
+    assert vae.startswith("| `burda-vae-1layer-k1` | 86.76 | **88.00 ± 0.25** (K = 5,000) | +1.24 |")
+    assert "100 of 3,280 (short run)" in vae and "| -92.50 | 4.50 | 17 of 50 (19) |" in vae
+    assert "10 min + 90 s" in vae and vae.endswith("| a test CPU |")
+    vamp = rows[1]
+    assert "| -0.57 |" in vamp and "40 of 2,000 (stopped early); tested: epoch 39" in vamp
+    assert "(short run)" not in vamp
+    assert "| K = 1 | K = 5,000 |" in text and rows[2] == "| `burda-vae-1layer-k1` | 93.00 ± 0.30 | 88.00 ± 0.25 |"
+
+
+def test_readme_block_is_replaced_between_its_markers_or_refused(tmp_path):
+    from vaelab.core.errors import ConfigError
+    from vaelab.viz.leaderboard import README_BEGIN, README_END, replace_readme_block
+
+    text = f"# title\n{README_BEGIN}\nold\n{README_END}\nafter\n"
+    assert (
+        replace_readme_block(text, "new 1\nnew 2\n", "R.md")
+        == f"# title\n{README_BEGIN}\nnew 1\nnew 2\n{README_END}\nafter\n"
+    )
+    for bad in ("no markers\n", f"{README_END}\n{README_BEGIN}\n", f"{README_BEGIN}\n{README_BEGIN}\n{README_END}\n"):
+        with pytest.raises(ConfigError, match="R.md: expected one line"):
+            replace_readme_block(bad, "x", "R.md")
+    # the command: one line naming the file, exit 2, and neither the README nor the leaderboard written
+    readme, out = tmp_path / "README.md", tmp_path / "leaderboard.md"
+    readme.write_text("no markers here\n")
+    code, _, err = run_cli("leaderboard", "--runs-dir", tmp_path, "--readme", readme, "--out", out)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and str(readme) in err and "Traceback" not in err
+    assert readme.read_text() == "no markers here\n" and not out.exists()
+
+
+def test_committed_readme_summary_is_regenerated_byte_for_byte(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_bytes((ROOT / "README.md").read_bytes())
+    args = ["leaderboard", "--runs-dir", ROOT / "docs" / "results", "--recipes", RECIPES, "--readme", readme]
+    code, _, err = run_cli(*args, "--out", tmp_path / "leaderboard.md", cwd=tmp_path)
+    assert code == 0, err
+    assert readme.read_bytes() == (ROOT / "README.md").read_bytes()

@@ -242,6 +242,13 @@ def _add_leaderboard(sub) -> None:
     p.add_argument("--out", type=Path, help="Markdown file to write (default docs/results/leaderboard.md; - prints)")
     p.add_argument("--recipes", type=Path, help="folder of recipe files (default: configs/recipes of the source)")
     p.add_argument(
+        "--readme",
+        type=Path,
+        metavar="FILE",
+        help="also rewrite the summary of the measured rows between FILE's leaderboard:begin / leaderboard:end "
+        "comment lines (e.g. README.md)",
+    )
+    p.add_argument(
         "--add",
         type=Path,
         action="append",
@@ -284,14 +291,23 @@ def publish_run(run_path: Path, results_dir: Path) -> Path:
 
 
 def cmd_leaderboard(args) -> int:
+    from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
     from vaelab.train.recipes import list_recipes
-    from vaelab.viz.leaderboard import collect_results, render_leaderboard
+    from vaelab.viz.leaderboard import collect_results, render_leaderboard, render_summary, replace_readme_block
 
     folders = args.runs_dir or [Path("docs/results")]
     for run in args.add:
         print(f"published {publish_run(run, folders[0])}")
-    text = render_leaderboard(list_recipes(args.recipes), collect_results(folders))
+    recipes, results = list_recipes(args.recipes), collect_results(folders)
+    if args.readme is not None:  # first: a README without its markers stops before any file is written
+        try:
+            readme = args.readme.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"--readme {args.readme}: cannot read it ({exc})") from exc
+        atomic_write_text(args.readme, replace_readme_block(readme, render_summary(recipes, results), args.readme))
+        print(args.readme)
+    text = render_leaderboard(recipes, results)
     if args.out is not None and str(args.out) == "-":
         sys.stdout.write(text)
         return 0
