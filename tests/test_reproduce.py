@@ -329,6 +329,8 @@ def test_readme_block_is_replaced_between_its_markers_or_refused(tmp_path):
     code, _, err = run_cli("leaderboard", "--runs-dir", tmp_path, "--readme", readme, "--out", out)
     assert code == 2 and len(err.strip().splitlines()) == 1 and str(readme) in err and "Traceback" not in err
     assert readme.read_text() == "no markers here\n" and not out.exists()
+    code, _, err = run_cli("leaderboard", "--runs-dir", tmp_path / "nope", "--out", out)
+    assert code == 2 and "--runs-dir" in err and "no such folder" in err and not out.exists()
 
 
 def test_committed_readme_summary_is_regenerated_byte_for_byte(tmp_path):

@@ -299,6 +299,9 @@ def cmd_leaderboard(args) -> int:
     folders = args.runs_dir or [Path("docs/results")]
     for run in args.add:
         print(f"published {publish_run(run, folders[0])}")
+    for folder in folders:
+        if not folder.is_dir():
+            raise ConfigError(f"--runs-dir {folder}: no such folder; expected one holding <recipe>/result.json files")
     recipes, results = list_recipes(args.recipes), collect_results(folders)
     if args.readme is not None:  # first: a README without its markers stops before any file is written
         try:
