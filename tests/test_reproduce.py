@@ -228,7 +228,7 @@ def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
     # publish into a results folder and render the leaderboard from it
     results, out = tmp_path / "results", tmp_path / "leaderboard.md"
     assert main(["leaderboard", "--runs-dir", str(results), "--add", str(run), "--out", str(out)]) == 0
-    for name in ("config.json", "eval.json", "result.json", "metrics-summary.json"):
+    for name in ("config.json", "eval.json", "result.json", "metrics-summary.json", "nll-vs-k.png"):
         assert (results / "burda-iwae-2layer-k5" / name).is_file()
     board = out.read_text()
     rows = [line for line in board.splitlines() if line.startswith("| `")]

@@ -231,7 +231,8 @@ def _add_leaderboard(sub) -> None:
         help="the Markdown leaderboard (papers' NLLs next to vaelab's) from result files",
         description="Collect RUNS_DIR/*/result.json (written by vaelab reproduce) and write the leaderboard: one row "
         "per recipe with the paper's number and vaelab's. --add RUN first copies a run's small files (config.json, "
-        "eval.json, result.json, a metrics summary) into the first --runs-dir / <recipe>/.",
+        "eval.json, result.json, a metrics summary, figures/nll-vs-k.png if drawn) into the first --runs-dir / "
+        "<recipe>/.",
     )
     p.add_argument(
         "--runs-dir",
@@ -260,8 +261,9 @@ def _add_leaderboard(sub) -> None:
 
 
 def publish_run(run_path: Path, results_dir: Path) -> Path:
-    """Copy a reproduce run's small files into ``results_dir/<recipe>/``: config.json, eval.json, result.json and
-    ``metrics-summary.json`` (at most ``SUMMARY_RECORDS`` epoch records, evenly spaced, first and last kept).
+    """Copy a reproduce run's small files into ``results_dir/<recipe>/``: config.json, eval.json, result.json, the
+    NLL-vs-K figure where ``vaelab plot RUN nll-vs-k`` has drawn it, and ``metrics-summary.json`` (at most
+    ``SUMMARY_RECORDS`` epoch records, evenly spaced, first and last kept).
 
     Raises:
         CheckpointError: ``run_path`` is not a run or has no result.json (run ``vaelab reproduce`` first).
@@ -278,9 +280,9 @@ def publish_run(run_path: Path, results_dir: Path) -> Path:
     recipe = json.loads(result_path.read_text())["recipe"]
     dest = results_dir / recipe
     dest.mkdir(parents=True, exist_ok=True)
-    for name in ("config.json", "eval.json", RESULT_FILE):
+    for name in ("config.json", "eval.json", RESULT_FILE, "figures/nll-vs-k.png"):
         if (run.path / name).is_file():
-            shutil.copyfile(run.path / name, dest / name)
+            shutil.copyfile(run.path / name, dest / Path(name).name)
     metrics = run.read_metrics()
     if len(metrics) > SUMMARY_RECORDS:
         step = (len(metrics) - 1) / (SUMMARY_RECORDS - 1)
