@@ -320,6 +320,8 @@ def test_readme_block_is_replaced_between_its_markers_or_refused(tmp_path):
         replace_readme_block(text, "new 1\nnew 2\n", "R.md")
         == f"# title\n{README_BEGIN}\nnew 1\nnew 2\n{README_END}\nafter\n"
     )
+    short = f"<!-- leaderboard:begin -->\nold\n{README_END}\n"  # a begin line is known by its start
+    assert replace_readme_block(short, "new", "R.md") == f"<!-- leaderboard:begin -->\nnew\n{README_END}\n"
     for bad in ("no markers\n", f"{README_END}\n{README_BEGIN}\n", f"{README_BEGIN}\n{README_BEGIN}\n{README_END}\n"):
         with pytest.raises(ConfigError, match="R.md: expected one line"):
             replace_readme_block(bad, "x", "R.md")

@@ -262,6 +262,7 @@ README_BEGIN = (
     "do not edit by hand) -->"
 )
 README_END = "<!-- leaderboard:end -->"
+README_BEGIN_PREFIX = "<!-- leaderboard:begin"  # how a begin line is recognised (the rest of it is kept as written)
 
 
 def render_summary(recipes: list[Recipe], results: list[dict]) -> str:
@@ -335,7 +336,8 @@ def render_summary(recipes: list[Recipe], results: list[dict]) -> str:
 
 
 def replace_readme_block(text: str, block: str, where: str) -> str:
-    """``text`` with what stands between the ``README_BEGIN`` and ``README_END`` lines replaced by ``block``.
+    """``text`` with what stands between its begin line (one that starts with ``README_BEGIN_PREFIX``, such as
+    ``README_BEGIN``) and its ``README_END`` line replaced by ``block``; the two lines themselves are kept.
 
     Args:
         text: the README's text. block: the new content (``render_summary``). where: the file's name, for errors.
@@ -344,12 +346,12 @@ def replace_readme_block(text: str, block: str, where: str) -> str:
         ConfigError: the markers are missing, repeated or out of order (names ``where`` and the expected lines).
     """
     lines = text.split("\n")
-    begins = [i for i, line in enumerate(lines) if line.strip() == README_BEGIN]
+    begins = [i for i, line in enumerate(lines) if line.strip().startswith(README_BEGIN_PREFIX)]
     ends = [i for i, line in enumerate(lines) if line.strip() == README_END]
     if len(begins) != 1 or len(ends) != 1 or ends[0] < begins[0]:
         raise ConfigError(
-            f"{where}: expected one line {README_BEGIN!r} and, after it, one line {README_END!r} around the generated "
-            f"summary (found {len(begins)} and {len(ends)})"
+            f"{where}: expected one line starting {README_BEGIN_PREFIX!r} and, after it, one line {README_END!r} "
+            f"around the generated summary (found {len(begins)} and {len(ends)})"
         )
     new = [*lines[: begins[0] + 1], *block.rstrip("\n").split("\n"), *lines[ends[0] :]]
     return "\n".join(new)
