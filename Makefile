@@ -18,7 +18,7 @@ VENDOR      := src/vaelab/web/vendor
 ORT_DIST    := web/node_modules/onnxruntime-web/dist
 ORT_FILES   := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
-.PHONY: demo test bench web lint lint-web install clean help
+.PHONY: demo test bench web lint lint-web install clean help relay relay-status device-check
 
 help:
 	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
@@ -27,6 +27,9 @@ help:
 	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package (developers; vaelab"
 	@echo "           otherwise fetches the pinned files itself, SHA-512 checked, into ~/.cache/vaelab)"
 	@echo "make lint   ruff (format and lint) on Python, the layer contract (import-linter), ESLint and Prettier on web/"
+	@echo "make relay  continue the literature's long rows in the background (nice, one per core) from their"
+	@echo "           snapshots in docs/results/<recipe>/relay; make relay-status shows how far they are"
+	@echo "make device-check  on a CUDA machine: the GPU tests, GPU benchmarks, then the relays on the GPU (OUT=dir)"
 	@echo "make lint-web  ESLint and Prettier (npm, pinned in web/package-lock.json) on the explorer page"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -67,6 +70,19 @@ bench: install web
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_nll.py --k5000
 	$(BIN)/python benchmarks/bench_explorer.py
+
+# the literature's long rows (vaelab relay): snapshots under docs/results/<recipe>/relay, run folders under runs/relay
+RELAY_SEED := $(if $(wildcard ../shared/relay),--from-runs ../shared/relay,)
+relay: install
+	$(BIN)/vaelab relay start $(RELAY_SEED)
+
+relay-status: install
+	$(BIN)/vaelab relay status
+
+# on a CUDA machine, with nothing but the repository and a CUDA PyTorch: results into $(OUT) (default device-check/)
+OUT ?= device-check
+device-check:
+	PYTHONPATH=src OUT=$(OUT) python3 benchmarks/device_check.py
 
 web: $(addprefix $(VENDOR)/,$(ORT_FILES))
 

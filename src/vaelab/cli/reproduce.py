@@ -70,6 +70,28 @@ def _add_reproduce(sub) -> None:
         help="with --resume on a finished run: rewrite result.json from its eval.json instead of evaluating again "
         "(e.g. after the recipe's notes changed)",
     )
+    p.add_argument(
+        "--relay",
+        type=Path,
+        metavar="DIR",
+        help="keep a relay snapshot (snapshot.safetensors, pickle-free) of the run in DIR and continue from it when "
+        "it is further than the run folder, on any machine; evaluates only once the protocol's epochs are done "
+        "(e.g. docs/results/RECIPE/relay; see make relay)",
+    )
+    p.add_argument(
+        "--relay-every",
+        type=float,
+        default=10.0,
+        metavar="MINUTES",
+        help="with --relay: the least time between two snapshots, written at epoch ends (default 10); one is also "
+        "written after the last epoch and on Ctrl-C, SIGTERM or SIGUSR1",
+    )
+    p.add_argument(
+        "--stop-after",
+        type=float,
+        metavar="MINUTES",
+        help="stop cleanly (checkpoint and snapshot written) once this much training time has passed",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
     p.set_defaults(func=cmd_reproduce)
 
@@ -108,6 +130,8 @@ def cmd_reproduce(args) -> int:
     for value, flag in ((args.epochs, "--epochs"), (args.eval_k, "--eval-k"), (args.limit, "--limit")):
         _check_positive(value, flag)
     _check_positive(args.eval_limit, "--eval-limit")
+    if args.stop_after is not None and not args.stop_after > 0:
+        raise ConfigError(f"--stop-after {args.stop_after}: expected minutes > 0")
     recipe = load_recipe(args.recipe, args.recipes)
     train_flags = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
     if args.no_progress:
@@ -117,17 +141,67 @@ def cmd_reproduce(args) -> int:
         data_flags["limit"] = args.limit
     spec, not_applied = recipe_spec(recipe, args.name, train_flags, data_flags)
     run_path = args.runs_dir / spec.name
-    result = _train(args, spec, recipe, not_applied, run_path)
+    if args.relay is not None:
+        return _relay(args, spec, recipe, not_applied, run_path)
+    result = _train(args, spec, recipe, not_applied, run_path, _stop_after(args))
     if result.interrupted:
         print(
             f"interrupted; continue with: vaelab reproduce {recipe.name} --runs-dir {args.runs_dir} --resume",
             file=sys.stderr,
         )
-        return 130
+        return result.exit_status
     return _evaluate(args, recipe, result.run)
 
 
-def _train(args, spec, recipe, not_applied, run_path):
+def _stop_after(args) -> list:
+    from vaelab.train.callbacks import StopAfter
+
+    return [] if args.stop_after is None else [StopAfter(args.stop_after)]
+
+
+def _relay(args, spec, recipe, not_applied, run_path: Path) -> int:
+    """``reproduce --relay DIR``: continue from the furthest of the run folder and DIR's snapshot, keep the snapshot
+    current, and evaluate (then publish the result and remove the snapshot) once the protocol is complete."""
+    from vaelab.core.device import select_device
+    from vaelab.core.errors import ConfigError
+    from vaelab.train.relay import RelayWriter, prepare_run
+    from vaelab.train.rundir import RunDir
+
+    if args.epochs is not None and args.epochs != recipe.epochs:
+        raise ConfigError(f"--epochs {args.epochs}: a relay runs the protocol's {recipe.epochs:,} epochs; use --stop-after")
+    if args.relay_every <= 0:
+        raise ConfigError(f"--relay-every {args.relay_every}: expected minutes > 0")
+    run = RunDir(run_path)
+    device = select_device(args.device or spec.train.device)
+    note = prepare_run(args.relay, recipe.name, run, device)
+    if note:
+        print(note, file=sys.stderr)
+    args.resume = run.exists()
+    writer = RelayWriter(args.relay, recipe.name, run, hardware_description(device), args.relay_every)
+    result = _train(args, spec, recipe, not_applied, run_path, [writer, *_stop_after(args)])
+    again = f"vaelab reproduce {recipe.name} --relay {args.relay} --runs-dir {args.runs_dir}"
+    if result.interrupted and result.signal is not None:
+        print(f"stopped; snapshot saved in {args.relay}; continue with: {again}", file=sys.stderr)
+        return result.exit_status
+    if result.trainer.epoch < recipe.epochs:
+        print(f"relay: epoch {result.trainer.epoch:,} of {recipe.epochs:,} saved in {args.relay}; continue with: {again}")
+        return 0
+    status = _evaluate(args, recipe, result.run)
+    _publish_complete(result.run.path, Path(args.relay), recipe.name)
+    return status
+
+
+def _publish_complete(run_path: Path, relay: Path, recipe: str) -> None:
+    """The row is complete: publish its result files beside the relay folder (when that is docs/results/<recipe>/relay)
+    and remove the snapshot, which the repository holds only while a row is in progress."""
+    if relay.name != "relay" or relay.parent.name != recipe:
+        return
+    print(f"published {publish_run(run_path, relay.parent.parent)}")
+    shutil.rmtree(relay, ignore_errors=True)
+    print(f"removed {relay}: the row is complete (its result files stay)")
+
+
+def _train(args, spec, recipe, not_applied, run_path, callbacks=()):
     from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
     from vaelab.train.rundir import RunDir
@@ -149,9 +223,9 @@ def _train(args, spec, recipe, not_applied, run_path):
             overrides["epochs"] = args.epochs
         if args.data_dir is not None:
             overrides["data_dir"] = str(args.data_dir)
-        result = resume_run(run_path, overrides)
+        result = resume_run(run_path, overrides, callbacks=list(callbacks))
     else:
-        result = create_run(spec, args.runs_dir, run_dir=run_path)
+        result = create_run(spec, args.runs_dir, run_dir=run_path, callbacks=list(callbacks))
     atomic_write_text(result.run.path / RECIPE_INFO, json.dumps(info, indent=2) + "\n")
     return result
 
@@ -201,6 +275,7 @@ def _evaluate(args, recipe, run) -> int:
     not_applied = unapplied_options(recipe, config)
     evaluation.update(checkpoint=which, checkpoint_epoch=checkpoint_epoch(metrics, which))
     record = result_record(recipe, config, metrics, evaluation, not_applied, extra, hardware)
+    _add_segments(record, run)
     evaluation.update(
         recipe=recipe.name,
         paper_nll=recipe.paper_nll,
@@ -222,6 +297,23 @@ def _evaluate(args, recipe, run) -> int:
     print_diagnostics(evaluation)
     print(f"  {len(record['deviations'])} differences from the paper's protocol are listed in result.json")
     return 0
+
+
+def _add_segments(record: dict, run) -> None:
+    """A relayed run's result says which epochs ran where, and whether every continuation was bit-exact."""
+    from vaelab.train.relay import read_segments
+
+    segments = [s for s in read_segments(run) if "from_epoch" in s]
+    if not segments:
+        return
+    record["segments"] = segments
+    inexact = [s for s in segments[1:] if not s.get("bit_exact", True)]
+    if inexact:
+        where = ", ".join(f"epochs {s['from_epoch'] + 1:,}-{s['to_epoch']:,} on {s['device']}" for s in inexact)
+        record["deviations"].append(
+            f"trained on several machines through the relay; not bit-exact at the continuation into {where} "
+            "(random streams re-seeded at a change of device, or other hardware)"
+        )
 
 
 # leaderboard ----------------------------------------------------------------------------------------------

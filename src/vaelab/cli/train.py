@@ -190,7 +190,7 @@ def cmd_train(args) -> int:
             f"{result.run.path.parent} --resume",
             file=sys.stderr,
         )
-        return 130
+        return result.exit_status
     return 0
 
 

@@ -11,6 +11,7 @@ epoch the metrics do not have).
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 import torch
@@ -238,35 +239,63 @@ class EpochCodes(Callback):
                 raise storage_error(self.path, exc, sum(a.nbytes for a in arrays.values())) from exc
 
 
-class Checkpoints(Callback):
-    """Saves ``best.pt`` when the epoch is the best so far and ``last.pt`` at every epoch end, and ``last.pt``
-    mid-epoch on a stop request (then prints how to continue)."""
+class StopAfter(Callback):
+    """Asks the trainer to stop (as a stop signal does: the checkpoint is written) once ``minutes`` of wall time have
+    passed since training started (``--stop-after``)."""
 
-    def __init__(self, run: RunDir):
+    def __init__(self, minutes: float):
+        self.limit, self.t0 = minutes * 60, time.monotonic()
+
+    def on_step_end(self, trainer) -> None:
+        if not trainer.stop_requested and time.monotonic() - self.t0 >= self.limit:
+            trainer.request_stop()
+            print(f"\n--stop-after: {self.limit / 60:g} minutes passed; stopping after this step", file=sys.stderr)
+
+
+class Checkpoints(Callback):
+    """Saves ``best.pt`` when the epoch is the best so far and ``last.pt`` at every epoch end, ``last.pt`` mid-epoch
+    on a stop request (then prints how to continue) and, with ``every_minutes``, ``last.pt`` mid-epoch once that
+    much time has passed since the last write (``--checkpoint-every``)."""
+
+    def __init__(self, run: RunDir, every_minutes: float | None = None):
         self.run = run
+        self.every = None if every_minutes is None else every_minutes * 60
+        self.t_last = time.monotonic()
+
+    def on_step_end(self, trainer) -> None:
+        if self.every is not None and time.monotonic() - self.t_last >= self.every:
+            self._save_last(trainer)
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         state = trainer.state_dict()
         if record["best"]:
             save_checkpoint(self.run.best_ckpt, state)
         save_checkpoint(self.run.last_ckpt, state)
+        self.t_last = time.monotonic()
 
     def on_stop(self, trainer) -> None:
-        save_checkpoint(self.run.last_ckpt, trainer.state_dict())
+        self._save_last(trainer)
         print(
             f"\ninterrupted: saved {self.run.last_ckpt} (epoch {trainer.epoch + 1}, step "
             f"{trainer.step_in_epoch}); continue with --resume",
             file=sys.stderr,
         )
 
+    def _save_last(self, trainer) -> None:
+        save_checkpoint(self.run.last_ckpt, trainer.state_dict())
+        self.t_last = time.monotonic()
 
-def run_callbacks(run: RunDir, samples_per_epoch: int, seed: int, progress: bool) -> list[Callback]:
-    """The callbacks of a training run writing into ``run``, in the order they must act."""
+
+def run_callbacks(
+    run: RunDir, samples_per_epoch: int, seed: int, progress: bool, checkpoint_every: float | None = None
+) -> list[Callback]:
+    """The callbacks of a training run writing into ``run``, in the order they must act (``checkpoint_every``:
+    minutes between mid-epoch checkpoints, or None)."""
     writers: list[Callback] = [
         MetricsLog(run),
         TensorBoardLog(run),
         EpochSamples(run, samples_per_epoch, seed),
         EpochCodes(run),
-        Checkpoints(run),
+        Checkpoints(run, checkpoint_every),
     ]
     return ([ProgressBar()] if progress else []) + writers + ([EpochPrinter()] if progress else [])

@@ -103,6 +103,9 @@ class TrainConfig(Options):
     compile: Literal["off", "default", "reduce-overhead"] = "off"
     """torch.compile the model for the training steps; reduce-overhead also captures CUDA graphs (small batches on
     a GPU, where launching kernels costs more than the arithmetic)"""
+    checkpoint_every: PositiveFloat | None = None
+    """minutes: also write checkpoints/last.pt mid-epoch once this much time has passed since the last one, so that
+    a kill -9 loses at most that much work on long epochs; default: only at epoch ends and on a stop signal"""
     dist_timeout: PositiveInt = 120
     """torchrun only: seconds a process waits for the others at a collective before it stops with an error"""
 
@@ -188,7 +191,16 @@ class DataConfig(Options):
 
 
 # options that may change when a run is resumed; everything else is fixed by the run's config.json
-RESUMABLE_OPTIONS = ("epochs", "device", "progress", "data_dir", "dist_timeout", "precision", "compile")
+RESUMABLE_OPTIONS = (
+    "epochs",
+    "device",
+    "progress",
+    "data_dir",
+    "dist_timeout",
+    "precision",
+    "compile",
+    "checkpoint_every",
+)
 
 
 def check_run_name(name: str) -> str:

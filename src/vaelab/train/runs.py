@@ -46,13 +46,25 @@ class TrainResult:
         run: the run folder.
         trainer: the ``Trainer`` (or ``ClosedFormFit`` for PCA) after training, holding the model.
         records: the ``metrics.jsonl`` records of the epochs this call finished.
-        interrupted: a stop request (Ctrl-C) ended training early; ``last.pt`` holds where it stopped.
+        interrupted: a stop request (Ctrl-C, SIGTERM, SIGUSR1) ended training early; ``last.pt`` holds where it
+            stopped.
+        signal: the signal that asked for the stop (None for another stop request or none).
     """
 
     run: RunDir
     trainer: Trainer | ClosedFormFit
     records: list[dict]
     interrupted: bool = False
+    signal: int | None = None
+
+    @property
+    def exit_status(self) -> int:
+        """The shell's convention: 0, or 128 + the signal that stopped training (130 Ctrl-C, 143 SIGTERM)."""
+        import signal
+
+        if not self.interrupted:
+            return 0
+        return 128 + int(self.signal or signal.SIGINT)
 
     def __iter__(self):  # ``run, trainer, records = train(...)``
         return iter((self.run, self.trainer, self.records))
@@ -224,7 +236,7 @@ def _fit(
     writes: bool = True,
 ) -> TrainResult:
     cfg = spec.train
-    callbacks = run_callbacks(run, cfg.samples_per_epoch, cfg.seed, cfg.progress) if writes else []
+    callbacks = run_callbacks(run, cfg.samples_per_epoch, cfg.seed, cfg.progress, cfg.checkpoint_every) if writes else []
     callbacks += list(extra)
     if model.closed_form:
         if dist is not None:
@@ -258,7 +270,7 @@ def _fit(
                 "--lr (a run without a checkpoint starts afresh)"
             )
         raise TrainingError(f"{exc}; stopped. {kept}. A lower --lr often helps") from exc
-    return TrainResult(run, trainer, result.records, result.interrupted)
+    return TrainResult(run, trainer, result.records, result.interrupted, result.signal)
 
 
 def train(

@@ -8,7 +8,7 @@ a resumed run continues bit for bit where it stopped (on the same device, same s
 
 What happens around the loop (progress bar, printing, metrics.jsonl, TensorBoard, per-epoch samples,
 checkpoints) is done by callbacks (``vaelab.train.callbacks``); Ctrl-C is turned into a stop request by
-``stop_on_sigint``. The loop itself touches no file.
+``stop_on_signals`` (also SIGTERM and SIGUSR1). The loop itself touches no file.
 """
 
 from __future__ import annotations
@@ -145,26 +145,33 @@ def score(val: dict, train: dict) -> float:
     return src["elbo"] if "elbo" in src else -src["loss"]
 
 
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGUSR1") if hasattr(signal, n))
+
+
 @contextlib.contextmanager
-def stop_on_sigint(trainer: Trainer):
-    """While active, Ctrl-C (SIGINT) asks ``trainer`` to stop after the current step (a second Ctrl-C aborts at
-    once with ``KeyboardInterrupt``). Outside the main thread or on Windows it does nothing."""
+def stop_on_signals(trainer: Trainer):
+    """While active, Ctrl-C (SIGINT), SIGTERM and SIGUSR1 (what SLURM and other schedulers send before they kill a
+    job) ask ``trainer`` to stop after the current step; the checkpoint callback then saves where it stopped. A
+    second signal aborts at once with ``KeyboardInterrupt``. Outside the main thread or on Windows it does nothing.
+    """
 
     def handler(signum, frame):
         if trainer.stop_requested:
             raise KeyboardInterrupt
-        trainer.request_stop()
-        print("\nCtrl-C: saving a checkpoint after this step (press again to abort at once)", file=sys.stderr)
+        trainer.request_stop(signum)
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        print(f"\n{name}: saving a checkpoint after this step (send it again to abort at once)", file=sys.stderr)
 
-    previous = None
+    previous = {}
     if sys.platform != "win32":
         with contextlib.suppress(ValueError):  # not the main thread
-            previous = signal.signal(signal.SIGINT, handler)
+            for signum in STOP_SIGNALS:
+                previous[signum] = signal.signal(signum, handler)
     try:
         yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 @dataclass
@@ -173,6 +180,7 @@ class FitResult:
 
     records: list[dict]
     interrupted: bool = False
+    signal: int | None = None  # the signal that asked for the stop (None: another stop request)
 
 
 class Trainer:
@@ -229,6 +237,7 @@ class Trainer:
         self.best_score = -math.inf
         self.best_epoch = 0
         self.stop_requested = False
+        self.stop_signal: int | None = None
         self.train_seconds = 0.0  # optimisation time of the current epoch so far
 
     @property
@@ -265,9 +274,11 @@ class Trainer:
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.best_epoch = int(state.get("best_epoch", self.epoch))
 
-    def request_stop(self) -> None:
-        """Ask the loop to stop after the current step (what Ctrl-C does); ``fit`` then returns interrupted."""
+    def request_stop(self, signum: int | None = None) -> None:
+        """Ask the loop to stop after the current step (what Ctrl-C, SIGTERM and SIGUSR1 do; ``signum`` says which
+        signal asked); ``fit`` then returns interrupted."""
         self.stop_requested = True
+        self.stop_signal = signum if self.stop_signal is None else self.stop_signal
 
     # the loop ---------------------------------------------------------------------------------------------
     def step(self) -> None:
@@ -366,7 +377,7 @@ class Trainer:
         """
         records = []
         self.model.train()
-        with stop_on_sigint(self):
+        with stop_on_signals(self):
             try:
                 while self.epoch < self.config.epochs and not self._patience_exhausted():
                     self._start_epoch()
@@ -388,14 +399,14 @@ class Trainer:
                             self.stop_requested = self.dist.any(self.stop_requested)
                         if self.stop_requested:
                             self._emit("on_stop")
-                            return FitResult(records, interrupted=True)
+                            return FitResult(records, interrupted=True, signal=self.stop_signal)
                     record = self._end_epoch(t0)
                     if self._patience_exhausted():
                         record["early_stopped"] = True
                     self._emit("on_epoch_end", record)
                     records.append(record)
                     if self.stop_requested:
-                        return FitResult(records, interrupted=True)
+                        return FitResult(records, interrupted=True, signal=self.stop_signal)
             finally:
                 self._emit("on_train_end")
         return FitResult(records)
