@@ -168,7 +168,9 @@ def _relay(args, spec, recipe, not_applied, run_path: Path) -> int:
     from vaelab.train.rundir import RunDir
 
     if args.epochs is not None and args.epochs != recipe.epochs:
-        raise ConfigError(f"--epochs {args.epochs}: a relay runs the protocol's {recipe.epochs:,} epochs; use --stop-after")
+        raise ConfigError(
+            f"--epochs {args.epochs}: a relay runs the protocol's {recipe.epochs:,} epochs; use --stop-after"
+        )
     if args.relay_every <= 0:
         raise ConfigError(f"--relay-every {args.relay_every}: expected minutes > 0")
     run = RunDir(run_path)
@@ -184,7 +186,9 @@ def _relay(args, spec, recipe, not_applied, run_path: Path) -> int:
         print(f"stopped; snapshot saved in {args.relay}; continue with: {again}", file=sys.stderr)
         return result.exit_status
     if result.trainer.epoch < recipe.epochs:
-        print(f"relay: epoch {result.trainer.epoch:,} of {recipe.epochs:,} saved in {args.relay}; continue with: {again}")
+        print(
+            f"relay: epoch {result.trainer.epoch:,} of {recipe.epochs:,} saved in {args.relay}; continue with: {again}"
+        )
         return 0
     status = _evaluate(args, recipe, result.run)
     _publish_complete(result.run.path, Path(args.relay), recipe.name)

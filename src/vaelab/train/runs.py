@@ -236,7 +236,9 @@ def _fit(
     writes: bool = True,
 ) -> TrainResult:
     cfg = spec.train
-    callbacks = run_callbacks(run, cfg.samples_per_epoch, cfg.seed, cfg.progress, cfg.checkpoint_every) if writes else []
+    callbacks = (
+        run_callbacks(run, cfg.samples_per_epoch, cfg.seed, cfg.progress, cfg.checkpoint_every) if writes else []
+    )
     callbacks += list(extra)
     if model.closed_form:
         if dist is not None:
