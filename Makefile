@@ -82,7 +82,7 @@ relay-status: install
 # on a CUDA machine, with nothing but the repository and a CUDA PyTorch: results into $(OUT) (default device-check/)
 OUT ?= device-check
 device-check:
-	PYTHONPATH=src OUT=$(OUT) python3 benchmarks/device_check.py
+	PYTHONPATH=src$${PYTHONPATH:+:$$PYTHONPATH} OUT=$(OUT) python3 benchmarks/device_check.py
 
 web: $(addprefix $(VENDOR)/,$(ORT_FILES))
 

@@ -65,6 +65,11 @@ def _add_reproduce(sub) -> None:
     p.add_argument("--data-dir", type=Path, help="folder holding <dataset>/<files>")
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (default auto)")
     p.add_argument(
+        "--compile",
+        choices=("off", "default", "reduce-overhead"),
+        help="torch.compile the training steps (reduce-overhead: also CUDA graphs); may change when resuming",
+    )
+    p.add_argument(
         "--reuse-eval",
         action="store_true",
         help="with --resume on a finished run: rewrite result.json from its eval.json instead of evaluating again "
@@ -133,7 +138,9 @@ def cmd_reproduce(args) -> int:
     if args.stop_after is not None and not args.stop_after > 0:
         raise ConfigError(f"--stop-after {args.stop_after}: expected minutes > 0")
     recipe = load_recipe(args.recipe, args.recipes)
-    train_flags = {k: v for k, v in (("epochs", args.epochs), ("device", args.device)) if v is not None}
+    train_flags = {
+        k: v for k, v in (("epochs", args.epochs), ("device", args.device), ("compile", args.compile)) if v is not None
+    }
     if args.no_progress:
         train_flags["progress"] = False
     data_flags = {"data_dir": str(args.data_dir)} if args.data_dir is not None else {}
@@ -222,7 +229,7 @@ def _train(args, spec, recipe, not_applied, run_path, callbacks=()):
             )
             if not same:
                 raise ConfigError(f"--resume: {run.path} was not made from recipe {recipe.name} (another model)")
-        overrides = {k: v for k, v in spec.train.to_dict().items() if k in ("device", "progress")}
+        overrides = {k: v for k, v in spec.train.to_dict().items() if k in ("device", "progress", "compile")}
         if args.epochs is not None:
             overrides["epochs"] = args.epochs
         if args.data_dir is not None:
@@ -392,7 +399,13 @@ def cmd_leaderboard(args) -> int:
     from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
     from vaelab.train.recipes import list_recipes
-    from vaelab.viz.leaderboard import collect_results, render_leaderboard, render_summary, replace_readme_block
+    from vaelab.viz.leaderboard import (
+        collect_relays,
+        collect_results,
+        render_leaderboard,
+        render_summary,
+        replace_readme_block,
+    )
 
     folders = args.runs_dir or [Path("docs/results")]
     for run in args.add:
@@ -408,7 +421,7 @@ def cmd_leaderboard(args) -> int:
             raise ConfigError(f"--readme {args.readme}: cannot read it ({exc})") from exc
         atomic_write_text(args.readme, replace_readme_block(readme, render_summary(recipes, results), args.readme))
         print(args.readme)
-    text = render_leaderboard(recipes, results)
+    text = render_leaderboard(recipes, results, collect_relays(folders))
     if args.out is not None and str(args.out) == "-":
         sys.stdout.write(text)
         return 0

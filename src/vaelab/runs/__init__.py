@@ -1,1 +1,1 @@
-"""The runs layer: what a run is on disk (its folder, its packed form, its relay snapshot), between models and training."""
+"""The runs layer: what a run is on disk (its folder, its packed form, its relay snapshot)."""

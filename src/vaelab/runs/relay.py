@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from vaelab.core.errors import CheckpointError
+from vaelab.core.errors import CheckpointError, ConfigError
 from vaelab.core.io import atomic_write_bytes, atomic_write_text
 
 RELAY_FORMAT = 1  # bump when the layout changes; a reader refuses a newer one
@@ -41,9 +41,9 @@ _TENSOR = "__tensor__"  # {"__tensor__": name}: a tensor stored as a safetensors
 _ITEMS = "__items__"  # {"__items__": [[key, value], ...]}: a dict whose keys are not all strings
 
 
-class RelayError(CheckpointError):
+class RelayError(ConfigError, CheckpointError):
     """A relay folder cannot be continued: its snapshot is corrupt, belongs to another recipe, or was written by a
-    newer vaelab (the message names the file and what was expected)."""
+    newer vaelab (the message names the file and what was expected). Bad input to ``--relay``: exit status 2."""
 
 
 # checkpoint dict <-> (tensors, JSON) ---------------------------------------------------------------------
@@ -242,11 +242,12 @@ def read_status(folder: str | Path) -> dict | None:
 
 
 def format_duration(seconds: float | None) -> str:
-    """``3.2 h`` / ``14 min`` / ``40 s``; ``unknown`` for None."""
+    """``40 s`` below two minutes, ``14 min`` below two hours, else ``3.2 h``; ``?`` for None."""
     if seconds is None:
-        return "unknown"
-    if seconds >= 5400:
-        return f"{seconds / 3600:.1f} h"
-    if seconds >= 90:
+        return "?"
+    seconds = float(seconds)
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds:.0f} s"
+    return f"{seconds / 3600:.1f} h"

@@ -24,9 +24,7 @@ from vaelab.core.io import atomic_write_text, load_checkpoint, save_checkpoint
 from vaelab.runs.relay import (
     MAX_SNAPSHOT_BYTES,
     SNAPSHOT_FILE,
-    RelayError,
     Snapshot,
-    format_duration,
     load_snapshot,
     save_snapshot,
 )
@@ -118,7 +116,7 @@ class RelayWriter(Callback):
             self._open_segment(trainer)
 
     def _open_segment(self, trainer) -> None:
-        segments = [s for s in read_segments(self.run)]
+        segments = read_segments(self.run)
         pending = segments.pop() if segments and "from_epoch" not in segments[-1] else {}
         done = trainer.epoch
         if not segments and (done or trainer.step_in_epoch):
@@ -192,21 +190,3 @@ def _before_relay(run: RunDir, done: int) -> dict:
         "bit_exact": True,
         "note": "trained as an ordinary run folder before its first relay snapshot",
     }
-
-
-def describe_progress(snap_dir: Path, recipe: str) -> str:
-    """One line: how far the relay of ``recipe`` in ``snap_dir`` is, and its ETA at the latest rate."""
-    from vaelab.runs.relay import read_status
-
-    status = read_status(snap_dir)
-    if status is None:
-        return f"{recipe}: no relay snapshot in {snap_dir}"
-    rate = status.get("seconds_per_epoch")
-    return (
-        f"{recipe}: epoch {status['epochs_done']:,} of {status['epochs_total']:,}"
-        + (f", {rate:.1f} s per epoch on {status.get('device')}" if rate else "")
-        + f", ETA {format_duration(status.get('eta_seconds'))}"
-    )
-
-
-__all__ = ["RelayError", "RelayWriter", "prepare_run", "read_segments", "describe_progress"]

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from vaelab.core.errors import CheckpointError, ConfigError
+from vaelab.runs.relay import format_duration
 from vaelab.train.recipes import ABSENT, Recipe
 from vaelab.train.schedules import patience_exhausted
 
@@ -122,6 +123,14 @@ def result_record(
     }
 
 
+def collect_relays(folders) -> list[dict]:
+    """The relay status files (``*/relay/status.json``) directly under each of ``folders``."""
+    from vaelab.runs.relay import read_status
+
+    found = (read_status(p) for folder in folders for p in sorted(Path(folder).glob("*/relay")))
+    return [s for s in found if s is not None and "recipe" in s and "epochs_done" in s]
+
+
 def collect_results(folders) -> list[dict]:
     """Every ``*/result.json`` directly under each of ``folders`` (run folders or ``docs/results``), each with
     its ``path`` added.
@@ -150,17 +159,6 @@ def _natural(text: str) -> list:
 
 def _count(value) -> str:
     return f"{value:,}" if isinstance(value, int) else "?"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = float(seconds)
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 2 * 3600:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def best_result(results: list[dict]) -> dict | None:
@@ -196,13 +194,40 @@ def _rows(recipes: list[Recipe], by_recipe: dict[str, list[dict]]) -> tuple[dict
     return rows, papers, order
 
 
-def render_leaderboard(recipes: list[Recipe], results: list[dict]) -> str:
+def render_relays(statuses: list[dict]) -> list[str]:
+    """Markdown lines for the rows still being trained through the relay (``vaelab.runs.relay`` status files):
+    epochs reached of the protocol's, the latest rate and device, and the ETA at that rate."""
+    if not statuses:
+        return []
+    lines = [
+        "",
+        "## In progress through the relay",
+        "",
+        "Rows being trained to the protocol's full length across machines (`make relay`; the snapshot is "
+        "`docs/results/<recipe>/relay/`). The ETA assumes the latest segment's rate continues.",
+        "",
+        "| recipe | epochs reached | per epoch (last machine) | ETA | segments | continuations bit-exact |",
+        "|---|---|---|---|---|---|",
+    ]
+    for s in sorted(statuses, key=lambda s: s["recipe"]):
+        rate = s.get("seconds_per_epoch")
+        per = "?" if rate is None else f"{rate:.1f} s ({s.get('device')}, {s.get('hardware')})"
+        exact = "yes" if s.get("bit_exact") else "no"
+        lines.append(
+            f"| `{s['recipe']}` | {_count(s['epochs_done'])} of {_count(s['epochs_total'])} | {per} | "
+            f"{format_duration(s.get('eta_seconds'))} | {s.get('segments', '?')} | {exact} |"
+        )
+    return lines
+
+
+def render_leaderboard(recipes: list[Recipe], results: list[dict], relays: list[dict] = ()) -> str:
     """The leaderboard as Markdown: one row per recipe (the paper's number and, where a result exists, vaelab's),
     then each row's deviations from the paper's protocol.
 
     Args:
         recipes: every known recipe (rows without a result say so).
         results: ``collect_results``'s records; results of recipes not in ``recipes`` get rows of their own.
+        relays: the status files of rows in progress through the relay (``collect_relays``).
     """
     by_recipe = _by_recipe(results)
     rows, papers, order = _rows(recipes, by_recipe)
@@ -240,7 +265,7 @@ def render_leaderboard(recipes: list[Recipe], results: list[dict]) -> str:
         binarization = f"{r.get('binarization_train', '?')}; {test_bin}"
         lines.append(
             f"| `{name}` | {paper}, {table} | {paper_cell} | **{nll}** | {_count(r['k'])} | {split} | {binarization} | "
-            f"{epochs} | {_duration(r.get('wall_seconds'))} | {r.get('hardware', '?')} |"
+            f"{epochs} | {format_duration(r.get('wall_seconds'))} | {r.get('hardware', '?')} |"
         )
         per_layer = [str(v["active_units"]) for v in (r.get("layers") or {}).values()]
         details = [f"active units {'+'.join(per_layer) or r.get('active_units')}"]
@@ -250,6 +275,7 @@ def render_leaderboard(recipes: list[Recipe], results: list[dict]) -> str:
             details.append("NLL vs K: " + ", ".join(f"{e['k']:,}: {e['nll']:.2f}" for e in r["nll_vs_k"]))
         notes.append(f"- `{name}` ({'; '.join(details)}); differs from the paper's protocol in:")
         notes += [f"  - {d}" for d in r.get("deviations", [])]
+    lines += render_relays(list(relays))
     lines += ["", "Papers:", ""] + [f"- {cite}: {paper}" for cite, paper in sorted(papers.items())]
     if notes:
         lines += ["", "## What each measured row did differently from the paper", "", *notes]
@@ -313,7 +339,7 @@ def render_summary(recipes: list[Recipe], results: list[dict]) -> str:
         units = units or str(r.get("active_units", "?"))
         if r.get("paper_active_units"):
             units += f" ({r['paper_active_units']})"
-        time_cell = f"{_duration(r.get('train_seconds'))} + {_duration(r.get('eval_seconds'))}"
+        time_cell = f"{format_duration(r.get('train_seconds'))} + {format_duration(r.get('eval_seconds'))}"
         lines.append(
             f"| `{r['recipe']}` | {paper_cell} | {nll} | {diff} | {epochs} | {elbo_cell} | {gap} | {units} | "
             f"{time_cell} | {r.get('hardware', '?')} |"

@@ -1,0 +1,182 @@
+"""The relay: a long recipe's state as a pickle-free snapshot that another machine continues bit for bit (on the same
+kind of device), and that refuses, in one line, a snapshot it cannot continue."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from vaelab.cli.main import main
+from vaelab.core.io import load_checkpoint
+from vaelab.runs.relay import (
+    RELAY_FORMAT,
+    SNAPSHOT_FILE,
+    RelayError,
+    Snapshot,
+    flatten_state,
+    load_snapshot,
+    save_snapshot,
+    unflatten_state,
+)
+
+RECIPE = "burda-vae-1layer-k1"
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def recipes(tmp_path_factory) -> Path:
+    """A recipe folder with a 2-epoch copy of Burda et al.'s VAE recipe (every option of the protocol but its length)
+    and a second recipe of another name."""
+    folder = tmp_path_factory.mktemp("recipes")
+    text = (REPO / "configs" / "recipes" / f"{RECIPE}.toml").read_text()
+    assert "epochs = 3280" in text
+    (folder / "tiny.toml").write_text(text.replace("epochs = 3280", "epochs = 2"))
+    (folder / "other.toml").write_text(text.replace("epochs = 3280", "epochs = 2"))
+    return folder
+
+
+def reproduce(recipes: Path, runs: Path, relay: Path, data_dir, *extra, name="tiny") -> int:
+    argv = ["reproduce", name, "--recipes", str(recipes), "--runs-dir", str(runs), "--relay", str(relay)]
+    argv += ["--limit", "300", "--eval-k", "2", "--eval-limit", "20", "--data-dir", str(data_dir), "--no-progress"]
+    return main(argv + [str(e) for e in extra])
+
+
+def test_checkpoint_dicts_round_trip_without_pickle():
+    state = {
+        "model_state": {"w": torch.randn(3, 4), "b": torch.zeros(4, dtype=torch.float64)},
+        "optimizer_state": {"state": {0: {"step": torch.tensor(3.0)}, 1: {}}, "param_groups": [{"lr": 1e-3}]},
+        "generator_state": torch.arange(16, dtype=torch.uint8),
+        "perm": None,
+        "best_score": -math.inf,
+        "sums": {"keys": ["loss"], "count": 7},
+    }
+    tensors: dict = {}
+    doc = json.loads(json.dumps(flatten_state(state, tensors)))  # what the file holds: JSON and tensors
+    back = unflatten_state(doc, tensors)
+    assert back["optimizer_state"]["state"].keys() == {0, 1}  # integer keys survive
+    assert back["best_score"] == -math.inf and back["perm"] is None and back["sums"] == state["sums"]
+    assert torch.equal(back["model_state"]["b"], state["model_state"]["b"])
+    assert back["model_state"]["b"].dtype == torch.float64
+    assert torch.equal(back["generator_state"], state["generator_state"])
+
+
+def test_a_stopped_relay_continues_bit_identically_from_its_snapshot_alone(tmp_path, data_dir, recipes):
+    # uninterrupted: 2 epochs, evaluated, published beside the relay folder, whose snapshot is then removed
+    ref_relay = tmp_path / "ref" / "tiny" / "relay"
+    assert reproduce(recipes, tmp_path / "ref-runs", ref_relay, data_dir) == 0
+    assert not ref_relay.exists() and (tmp_path / "ref" / "tiny" / "result.json").is_file()
+    reference = load_checkpoint(tmp_path / "ref-runs" / "tiny" / "checkpoints" / "last.pt")
+
+    # stopped after its first steps (--stop-after), then continued on "another machine": only the snapshot travels
+    relay = tmp_path / "results" / "tiny" / "relay"
+    assert reproduce(recipes, tmp_path / "m1", relay, data_dir, "--stop-after", "0.0001") == 0
+    snap = load_snapshot(relay, "tiny")
+    assert (snap.epochs_done, snap.epochs_total) == (0, 2) and snap.state["step_in_epoch"] >= 1
+    assert (relay / SNAPSHOT_FILE).stat().st_size < 8 * 2**20
+    status = json.loads((relay / "status.json").read_text())
+    assert status["recipe"] == "tiny" and status["epochs_done"] == 0 and not status["complete"]
+
+    assert reproduce(recipes, tmp_path / "m2", relay, data_dir) == 0
+    resumed = load_checkpoint(tmp_path / "m2" / "tiny" / "checkpoints" / "last.pt")
+    assert resumed["global_step"] == reference["global_step"]
+    for key, value in reference["model_state"].items():
+        assert torch.equal(resumed["model_state"][key], value), key
+    result = json.loads((tmp_path / "results" / "tiny" / "result.json").read_text())
+    segments = result["segments"]
+    assert [(s["from_epoch"], s["to_epoch"]) for s in segments] == [(0, 0), (0, 2)]
+    assert all(s["bit_exact"] and s["device"] == "cpu" for s in segments)
+    assert not any("relay" in d for d in result["deviations"])  # exact on one kind of device: nothing to declare
+
+
+@pytest.fixture(scope="module")
+def snapshot(tmp_path_factory, data_dir, recipes) -> Path:
+    """A relay folder holding a snapshot of recipe ``tiny`` (stopped after its first steps)."""
+    base = tmp_path_factory.mktemp("snap")
+    relay = base / "tiny" / "relay"
+    assert reproduce(recipes, base / "runs", relay, data_dir, "--stop-after", "0.0001") == 0
+    return relay
+
+
+def _tamper_format(path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    with open(path, "rb") as fh:  # the header: 8 bytes of length, then JSON with the metadata
+        n = int.from_bytes(fh.read(8), "little")
+        meta = json.loads(fh.read(n))["__metadata__"]
+    doc = json.loads(meta["vaelab_relay"])
+    doc["format"] = RELAY_FORMAT + 1
+    save_file(load_file(path), path, metadata={"vaelab_relay": json.dumps(doc)})
+
+
+def _tamper(case: str, path: Path) -> None:
+    data = path.read_bytes()
+    if case == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif case == "garbage":
+        path.write_bytes(b"\x00" * 64 + data[64:])
+    elif case == "newer-format":
+        _tamper_format(path)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("truncated", "corrupt relay snapshot"),
+        ("garbage", "corrupt relay snapshot"),
+        ("newer-format", "written by a newer vaelab"),
+        ("other-recipe", "a snapshot of recipe 'tiny', not 'other'"),
+    ],
+)
+def test_a_relay_folder_it_cannot_continue_gives_one_line(tmp_path, data_dir, recipes, snapshot, capsys, case, message):
+    relay = tmp_path / "relay"
+    shutil.copytree(snapshot, relay)
+    _tamper(case, relay / SNAPSHOT_FILE)
+    before = (relay / SNAPSHOT_FILE).read_bytes()
+    name = "other" if case == "other-recipe" else "tiny"
+    code = reproduce(recipes, tmp_path / "runs", relay, data_dir, name=name)
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2, err
+    assert len(lines) == 1 and message in lines[0] and str(relay / SNAPSHOT_FILE) in lines[0], err
+    assert "Traceback" not in err
+    assert (relay / SNAPSHOT_FILE).read_bytes() == before  # nothing it was given is touched
+    assert not (tmp_path / "runs" / name / "checkpoints").exists()
+
+
+def test_non_finite_weights_are_refused(tmp_path, snapshot):
+    snap = load_snapshot(snapshot, "tiny")
+    key = next(iter(snap.state["model_state"]))
+    snap.state["model_state"][key] = torch.full_like(snap.state["model_state"][key], float("nan"))
+    save_snapshot(tmp_path, snap)
+    with pytest.raises(RelayError, match="NaN or infinite"):
+        load_snapshot(tmp_path, "tiny")
+
+
+def test_relay_status_and_the_leaderboard_show_the_epoch_reached_and_the_eta(tmp_path, snapshot, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(snapshot, results / "tiny" / "relay")
+    snap = load_snapshot(results / "tiny" / "relay")
+    snap.segments[-1].update(from_epoch=0, to_epoch=1, seconds=30.0)  # one epoch in 30 s: 1 epoch left
+    snap.state["epoch"], snap.state["step_in_epoch"] = 1, 0
+    snap.metrics = [{"epoch": 1}]
+    save_snapshot(results / "tiny" / "relay", Snapshot(**vars(snap)))
+    assert main(["relay", "status", "--results", str(results), "--runs-dir", str(tmp_path / "runs")]) == 0
+    out = capsys.readouterr().out
+    assert "tiny" in out and "1 of 2" in out and "30 s" in out and "30.0 s" in out
+    board = tmp_path / "board.md"
+    assert main(["leaderboard", "--runs-dir", str(results), "--out", str(board)]) == 0
+    text = board.read_text()
+    assert "## In progress through the relay" in text and "| `tiny` | 1 of 2 | 30.0 s (cpu" in text
+
+
+def test_relay_refuses_a_shorter_protocol_and_bad_minutes(tmp_path, data_dir, recipes, capsys):
+    assert reproduce(recipes, tmp_path / "r", tmp_path / "relay", data_dir, "--epochs", "1") == 2
+    assert "use --stop-after" in capsys.readouterr().err
+    assert reproduce(recipes, tmp_path / "r", tmp_path / "relay", data_dir, "--relay-every", "0") == 2
+    assert "--relay-every 0.0: expected minutes > 0" in capsys.readouterr().err
+    assert not (tmp_path / "relay").exists()
