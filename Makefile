@@ -81,8 +81,9 @@ relay-status: install
 
 # on a CUDA machine, with nothing but the repository and a CUDA PyTorch: results into $(OUT) (default device-check/)
 OUT ?= device-check
+MINUTES ?= 8
 device-check:
-	PYTHONPATH=src$${PYTHONPATH:+:$$PYTHONPATH} OUT=$(OUT) python3 benchmarks/device_check.py
+	PYTHONPATH=src$${PYTHONPATH:+:$$PYTHONPATH} OUT=$(OUT) python3 benchmarks/device_check.py --minutes $(MINUTES)
 
 web: $(addprefix $(VENDOR)/,$(ORT_FILES))
 
