@@ -71,3 +71,18 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def digits_pack(tmp_path_factory):
+    """A small real pack: a 2-D VAE (hidden 16) trained 1 epoch on scikit-learn's 8x8 digits, evaluated (K = 5,
+    50 test images) and packed (``vaelab pack``). Returns ``(run folder, pack folder)``; read-only: tests that
+    change a pack copy it first."""
+    import vaelab
+
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    root = tmp_path_factory.mktemp("digits-pack")
+    run = vaelab.train("vae", name="digits-z2", dataset="sklearn-digits", runs_dir=root / "runs", latent_dim=2,
+                       hidden=(16,), epochs=1, batch_size=64, progress=False)  # fmt: skip
+    run.evaluate(k=5, limit=50)
+    return run.path, run.pack(root / "pack").path

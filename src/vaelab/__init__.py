@@ -4,6 +4,7 @@
     run = vaelab.train(model="vae", latent_dim=2, epochs=5, limit=10_000)   # a vaelab.Run
     run.evaluate(k=100); run.plot("manifold"); run.model
     vaelab.load_run("runs/vae-mnist-z2")
+    vaelab.load("ORG/NAME")        # a local folder, else a packed model on the Hugging Face Hub
 
 Layers, lowest first: ``core`` -> ``data`` -> ``models`` -> ``train`` | ``evaluate`` -> ``viz`` | ``export`` ->
 ``api`` -> ``cli``. Nothing lower imports anything higher.
@@ -19,15 +20,16 @@ import importlib
 import sys
 import types
 
-from vaelab.core.errors import CheckpointError, ConfigError, DatasetError, TrainingError, VaelabError
+from vaelab.core.errors import CheckpointError, ConfigError, DatasetError, PackError, TrainingError, VaelabError
 
 __version__ = "0.1.0"
 
-_API_NAMES = ("load_run", "Run", "Explorer")
+_API_NAMES = ("load", "load_run", "Run", "Explorer")
 
 __all__ = [
     "__version__",
     "train",
+    "load",
     "load_run",
     "Run",
     "Explorer",
@@ -35,12 +37,14 @@ __all__ = [
     "DatasetError",
     "ConfigError",
     "CheckpointError",
+    "PackError",
     "TrainingError",
 ]
 
 
 def __getattr__(name: str):
-    """``load_run``, ``Run`` and ``Explorer`` from ``vaelab.api``, imported on first use (it imports torch)."""
+    """``load``, ``load_run``, ``Run`` and ``Explorer`` from ``vaelab.api``, imported on first use (it imports
+    torch)."""
     if name in _API_NAMES:
         from vaelab import api
 

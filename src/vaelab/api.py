@@ -12,8 +12,10 @@ are the same either way.
     run.model                         # the torch.nn.Module (encode, decode, sample)
     run.pack("shared/vae-z2")         # safetensors weights + config.json + model card
     vaelab.load_run("shared/vae-z2")  # a run folder or a packed folder
+    vaelab.load("ORG/NAME")           # a local folder, else a model repository on the Hugging Face Hub
+    run.push("ORG/NAME")              # pack and upload (huggingface_hub)
 
-``vaelab/__init__.py`` exposes ``train``, ``load_run``, ``Run`` and ``Explorer`` lazily, so ``import vaelab``
+``vaelab/__init__.py`` exposes ``train``, ``load``, ``load_run``, ``Run`` and ``Explorer`` lazily, so ``import vaelab``
 stays light (no torch) until one of them is used.
 """
 
@@ -133,9 +135,46 @@ def load_run(path: str | Path) -> Run:
     """Open a run folder (``runs/<name>``) or a packed model folder (``vaelab pack``).
 
     Raises:
-        CheckpointError: no ``config.json`` there.
+        CheckpointError: no ``config.json`` there. PackError: a packed folder with a malformed field.
     """
     return Run(path)
+
+
+def load(
+    path_or_repo_id: str | Path,
+    *,
+    revision: str | None = None,
+    cache_dir: str | Path | None = None,
+    token: str | bool | None = None,
+    local_files_only: bool = False,
+) -> Run:
+    """Open a model the way diffusers' ``from_pretrained`` does: a local run folder or packed folder, or else a
+    model repository on the Hugging Face Hub (``ORG/NAME``), downloaded into the Hub's cache with
+    ``huggingface_hub.snapshot_download`` (``vaelab.export.hub.download``). Every file of a pack is checked before
+    use (``vaelab.train.pack_read``).
+
+    Args:
+        path_or_repo_id: a folder, or a Hub repository id.
+        revision: the repository's branch, tag or commit (default ``main``).
+        cache_dir: the Hub cache (default ``HF_HUB_CACHE``, else ``~/.cache/huggingface/hub``).
+        token: for private repositories (default: the token ``hf auth login`` saved, or ``HF_TOKEN``).
+        local_files_only: use the cache only, as when ``HF_HUB_OFFLINE=1``.
+
+    Returns:
+        A ``Run`` (``run.model`` is the ``torch.nn.Module``).
+
+    Raises:
+        CheckpointError: not a folder and not obtainable from the Hub (offline with no cached copy: one line), or a
+            damaged file. ConfigError: neither an existing folder nor a valid repository id. PackError: a malformed
+            field of the pack.
+    """
+    from vaelab.export.hub import download
+
+    text = str(path_or_repo_id)
+    path = Path(text).expanduser()
+    if path.exists() or isinstance(path_or_repo_id, Path) or text.startswith((".", "/", "~")) or text.count("/") > 1:
+        return Run(path)
+    return Run(download(text, revision, cache_dir, token, local_files_only))
 
 
 def evaluate_run(
@@ -395,12 +434,54 @@ class Run:
 
         return export_run(self.dir, checkpoint, None, n_codes)
 
-    def pack(self, out: str | Path, checkpoint: str = "best") -> Run:
+    def pack(self, out: str | Path, checkpoint: str = "best", license: str | None = None) -> Run:
         """Pack the run to share it (``vaelab pack``): ``model.safetensors``, ``config.json`` and a model card in
-        ``out``; returns the packed folder as a ``Run`` (``vaelab.train.pack.pack_run``)."""
+        the Hugging Face Hub's format in ``out``; returns the packed folder as a ``Run``
+        (``vaelab.train.pack.pack_run``; ``license``: a Hub licence id, default the training data's terms where
+        known)."""
         from vaelab.train.pack import pack_run
 
-        return Run(pack_run(self.dir, out, checkpoint))
+        return Run(pack_run(self.dir, out, checkpoint, license))
+
+    def push(
+        self,
+        repo_id: str,
+        *,
+        license: str | None = None,
+        checkpoint: str = "best",
+        private: bool | None = None,
+        token: str | bool | None = None,
+        commit_message: str | None = None,
+        revision: str | None = None,
+    ) -> str:
+        """Upload the model to the Hugging Face Hub repository ``repo_id`` (``vaelab push``): a packed folder as
+        it is, a run packed first into a temporary folder (``pack``, with ``checkpoint`` and ``license``); through
+        ``huggingface_hub`` (``vaelab.export.hub.upload``: ``create_repo``, then ``upload_folder``).
+
+        Returns:
+            The commit's URL.
+
+        Raises:
+            ConfigError: a malformed ``repo_id``, an unknown licence, ``license`` given for a packed folder (its
+                card states one: repack to change it). CheckpointError: the Hub is switched off, unreachable or
+                refuses the upload. As ``pack``.
+        """
+        import tempfile
+
+        from vaelab.export.hub import check_repo_id, upload
+
+        check_repo_id(repo_id)
+        options = {"private": private, "token": token, "commit_message": commit_message, "revision": revision}
+        if self.packed:
+            if license is not None:
+                raise ConfigError(
+                    f"license={license!r}: {self.path} is a packed folder whose card states its licence; pack the "
+                    "run again with license= to change it"
+                )
+            return upload(self.path, repo_id, **options)
+        with tempfile.TemporaryDirectory(prefix="vaelab-push-") as tmp:
+            packed = self.pack(Path(tmp) / self.name, checkpoint, license)
+            return upload(packed.path, repo_id, **options)
 
     def explore(self, port: int = 0, host: str = "127.0.0.1", export: bool | None = None, open_browser: bool = False):
         """Build the explorer site (exporting first if needed) and serve it in a background thread.
@@ -432,4 +513,4 @@ class Run:
         return page
 
 
-__all__ = ["Explorer", "Run", "evaluate_run", "load_run", "train"]
+__all__ = ["Explorer", "Run", "evaluate_run", "load", "load_run", "train"]

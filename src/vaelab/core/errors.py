@@ -17,6 +17,14 @@ class CheckpointError(VaelabError):
     """A checkpoint or run directory cannot be read (names the file)."""
 
 
+class PackError(ConfigError):
+    """A packed model folder (``vaelab pack``, or one downloaded from the Hugging Face Hub) holds a readable file
+    with a malformed field: a wrong type or value, an unknown format version, weights that do not fit the model or
+    are not finite, a pickled array, a symbolic link leading out of the folder (names the file and the field; the
+    command line exits 2). A file that cannot be read at all (missing, truncated, not JSON) is a
+    ``CheckpointError`` (exit 1)."""
+
+
 class TrainingError(VaelabError):
     """Training cannot go on, e.g. the loss became non-finite (the last good checkpoint is kept)."""
 

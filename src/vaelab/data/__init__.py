@@ -65,7 +65,12 @@ class ImageDataset:
 
 
 def _read_mnist(paths: dict[str, Path]):
+    """``(train, test)`` pairs of ``(images (N, 1, 28, 28) uint8, labels (N,))``; a pair whose files are not in
+    ``paths`` is None (the test split alone needs only the two t10k files)."""
+
     def pair(img, lab):
+        if img not in paths:
+            return None
         x, y = read_idx_pair(paths[img], paths[lab])
         return x[:, None], y
 
@@ -110,6 +115,8 @@ def _read_olivetti(paths: dict[str, Path]):
 
 
 _READERS = {"mnist": _read_mnist, "frey-face": _read_frey, "olivetti-faces": _read_olivetti}
+# the files one split needs, where a dataset keeps its splits in separate files (others need all their files)
+_SPLIT_FILES = {("mnist", "test"): ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
 DATASET_NAMES = (*sorted(CATALOG), sklearn_digits.NAME)
 """The named datasets; ``folder:PATH`` names a folder of images besides these."""
 
@@ -234,8 +241,11 @@ def load_dataset(
             default_val, scale = sklearn_digits.DEFAULT_VAL_SIZE, float(sklearn_digits.MAX_VALUE)
         else:
             spec = get_spec(name)
-            paths = locate(name, data_dir, allow_download)
-            (x_tr, y_tr), test = _READERS[name](paths)
+            paths = locate(name, data_dir, allow_download, files=_SPLIT_FILES.get((name, split)))
+            train, test = _READERS[name](paths)
+            if train is None:  # only the test split's files were read
+                return _as_dataset(*test, limit, name, split, info, scale)
+            (x_tr, y_tr) = train
             if test is None:  # carve a fixed test set
                 (x_tr, y_tr), test = _carve_test(x_tr, y_tr)
             default_val = spec.default_val_size
@@ -251,6 +261,12 @@ def load_dataset(
         x, y = x_tr, y_tr
     else:
         x, y = test
+    return _as_dataset(x, y, limit, name, split, info, scale)
+
+
+def _as_dataset(x, y, limit, name, split, info, scale) -> ImageDataset:
+    """uint8 (or integer) images ``x`` (N, C, H, W) and labels ``y`` (N,) or None as an ``ImageDataset`` in [0, 1]
+    (divided by ``scale``), the first ``limit`` only."""
     if limit is not None:
         x, y = x[:limit], None if y is None else y[:limit]
     images = torch.from_numpy(np.ascontiguousarray(x)).float().div_(scale)

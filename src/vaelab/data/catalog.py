@@ -358,9 +358,14 @@ def locate_file(
 
 
 def locate(
-    dataset: str, data_dir: str | Path | None = None, allow_download: bool | None = None, progress: bool = True
+    dataset: str,
+    data_dir: str | Path | None = None,
+    allow_download: bool | None = None,
+    progress: bool = True,
+    files: tuple[str, ...] | None = None,
 ) -> dict[str, Path]:
-    """Verified local paths of every file of ``dataset``, by file name (see ``locate_file`` for the lookup,
-    downloads and the ``DatasetError`` raised)."""
+    """Verified local paths of every file of ``dataset`` (or of the named ``files`` only, e.g. the test split's),
+    by file name (see ``locate_file`` for the lookup, downloads and the ``DatasetError`` raised)."""
     spec = get_spec(dataset)
-    return {f.name: locate_file(dataset, f, data_dir, allow_download, progress) for f in spec.files}
+    wanted = [f for f in spec.files if files is None or f.name in files]
+    return {f.name: locate_file(dataset, f, data_dir, allow_download, progress) for f in wanted}

@@ -10,7 +10,9 @@
     .lock, .owner        held by the one process training the run (``RunDir.lock``)
 
 A packed model folder (``vaelab pack``: ``model.safetensors``, ``config.json``, ``README.md``; see
-``vaelab.train.pack``) is read through the same class: ``is_packed`` is true and ``load_model`` loads its weights.
+``vaelab.train.pack``) is read through the same class: ``is_packed`` is true, ``require`` checks every file and
+field of it once (a pack is untrusted input: ``vaelab.train.pack_read``), the readers below return its checked
+contents and ``load_model`` loads its checked weights.
 
 Files are written atomically (``vaelab.core.io``): a crash at any moment leaves each file either old or new.
 """
@@ -38,6 +40,7 @@ class RunDir:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._pack_checked = False
 
     def __repr__(self) -> str:
         return f"RunDir({str(self.path)!r})"
@@ -110,12 +113,21 @@ class RunDir:
     @property
     def is_packed(self) -> bool:
         """Whether this is a packed model folder (``model.safetensors`` instead of checkpoints)."""
-        from vaelab.train.pack import is_packed
+        from vaelab.train.pack_read import is_packed
 
         return is_packed(self.path)
 
     def require(self) -> RunDir:
-        """Raise ``CheckpointError`` unless this is a run directory."""
+        """Raise ``CheckpointError`` unless this is a run directory; check a packed folder's every file once
+        (``vaelab.train.pack_read.check_pack``: ``PackError`` for a malformed field, ``CheckpointError`` for a
+        damaged file)."""
+        if self.is_packed:
+            if not self._pack_checked:
+                from vaelab.train.pack_read import check_pack
+
+                check_pack(self.path)
+                self._pack_checked = True
+            return self
         if not self.exists():
             raise CheckpointError(f"{self.path}: not a vaelab run directory (no config.json); train one first")
         return self
@@ -125,8 +137,13 @@ class RunDir:
         atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
 
     def load_config(self) -> dict:
-        """``config.json`` as a dict. Raises ``CheckpointError`` if it is missing, unreadable or not JSON."""
+        """``config.json`` as a dict. Raises ``CheckpointError`` if it is missing, unreadable or not JSON (of a
+        packed folder: checked and completed, ``vaelab.train.pack_read.read_config``)."""
         self.require()
+        if self.is_packed:
+            from vaelab.train.pack_read import read_config
+
+            return read_config(self.path)
         try:
             config = json.loads(self.config_path.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -141,6 +158,10 @@ class RunDir:
         append_line(self.metrics_path, json.dumps(record))
 
     def read_metrics(self) -> list[dict]:
+        if self.is_packed:
+            from vaelab.train.pack_read import read_metrics
+
+            return read_metrics(self.require().path)
         if not self.metrics_path.is_file():
             return []
         out = []
@@ -158,6 +179,10 @@ class RunDir:
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
 
     def read_eval(self) -> dict | None:
+        if self.is_packed:
+            from vaelab.train.pack_read import read_eval
+
+            return read_eval(self.require().path)
         if not self.eval_path.is_file():
             return None
         try:
@@ -169,9 +194,13 @@ class RunDir:
         atomic_write_text(self.eval_path, json.dumps(result, indent=2) + "\n")
 
     def read_epoch_samples(self) -> np.ndarray | None:
-        """uint8 ``(epochs, n, C, H, W)`` or None."""
+        """uint8 ``(epochs, n, C, H, W)`` or None (read with ``allow_pickle=False``; of a packed folder, checked)."""
+        if self.is_packed:
+            from vaelab.train.pack_read import read_epoch_samples
+
+            return read_epoch_samples(self.require().path, self.load_config()["model_config"]["image_shape"])
         p = self.epoch_samples_path
-        return np.load(p) if p.is_file() else None
+        return np.load(p, allow_pickle=False) if p.is_file() else None
 
     def save_epoch_samples(self, arr: np.ndarray) -> None:
         with atomic_path(self.epoch_samples_path) as tmp:
@@ -223,7 +252,7 @@ class RunDir:
         """
         self.require()
         if self.is_packed:  # one set of weights: ``which`` does not apply
-            from vaelab.train.pack import load_packed_model
+            from vaelab.train.pack_read import load_packed_model
 
             return load_packed_model(self.path, self.load_config(), device)
         path = self.checkpoint_path(which)
