@@ -63,8 +63,6 @@ def pack_run(run, out: str | Path, checkpoint: str = "best", license: str | None
         CheckpointError: not a run directory or an unreadable checkpoint. PackError: a malformed pack to repack.
         StorageError: a file cannot be written.
     """
-    from safetensors.torch import save
-
     from vaelab.train.card import check_license, default_license, model_card
     from vaelab.train.rundir import RunDir
 
@@ -101,18 +99,27 @@ def pack_run(run, out: str | Path, checkpoint: str = "best", license: str | None
         "packed": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "license": license,
     }
+    _write(out, tensors, config, card, run.path)
+    return out
+
+
+def _write(out: Path, tensors: dict, config: dict, card: str, source: Path) -> None:
+    """Write the pack's files into ``out``: the weights (bytes from ``safetensors.torch.save``, written atomically
+    with mode 0644, not the 0600 of safetensors' own ``save_file``), ``config.json``, the card, and copies of
+    ``COPIED`` from ``source``."""
+    from safetensors.torch import save
+
     out.mkdir(parents=True, exist_ok=True)
     meta = {"format": f"vaelab-weights-{PACK_FORMAT}", "model": config["model"]}
-    atomic_write_bytes(out / WEIGHTS_FILE, save(tensors, metadata=meta))  # 0644, not safetensors' own 0600
+    atomic_write_bytes(out / WEIGHTS_FILE, save(tensors, metadata=meta))
     atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     atomic_write_text(out / CARD_FILE, card)
     for name in COPIED:
-        if (run.path / name).is_file():
+        if (source / name).is_file():
             try:
-                shutil.copyfile(run.path / name, out / name)
+                shutil.copyfile(source / name, out / name)
             except OSError as exc:
                 raise storage_error(out / name, exc) from exc
-    return out
 
 
 __all__ = ["CARD_FILE", "COPIED", "PACK_FORMAT", "WEIGHTS_FILE", "pack_run"]
