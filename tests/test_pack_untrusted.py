@@ -125,6 +125,14 @@ def _loop(pack: Path, outside: Path) -> None:
     (pack / "export").symlink_to(pack / "export")
 
 
+def _fifo(name):
+    def tamper(pack: Path, outside: Path) -> None:
+        (pack / name).unlink()
+        os.mkfifo(pack / name)
+
+    return tamper
+
+
 def _weights_dir(pack: Path, outside: Path) -> None:
     (pack / "model.safetensors").unlink()
     (pack / "model.safetensors").mkdir()
@@ -240,6 +248,8 @@ CASES = [
     ),
     ("samples-truncated", _truncate("epoch_samples.npy", 0.8), 1, "epoch_samples.npy: the header declares"),
     ("samples-huge-header", _huge_npy_header, 1, "epoch_samples.npy: the header declares"),
+    ("samples-a-fifo", _fifo("epoch_samples.npy"), 1, "epoch_samples.npy: not a regular file"),
+    ("eval-a-fifo", _fifo("eval.json"), 1, "eval.json: not a file"),
     ("samples-not-npy", _text("epoch_samples.npy", "hello"), 1, "epoch_samples.npy: not a readable .npy"),
     ("codes-pickled", _npz(codes=np.array([None], dtype=object)), 2, "member codes.npy: a pickled"),
     (

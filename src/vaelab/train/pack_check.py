@@ -228,6 +228,7 @@ def read_npy(path: Path, dtype: str, ndim: int) -> np.ndarray:
         CheckpointError: not a ``.npy`` file, or truncated (the header claims more bytes than follow it).
         PackError: a pickled (object) array, another dtype or number of dimensions.
     """
+    _require_file(path)
     try:
         with open(path, "rb") as fh:
             shape, dt = _npy_header(fh, str(path))
@@ -240,6 +241,12 @@ def read_npy(path: Path, dtype: str, ndim: int) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise CheckpointError(f"{path}: cannot read it as .npy ({brief(exc)}); the file is damaged") from exc
+
+
+def _require_file(path: Path) -> None:
+    """``CheckpointError`` unless ``path`` is a regular file (a folder, a FIFO or a device is never opened)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: not a regular file; the pack is damaged")
 
 
 def _npy_header(fh, where: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -274,6 +281,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         CheckpointError: not a zip of ``.npy`` files, or a member shorter or longer than its header says.
         PackError: a pickled (object) member.
     """
+    _require_file(path)
     try:
         with zipfile.ZipFile(path) as zf:
             for info in zf.infolist():

@@ -117,6 +117,8 @@ def is_packed(path: str | Path) -> bool:
     path = Path(path)
     if (path / WEIGHTS_FILE).exists() or (path / WEIGHTS_FILE).is_symlink():
         return True
+    if not (path / "config.json").is_file():
+        return False
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
