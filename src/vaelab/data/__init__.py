@@ -1,16 +1,19 @@
-"""Datasets as in-memory tensors: images ``(N, C, H, W)`` float32 in [0, 1], labels ``(N,)`` int64 or None.
+"""Datasets as in-memory tensors: images ``(N, C, H, W)`` float32 in [0, 1], labels ``(N,)`` int64 or None, and
+per-image attributes (each ``(N,)`` int64) where the dataset has them.
 
 ``load_dataset(name, split)`` with split ``train`` / ``val`` / ``test`` (``train-full`` = train + val). The
-validation split is carved from the end of the training set (default: the last 10,000 MNIST images). Datasets
-without an official test split (the faces, ``sklearn-digits``, image folders) hold out a fixed, seeded 10% as
-test first.
+validation split is carved from the end of the training set (default: the last 10,000 MNIST images; the emoji
+sets' and CelebA's own validation images). Datasets without an official test split (the faces,
+``sklearn-digits``, image folders) hold out a fixed, seeded 10% as test first.
 
-Dataset names: the catalogue's (``CATALOG``: ``mnist``, ``frey-face``, ``olivetti-faces``), ``sklearn-digits``
+Dataset names: the catalogue's (``CATALOG``: ``mnist``, ``fashion-mnist``, ``frey-face``, ``olivetti-faces``,
+``emoji`` and its variants (``vaelab.data.emoji``), ``celeba`` (``vaelab.data.celeba``)), ``sklearn-digits``
 (``vaelab.data.sklearn_digits``) and ``folder:PATH`` (your own images, ``vaelab.data.folder``).
 """
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +22,11 @@ import numpy as np
 import torch
 
 from vaelab.core.errors import ConfigError, DatasetError
+from vaelab.core.memory import available_memory
 from vaelab.data import sklearn_digits
+from vaelab.data.arrays import Parts, Split
 from vaelab.data.binarize import binarize_dynamic, binarize_static
-from vaelab.data.catalog import CATALOG, DatasetSpec, get_spec, locate
+from vaelab.data.catalog import CATALOG, EMOJI_VARIANTS, DatasetSpec, get_spec, locate
 from vaelab.data.files import open_data_file
 from vaelab.data.folder import PREFIX as FOLDER_PREFIX
 from vaelab.data.folder import folder_path
@@ -37,10 +42,13 @@ class ImageDataset:
 
     Attributes:
         images: float32 tensor ``(N, C, H, W)``, pixels in [0, 1].
-        labels: int64 tensor ``(N,)`` or None.
+        labels: int64 tensor ``(N,)`` or None (their names, where they are not digits: ``info["classes"]``).
         name, split: where it came from.
-        info: what a run records about the data beyond its name (for ``folder:`` datasets: the class names, the
-            file-list hash, the files skipped as unreadable; see ``vaelab.data.folder.load_folder``).
+        info: what a run records about the data beyond its name: ``classes`` (label names), ``attributes``
+            (``{attribute: [value names]}``), licences and the split rule; for ``folder:`` datasets the file-list
+            hash and the files left out (see ``vaelab.data.folder.load_folder``).
+        attributes: per-image attributes, ``{name: int64 tensor (N,)}`` (emoji: category, subcategory,
+            skin_tone, set, hair, smiling; CelebA: its 40 attributes as 0 / 1); empty for other datasets.
     """
 
     images: torch.Tensor
@@ -48,6 +56,7 @@ class ImageDataset:
     name: str
     split: str
     info: dict = field(default_factory=dict)
+    attributes: dict[str, torch.Tensor] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -61,21 +70,23 @@ class ImageDataset:
         if n is None or n >= len(self):
             return self
         labels = None if self.labels is None else self.labels[:n]
-        return ImageDataset(self.images[:n], labels, self.name, self.split, self.info)
+        attributes = {k: v[:n] for k, v in self.attributes.items()}
+        return ImageDataset(self.images[:n], labels, self.name, self.split, self.info, attributes)
 
 
-def _read_mnist(paths: dict[str, Path]):
-    """``(train, test)`` pairs of ``(images (N, 1, 28, 28) uint8, labels (N,))``; a pair whose files are not in
-    ``paths`` is None (the test split alone needs only the two t10k files)."""
+def _read_idx_dataset(paths: dict[str, Path]) -> Parts:
+    """MNIST's four IDX files (MNIST and Fashion-MNIST); the training pool is None where its files are not in
+    ``paths`` (the test split alone needs only the two t10k files)."""
 
     def pair(img, lab):
         if img not in paths:
             return None
         x, y = read_idx_pair(paths[img], paths[lab])
-        return x[:, None], y
+        return Split(x[:, None], y)
 
-    return pair("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"), pair(
-        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"
+    return Parts(
+        pair("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+        pair("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
     )
 
 
@@ -94,29 +105,37 @@ def _loadmat(path: Path, var: str) -> np.ndarray:
     return np.asarray(mat[var])
 
 
-def _read_frey(paths: dict[str, Path]):
+def _read_frey(paths: dict[str, Path]) -> Parts:
     path = paths["frey_rawface.mat"]
     ff = _loadmat(path, "ff")
     if ff.shape != (560, 1965):
         raise DatasetError(f"{path}: variable 'ff' has shape {ff.shape}; expected (560, 1965)")
-    x = ff.T.reshape(-1, 1, 28, 20).astype(np.uint8)
-    return (x, None), None
+    return Parts(Split(ff.T.reshape(-1, 1, 28, 20).astype(np.uint8)))
 
 
-def _read_olivetti(paths: dict[str, Path]):
+def _read_olivetti(paths: dict[str, Path]) -> Parts:
     path = paths["olivettifaces.mat"]
     faces = _loadmat(path, "faces")
     if faces.shape != (4096, 400):
         raise DatasetError(f"{path}: variable 'faces' has shape {faces.shape}; expected (4096, 400)")
     # columns are images in MATLAB column-major order (as scikit-learn reads them)
     x = faces.T.reshape(400, 64, 64).transpose(0, 2, 1)[:, None].round().clip(0, 255).astype(np.uint8)
-    y = np.repeat(np.arange(40), 10)
-    return (x, y), None
+    return Parts(Split(x, np.repeat(np.arange(40), 10)))
 
 
-_READERS = {"mnist": _read_mnist, "frey-face": _read_frey, "olivetti-faces": _read_olivetti}
+_READERS = {
+    "mnist": _read_idx_dataset,
+    "fashion-mnist": _read_idx_dataset,
+    "frey-face": _read_frey,
+    "olivetti-faces": _read_olivetti,
+}
 # the files one split needs, where a dataset keeps its splits in separate files (others need all their files)
-_SPLIT_FILES = {("mnist", "test"): ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+_SPLIT_FILES = {
+    (name, "test"): ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz") for name in ("mnist", "fashion-mnist")
+}
+RESIZABLE = (*EMOJI_VARIANTS, "celeba")
+"""Named datasets that take an ``image_size`` (besides ``folder:PATH``): resized from 64x64 (emoji) or from the
+148x148 centre crop (CelebA)."""
 DATASET_NAMES = (*sorted(CATALOG), sklearn_digits.NAME)
 """The named datasets; ``folder:PATH`` names a folder of images besides these."""
 
@@ -143,6 +162,11 @@ def check_dataset_name(name: str) -> str:
     )
 
 
+def takes_image_size(name: str) -> bool:
+    """Whether dataset ``name`` accepts an ``image_size`` (``folder:PATH``, the emoji sets, CelebA)."""
+    return isinstance(name, str) and (name.startswith(FOLDER_PREFIX) or name in RESIZABLE)
+
+
 def dataset_label(name: str) -> str:
     """A short file-name-safe label of a dataset name, for default run names: ``mnist``, ``folder-<folder name>``."""
     if name.startswith(FOLDER_PREFIX):
@@ -156,13 +180,17 @@ def dataset_image_shape(
     image_size: tuple[int, int] | None = None,
     channels: int | None = None,
     skip_bad_images: bool = False,
+    strict_data: bool = False,
 ) -> tuple[int, int, int]:
     """``(C, H, W)`` of the images of dataset ``name``, without loading them.
 
     Args:
         name: a catalogue name, ``sklearn-digits`` or ``folder:PATH``.
-        image_size, channels: a folder's target ``(H, W)`` and channel count (default: its first image's).
+        image_size: a folder's, the emoji sets' or CelebA's target ``(H, W)`` (default: a folder's first image's,
+            64x64 for the others).
+        channels: a folder's channel count (default: its first image's).
         skip_bad_images: for a folder, look past unreadable files to the first image.
+        strict_data: for a folder, refuse symbolic-link loops and unreadable files or folders.
 
     Raises:
         ConfigError: an unknown name; a missing or empty folder.
@@ -172,18 +200,94 @@ def dataset_image_shape(
     if name.startswith(FOLDER_PREFIX):
         from vaelab.data.folder import probe_shape
 
-        return probe_shape(folder_path(name), image_size, channels, skip_bad_images)
+        return probe_shape(folder_path(name), image_size, channels, skip_bad_images, strict_data)
     if name == sklearn_digits.NAME:
         return sklearn_digits.IMAGE_SHAPE
-    return get_spec(name).image_shape
+    shape = get_spec(name).image_shape
+    if image_size is not None and name in RESIZABLE:
+        return (shape[0], int(image_size[0]), int(image_size[1]))
+    return shape
 
 
-def _carve_test(x, y, n_test: int | None = None):
-    """Hold out a fixed, seeded test split: ``(train x, train y), (test x, test y)`` (10 % by default, >= 1)."""
-    perm = np.random.default_rng(_FIXED_SPLIT_SEED).permutation(len(x))
-    n_test = len(x) // 10 if n_test is None else n_test
-    te, tr = perm[:n_test], np.sort(perm[n_test:])
-    return (x[tr], None if y is None else y[tr]), (x[te], None if y is None else y[te])
+def _carve(split: Split, n_test: int | None = None) -> tuple[Split, Split]:
+    """Hold out a fixed, seeded test split (10 % by default): ``(train, test)``; attributes follow their images."""
+    perm = np.random.default_rng(_FIXED_SPLIT_SEED).permutation(len(split))
+    n_test = len(split) // 10 if n_test is None else n_test
+    return split.take(np.sort(perm[n_test:])), split.take(perm[:n_test])
+
+
+def _read(name: str, split, data_dir, allow_download, image_size, channels, skip_bad_images, strict_data) -> Parts:
+    """The dataset's ``Parts`` from its reader (the test split carved where there is no official one; for the
+    test split of a dataset in ``_SPLIT_FILES``, only its files are read and the training pool is None)."""
+    if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
+        from vaelab.data.folder import load_folder
+
+        x, y, info = load_folder(folder_path(name), image_size, channels, skip_bad_images, strict=strict_data)
+        if len(x) < 3:
+            raise ConfigError(
+                f"--dataset {name}: {len(x)} readable image(s); expected at least 3 (train, validation, test)"
+            )
+        train, test = _carve(Split(x, y), max(1, len(x) // 10))
+        return Parts(train, test, max(1, len(train) // 10), info)
+    given = [f for f, v in (("--image-channels", channels), ("--skip-bad-images", skip_bad_images)) if v]
+    given += ["--strict-data"] if strict_data else []
+    if image_size is not None and name not in RESIZABLE:
+        given.insert(0, "--image-size")
+    if given:
+        raise ConfigError(f"{' / '.join(given)}: not an option of dataset {name!r} (see the datasets guide)")
+    if name == sklearn_digits.NAME:
+        x, y = sklearn_digits.read_digits()
+        train, test = _carve(Split(x, y))
+        return Parts(train, test, sklearn_digits.DEFAULT_VAL_SIZE, scale=float(sklearn_digits.MAX_VALUE))
+    spec = get_spec(name)
+    if name in EMOJI_VARIANTS:
+        from vaelab.data.emoji import read_emoji
+
+        parts = read_emoji(name, data_dir, allow_download, image_size)
+    elif name == "celeba":
+        from vaelab.data.celeba import read_celeba
+
+        parts = read_celeba(data_dir, allow_download, image_size)
+    else:
+        parts = _READERS[name](locate(name, data_dir, allow_download, files=_SPLIT_FILES.get((name, split))))
+    if parts.test is None:  # carve a fixed test set
+        parts.train, parts.test = _carve(parts.train)
+    if spec.classes is not None:
+        parts.info.setdefault("classes", list(spec.classes))
+    parts.info.setdefault("licence", spec.licence)
+    return parts
+
+
+def _pick(parts: Parts, split: str, val_size: int | None, name: str) -> Split:
+    pool = parts.train
+    if pool is None:  # only the test split's files were read
+        return parts.test
+    default = parts.val_size if parts.val_size is not None else get_spec(name).default_val_size
+    val_size = default if val_size is None else int(val_size)
+    if not 0 <= val_size < len(pool):
+        raise DatasetError(f"val_size={val_size} for {name}: expected 0 <= val_size < {len(pool)} training images")
+    cut = len(pool) - val_size
+    if split == "train":
+        return pool.take(slice(0, cut))
+    if split == "val":
+        return pool.take(slice(cut, None))
+    return pool if split == "train-full" else parts.test
+
+
+def _to_dataset(part: Split, parts: Parts, name: str, split: str, limit: int | None) -> ImageDataset:
+    if limit is not None:
+        part = part.take(slice(0, limit))
+    need = int(np.prod(part.x.shape)) * 4
+    avail = available_memory()
+    if avail is not None and need > avail:
+        raise DatasetError(
+            f"dataset {name!r} split {split}: {len(part)} images need {need / 2**30:.1f} GiB as float32 but "
+            f"{avail / 2**30:.1f} GiB is available; pass --limit N or a smaller --image-size"
+        )
+    images = torch.from_numpy(np.ascontiguousarray(part.x)).float().div_(parts.scale)
+    labels = None if part.y is None else torch.from_numpy(np.array(part.y, dtype=np.int64))  # copies: a reader
+    attributes = {k: torch.from_numpy(np.array(v, dtype=np.int64)) for k, v in part.attrs.items()}  # may keep them
+    return ImageDataset(images, labels, name, split, copy.deepcopy(parts.info), attributes)
 
 
 def load_dataset(
@@ -196,82 +300,38 @@ def load_dataset(
     image_size: tuple[int, int] | None = None,
     channels: int | None = None,
     skip_bad_images: bool = False,
+    strict_data: bool = False,
 ) -> ImageDataset:
     """Load one split of a dataset.
 
     Args:
-        name: a key of ``CATALOG`` (``mnist``, ``frey-face``, ``olivetti-faces``), ``sklearn-digits``, or
-            ``folder:PATH`` (a folder of images; ``vaelab.data.folder``).
+        name: a key of ``CATALOG`` (``mnist``, ``fashion-mnist``, ``frey-face``, ``olivetti-faces``, ``emoji``,
+            ``emoji-faces`` and the one-set variants, ``celeba``), ``sklearn-digits``, or ``folder:PATH`` (a folder
+            of images; ``vaelab.data.folder``).
         split: ``train``, ``val``, ``test`` or ``train-full`` (train + val).
         data_dir: folder holding ``<name>/<files>`` (searched before ``$VAELAB_DATA`` and the cache).
         val_size: images carved from the end of the training set for validation (dataset default if None; for
             ``sklearn-digits`` 160, for a folder 10 % of what is left after the test split, at least 1).
         limit: keep only the first ``limit`` images of the split (for quick runs and tests).
         allow_download: download missing catalogue files (None: unless ``$VAELAB_OFFLINE``).
-        image_size, channels, skip_bad_images: a folder's ``(H, W)``, channel count (1 or 3) and whether
-            unreadable files are left out (``vaelab.data.folder.load_folder``); refused for other datasets.
+        image_size: ``(H, W)`` for a folder, the emoji sets (default 64x64) and CelebA (default 64x64).
+        channels, skip_bad_images, strict_data: a folder's channel count (1 or 3), whether files that are not
+            readable images are left out, and whether link loops and unreadable files or folders are refused
+            (``vaelab.data.folder.load_folder``); refused for other datasets.
 
     Returns:
-        The split; ``info`` carries a folder's class names, file-list hash and skipped files.
+        The split; ``info`` carries class and attribute value names, licences, a folder's file-list hash and the
+        files it left out; ``attributes`` the per-image attributes.
 
     Raises:
-        DatasetError: unknown name or split, bad ``val_size``, missing or corrupt files, an unreadable image.
+        DatasetError: unknown name or split, bad ``val_size``, missing or corrupt files, an unreadable image, a
+            split that does not fit in memory.
         ConfigError: a missing or empty image folder; folder options given for another dataset.
     """
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r}; expected one of {SPLITS}")
-    info: dict = {}
-    scale = 255.0
-    if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
-        from vaelab.data.folder import load_folder
-
-        x_all, y_all, info = load_folder(folder_path(name), image_size, channels, skip_bad_images)
-        if len(x_all) < 3:
-            raise ConfigError(
-                f"--dataset {name}: {len(x_all)} readable image(s); expected at least 3 (train, validation, test)"
-            )
-        (x_tr, y_tr), test = _carve_test(x_all, y_all, max(1, len(x_all) // 10))
-        default_val = max(1, len(x_tr) // 10)
-    else:
-        if image_size is not None or channels is not None:
-            raise ConfigError(f"--image-size / --image-channels: only for folder:PATH datasets, not {name!r}")
-        if name == sklearn_digits.NAME:
-            x_all, y_all = sklearn_digits.read_digits()
-            (x_tr, y_tr), test = _carve_test(x_all, y_all)
-            default_val, scale = sklearn_digits.DEFAULT_VAL_SIZE, float(sklearn_digits.MAX_VALUE)
-        else:
-            spec = get_spec(name)
-            paths = locate(name, data_dir, allow_download, files=_SPLIT_FILES.get((name, split)))
-            train, test = _READERS[name](paths)
-            if train is None:  # only the test split's files were read
-                return _as_dataset(*test, limit, name, split, info, scale)
-            (x_tr, y_tr) = train
-            if test is None:  # carve a fixed test set
-                (x_tr, y_tr), test = _carve_test(x_tr, y_tr)
-            default_val = spec.default_val_size
-    val_size = default_val if val_size is None else int(val_size)
-    if not 0 <= val_size < len(x_tr):
-        raise DatasetError(f"val_size={val_size} for {name}: expected 0 <= val_size < {len(x_tr)} training images")
-    cut = len(x_tr) - val_size
-    if split == "train":
-        x, y = x_tr[:cut], None if y_tr is None else y_tr[:cut]
-    elif split == "val":
-        x, y = x_tr[cut:], None if y_tr is None else y_tr[cut:]
-    elif split == "train-full":
-        x, y = x_tr, y_tr
-    else:
-        x, y = test
-    return _as_dataset(x, y, limit, name, split, info, scale)
-
-
-def _as_dataset(x, y, limit, name, split, info, scale) -> ImageDataset:
-    """uint8 (or integer) images ``x`` (N, C, H, W) and labels ``y`` (N,) or None as an ``ImageDataset`` in [0, 1]
-    (divided by ``scale``), the first ``limit`` only."""
-    if limit is not None:
-        x, y = x[:limit], None if y is None else y[:limit]
-    images = torch.from_numpy(np.ascontiguousarray(x)).float().div_(scale)
-    labels = None if y is None else torch.from_numpy(np.asarray(y, dtype=np.int64))
-    return ImageDataset(images, labels, name, split, info)
+    parts = _read(name, split, data_dir, allow_download, image_size, channels, skip_bad_images, strict_data)
+    return _to_dataset(_pick(parts, split, val_size, name), parts, name, split, limit)
 
 
 def load_dataset_from_config(
@@ -280,8 +340,8 @@ def load_dataset_from_config(
     """Load a split of the data a run was trained on, from the ``dataset`` section of its ``config.json``.
 
     Args:
-        dataset: ``config.json``'s ``dataset`` (``name``, ``val_size``, ``limit``, ``data_dir``, and for folders
-            ``image_size``, ``image_channels``, ``skip_bad_images``).
+        dataset: ``config.json``'s ``dataset`` (``name``, ``val_size``, ``limit``, ``data_dir``, ``image_size``,
+            and for folders ``image_channels``, ``skip_bad_images``, ``strict_data``).
         split: as for ``load_dataset``.
         data_dir: overrides the recorded ``data_dir``.
         limit: the first N images; for the ``train`` split the run's own ``limit`` when None (the images it was
@@ -302,6 +362,7 @@ def load_dataset_from_config(
         image_size=None if size is None else tuple(size),
         channels=dataset.get("image_channels"),
         skip_bad_images=bool(dataset.get("skip_bad_images", False)),
+        strict_data=bool(dataset.get("strict_data", False)),
     )
 
 
@@ -312,6 +373,7 @@ __all__ = [
     "dataset_image_shape",
     "dataset_label",
     "load_dataset_from_config",
+    "takes_image_size",
     "DatasetSpec",
     "ImageDataset",
     "SPLITS",

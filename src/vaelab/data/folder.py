@@ -19,28 +19,46 @@ relative path with its size and modification time in nanoseconds). A later load 
 reads the cache instead of decoding anything; a changed, added or removed file changes the hash and the folder
 is decoded again. A cache file that cannot be read is ignored and rewritten.
 
-A file Pillow cannot read (not an image, truncated, corrupt, unreadable) is a ``DatasetError`` naming it, unless
-``skip_bad=True``: then it is left out and listed (with the reason) in the returned info.
+A file Pillow cannot read (not an image, truncated, corrupt, too large to decode) is a ``DatasetError`` naming
+it, unless ``skip_bad=True``: then it is left out and listed (with the reason) in the returned info.
+
+What the listing cannot mislead about:
+
+* symbolic links to folders are followed, but every real folder is walked once: a link back to a folder already
+  walked (a loop, or a second link to one folder) is not followed again, and one warning line names the links;
+* files and folders this user may not read (permission denied) are left out, counted and named in one warning
+  line (the logger ``vaelab.data``; recorded in the info as ``unreadable``);
+* with ``strict=True`` (the ``--strict-data`` option) either is a ``ConfigError`` instead;
+* image sizes are read from the headers before anything is decoded (``vaelab.data.images``): an image over
+  ``MAX_DECODE_PIXELS`` is not decoded (a bad image, as above), and a first image larger than ``MAX_TARGET_PIXELS``
+  does not become the dataset's size (pass ``image_size``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from vaelab.core.errors import ConfigError, DatasetError
+from vaelab.core.memory import available_memory
+from vaelab.data.images import decode_file, open_image
 
 PREFIX = "folder:"
 CACHE_FORMAT = 1
 _GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _HOW = "expected a folder of images (PNG, JPEG, ...), optionally in one sub-folder per class"
 SKIP_HINT = "pass --skip-bad-images to leave such files out"
+STRICT_HINT = "pass --strict-data to refuse such folders"
+MAX_TARGET_PIXELS = 1024 * 1024
+"""Largest image size (H x W) a folder dataset takes from its first image; pass ``image_size`` for another."""
+log = logging.getLogger("vaelab.data")
+_WARNED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,8 @@ class FolderListing:
         labels: the class index of each file, or None for an unlabelled folder.
         classes: the class names (sorted sub-folder names), or None.
         list_hash: hex SHA-256 of every relative path, size in bytes and modification time in nanoseconds.
+        loops: symbolic links (relative paths) not followed because their folder was already walked.
+        unreadable: ``{"file", "reason"}`` for each file or folder this user may not read (left out).
     """
 
     root: Path
@@ -60,6 +80,8 @@ class FolderListing:
     labels: tuple[int, ...] | None
     classes: tuple[str, ...] | None
     list_hash: str
+    loops: tuple[str, ...] = field(default=())
+    unreadable: tuple[dict, ...] = field(default=())
 
 
 def folder_path(name: str) -> Path:
@@ -77,30 +99,102 @@ def _visible(path: Path) -> bool:
     return not path.name.startswith(".")
 
 
-def _files_under(folder: Path) -> list[Path]:
-    """Non-hidden regular files below ``folder`` (recursively, following links to files), sorted."""
-    out = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        for f in sorted(filenames):
-            p = Path(dirpath) / f
-            if not f.startswith(".") and p.is_file():
-                out.append(p)
-    return sorted(out)
+class _Walk:
+    """The state of one listing: the real folders walked, the links not followed, what could not be read."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.seen: set[tuple[int, int]] = set()
+        self.loops: list[str] = []
+        self.unreadable: list[dict] = []
+        self.visit(root)
+
+    def rel(self, path: Path | str) -> str:
+        return Path(path).relative_to(self.root).as_posix()
+
+    def visit(self, folder: Path) -> bool:
+        """Mark ``folder`` (its real identity) walked; False if it already was."""
+        st = os.stat(folder)
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+    def denied(self, path: Path | str, exc: OSError) -> None:
+        why = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
+        self.unreadable.append({"file": self.rel(path), "reason": why})
+
+    def readable(self, path: Path) -> bool:
+        try:
+            os.close(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)))
+        except OSError as exc:
+            self.denied(path, exc)
+            return False
+        return True
+
+    def files_under(self, folder: Path) -> list[Path]:
+        """Non-hidden readable regular files below ``folder`` (recursively, following links once), sorted."""
+        out = []
+        on_error = lambda exc: self.denied(exc.filename, exc)  # noqa: E731 - a folder os.walk cannot list
+        for dirpath, dirnames, filenames in os.walk(folder, onerror=on_error, followlinks=True):
+            keep = []
+            for d in sorted(d for d in dirnames if not d.startswith(".")):
+                sub = Path(dirpath) / d
+                try:
+                    fresh = self.visit(sub)
+                except OSError as exc:  # a dangling or looping link to a folder
+                    self.denied(sub, exc)
+                    continue
+                if fresh:
+                    keep.append(d)
+                else:
+                    self.loops.append(self.rel(sub))
+            dirnames[:] = keep
+            for f in sorted(filenames):
+                p = Path(dirpath) / f
+                if not f.startswith(".") and p.is_file() and self.readable(p):
+                    out.append(p)
+        return sorted(out)
 
 
-def list_folder(root: str | Path) -> FolderListing:
-    """List the image files of a folder dataset (module docstring for the layout).
+def _report(walk: _Walk, strict: bool) -> None:
+    """One warning line per kind of problem found by the listing (once per process), or a ``ConfigError``."""
+    where = f"--dataset folder:{walk.root}"
+    lines = []
+    if walk.loops:
+        lines.append(
+            f"{where}: {len(walk.loops)} symbolic link(s) to a folder already listed not followed again (a loop "
+            f"or a second link): {', '.join(walk.loops[:10])}{' ...' if len(walk.loops) > 10 else ''}"
+        )
+    if walk.unreadable:
+        names = ", ".join(f"{u['file']} ({u['reason']})" for u in walk.unreadable[:10])
+        lines.append(
+            f"{where}: {len(walk.unreadable)} unreadable file(s) or folder(s) left out: {names}"
+            + (" ..." if len(walk.unreadable) > 10 else "")
+        )
+    if strict and lines:
+        raise ConfigError(lines[0].replace("not followed again", "found").replace(" left out", "") + " (--strict-data)")
+    for line in lines:
+        if line not in _WARNED:
+            _WARNED.add(line)
+            log.warning("warning: %s; %s", line, STRICT_HINT)
+
+
+def list_folder(root: str | Path, strict: bool = False) -> FolderListing:
+    """List the image files of a folder dataset (module docstring for the layout and what is reported).
 
     Args:
         root: the folder.
+        strict: refuse symbolic-link loops and unreadable files or folders instead of warning and leaving them out.
 
     Returns:
         The ``FolderListing``.
 
     Raises:
-        ConfigError: the folder does not exist or is not a folder; it holds no files; files sit beside class
-            sub-folders (which class would they be?); a class sub-folder holds no files.
+        ConfigError: the folder does not exist, is not a folder or cannot be listed; it holds no readable files;
+            files sit beside class sub-folders (which class would they be?); a class sub-folder holds no files;
+            with ``strict``, a link loop or an unreadable file or folder.
         DatasetError: a file cannot be looked up (``os.stat`` fails).
     """
     root = Path(os.path.abspath(os.path.expanduser(str(root))))
@@ -113,8 +207,8 @@ def list_folder(root: str | Path) -> FolderListing:
         entries = sorted(p for p in root.iterdir() if _visible(p))
     except OSError as exc:
         raise ConfigError(f"{where}: cannot list the folder ({exc.strerror or exc})") from exc
-    subdirs = [p for p in entries if p.is_dir()]
-    loose = [p for p in entries if p.is_file()]
+    walk = _Walk(root)
+    subdirs, loose = _top_level(walk, entries)
     labels: list[int] | None = None
     classes: list[str] | None = None
     if subdirs:
@@ -125,15 +219,46 @@ def list_folder(root: str | Path) -> FolderListing:
             )
         classes, files, labels = [p.name for p in subdirs], [], []
         for k, sub in enumerate(subdirs):
-            found = _files_under(sub)
-            if not found:
+            found = walk.files_under(sub)
+            if not found and not any(u["file"] == walk.rel(sub) for u in walk.unreadable):
                 raise ConfigError(f"{sub}: class folder without files; remove it or put its images in it")
             files += found
             labels += [k] * len(found)
     else:
-        files = loose
+        files = [p for p in loose if walk.readable(p)]
+    _report(walk, strict)
     if not files:
-        raise ConfigError(f"{where}: the folder holds no files; {_HOW}")
+        raise ConfigError(f"{where}: the folder holds no readable files; {_HOW}")
+    rel, list_hash = _hash_files(root, files)
+    return FolderListing(
+        root,
+        rel,
+        None if labels is None else tuple(labels),
+        None if classes is None else tuple(classes),
+        list_hash,
+        loops=tuple(walk.loops),
+        unreadable=tuple(walk.unreadable),
+    )
+
+
+def _top_level(walk: _Walk, entries: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The class folders (each real folder once; unreadable ones left out, noted) and the loose files."""
+    subdirs, loose = [], []
+    for p in entries:
+        if p.is_dir():
+            if not walk.visit(p):
+                walk.loops.append(walk.rel(p))
+            elif not os.access(p, os.R_OK | os.X_OK):
+                walk.denied(p, PermissionError(13, "Permission denied"))
+            else:
+                subdirs.append(p)
+        elif p.is_file():
+            loose.append(p)
+    return subdirs, loose
+
+
+def _hash_files(root: Path, files: list[Path]) -> tuple[tuple[str, ...], str]:
+    """The relative paths and the SHA-256 of every relative path, size and modification time (ns)."""
     h = hashlib.sha256()
     rel = []
     for p in files:
@@ -144,22 +269,7 @@ def list_folder(root: str | Path) -> FolderListing:
             raise DatasetError(f"{p}: cannot look up the file ({exc.strerror or exc})") from exc
         h.update(f"{r}\t{st.st_size}\t{st.st_mtime_ns}\n".encode())
         rel.append(r)
-    return FolderListing(
-        root,
-        tuple(rel),
-        None if labels is None else tuple(labels),
-        None if classes is None else tuple(classes),
-        h.hexdigest(),
-    )
-
-
-def _open(path: Path):
-    """``PIL.Image.open`` with decompression-bomb warnings silenced (oversized images still raise)."""
-    from PIL import Image
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        return Image.open(path)
+    return tuple(rel), h.hexdigest()
 
 
 def _bad(exc: BaseException, path: Path) -> str:
@@ -177,8 +287,9 @@ def _image_errors():
 
 
 def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.ndarray:
-    """One image file as uint8 ``(C, H, W)``: EXIF orientation applied, transparency over white, grey (``L``) or
-    ``RGB``, resized to ``size = (H, W)`` with Pillow's antialiased bilinear filter.
+    """One image file as uint8 ``(C, H, W)`` (``vaelab.data.images.decode_file``: header checked before decoding,
+    EXIF orientation applied, transparency over white, grey or RGB, resized with Pillow's antialiased bilinear
+    filter).
 
     Args:
         path: the image file.
@@ -189,54 +300,66 @@ def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.n
         uint8 array ``(channels, H, W)``.
 
     Raises:
-        OSError, ValueError, SyntaxError, EOFError, PIL.Image.DecompressionBombError: Pillow cannot read the file
+        OSError, ValueError (``ImageTooLarge`` among them), SyntaxError, EOFError,
+            PIL.Image.DecompressionBombError: Pillow cannot read the file, or it is too large to decode
             (``load_folder`` turns these into a ``DatasetError`` naming it).
     """
-    from PIL import Image, ImageOps
-
-    h, w = size
-    with _open(path) as im:
-        im.load()
-        img = ImageOps.exif_transpose(im)
-        if img.mode.startswith("I;16"):  # 16-bit grey: scale 0..65535 to 0..255
-            img = Image.fromarray((np.asarray(img, np.float64) / 257.0).round().clip(0, 255).astype(np.uint8))
-        if img.mode in ("RGBA", "LA", "La", "RGBa", "PA") or (img.mode == "P" and "transparency" in img.info):
-            rgba = img.convert("RGBA")
-            img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
-        img = img.convert("L" if channels == 1 else "RGB")
-        if img.size != (w, h):
-            img = img.resize((w, h), Image.Resampling.BILINEAR)
-        arr = np.asarray(img, dtype=np.uint8)
-    return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+    return decode_file(path, size, channels)
 
 
 def probe_shape(
-    root: str | Path, image_size: tuple[int, int] | None = None, channels: int | None = None, skip_bad: bool = False
+    root: str | Path,
+    image_size: tuple[int, int] | None = None,
+    channels: int | None = None,
+    skip_bad: bool = False,
+    strict: bool = False,
 ) -> tuple[int, int, int]:
     """The ``(C, H, W)`` a folder dataset decodes to: ``image_size`` and ``channels`` where given, else the first
     readable image's size and colour (1 channel for grey modes, 3 otherwise). Reads image headers only.
 
     Raises:
-        ConfigError: see ``list_folder``; no file is a readable image (with ``skip_bad``).
+        ConfigError: see ``list_folder``; no file is a readable image (with ``skip_bad``); no ``image_size`` and
+            the first image is larger than ``MAX_TARGET_PIXELS``.
         DatasetError: the first image is unreadable and ``skip_bad`` is False.
     """
-    listing = list_folder(root)
+    return _probe(list_folder(root, strict), image_size, channels, skip_bad)
+
+
+def _probe(listing: FolderListing, image_size, channels, skip_bad) -> tuple[int, int, int]:
     if image_size is not None and channels is not None:
         return (int(channels), int(image_size[0]), int(image_size[1]))
     for rel in listing.files:
         path = listing.root / rel
         try:
-            with _open(path) as im:
+            with open_image(path) as im:
                 w, h = im.size
                 mode = im.mode
         except _image_errors() as exc:
             if not skip_bad:
                 raise DatasetError(f"{path}: not a readable image ({_bad(exc, path)}); {SKIP_HINT}") from exc
             continue
+        if image_size is None and w * h > MAX_TARGET_PIXELS:
+            raise ConfigError(
+                f"{path}: the first image is {w}x{h} pixels (from its header), more than the "
+                f"{MAX_TARGET_PIXELS:,} a folder dataset takes as its image size; pass --image-size HxW, e.g. 64x64"
+            )
         c = channels if channels is not None else (1 if mode in _GREY_MODES else 3)
         hh, ww = image_size if image_size is not None else (h, w)
         return (int(c), int(hh), int(ww))
     raise ConfigError(f"--dataset folder:{listing.root}: none of its {len(listing.files)} files is a readable image")
+
+
+def _check_memory(listing: FolderListing, shape: tuple[int, int, int]) -> None:
+    """Refuse a dataset whose uint8 array and float32 copy would not fit in the memory available."""
+    need = len(listing.files) * int(np.prod(shape)) * 5  # uint8 here, float32 in load_dataset
+    avail = available_memory()
+    if avail is not None and need > avail:
+        c, h, w = shape
+        raise ConfigError(
+            f"--dataset folder:{listing.root}: {len(listing.files)} images of {c}x{h}x{w} need about "
+            f"{need / 2**30:.1f} GiB (uint8 + float32) but {avail / 2**30:.1f} GiB is available; pass a smaller "
+            "--image-size"
+        )
 
 
 def _cache_path(root: Path, size: tuple[int, int], channels: int) -> Path:
@@ -286,6 +409,7 @@ def load_folder(
     channels: int | None = None,
     skip_bad: bool = False,
     progress: bool | None = None,
+    strict: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None, dict]:
     """Decode (or read from the cache) every image of a folder dataset.
 
@@ -293,22 +417,26 @@ def load_folder(
         root: the folder (module docstring for the layout).
         image_size: ``(H, W)`` to resize to; default the first image's.
         channels: 1 (grey) or 3 (RGB); default the first image's.
-        skip_bad: leave unreadable files out (listed in the info) instead of raising.
+        skip_bad: leave files that are not readable images out (listed in the info) instead of raising.
         progress: a tqdm bar while decoding (None: only on a terminal).
+        strict: refuse symbolic-link loops and unreadable files or folders (``list_folder``).
 
     Returns:
         ``(images, labels, info)``: uint8 ``(N, C, H, W)``; int64 ``(N,)`` or None; ``info`` holds ``folder``,
         ``classes`` (names or None), ``n_files``, ``files_sha256`` (the list hash), ``n_skipped``, ``skipped``
-        (``[{"file", "reason"}]``, paths relative to the folder) and ``cached`` (read from the cache).
+        (``[{"file", "reason"}]``, paths relative to the folder), ``symlink_loops`` (links not followed again),
+        ``unreadable`` (``[{"file", "reason"}]``, left out) and ``cached`` (read from the cache).
 
     Raises:
-        ConfigError: see ``list_folder`` / ``probe_shape``; no file is a readable image.
+        ConfigError: see ``list_folder`` / ``probe_shape``; no file is a readable image; the images would not fit
+            in the memory available.
         DatasetError: an unreadable file (names it) when ``skip_bad`` is False.
     """
     from tqdm.auto import tqdm
 
-    listing = list_folder(root)
-    c, h, w = probe_shape(listing.root, image_size, channels, skip_bad)
+    listing = list_folder(root, strict)
+    c, h, w = _probe(listing, image_size, channels, skip_bad)
+    _check_memory(listing, (c, h, w))
     cache = _cache_path(listing.root, (h, w), c)
     hit = _read_cache(cache, listing.list_hash)
     if hit is not None:
@@ -358,6 +486,8 @@ def load_folder(
         "files_sha256": listing.list_hash,
         "n_skipped": len(meta["skipped"]),
         "skipped": meta["skipped"],
+        "symlink_loops": list(listing.loops),
+        "unreadable": list(listing.unreadable),
         "cached": hit is not None,
     }
     return images, labels, info

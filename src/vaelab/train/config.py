@@ -35,7 +35,7 @@ from vaelab.core.options import (
     Str,
     describe_errors,
 )
-from vaelab.data import DATASET_NAMES, check_dataset_name, dataset_image_shape, dataset_label
+from vaelab.data import DATASET_NAMES, check_dataset_name, dataset_image_shape, dataset_label, takes_image_size
 from vaelab.models.base import ModelConfig
 from vaelab.models.registry import MODELS, model_names
 
@@ -128,7 +128,8 @@ class DataConfig(Options):
     """Which images a run trains on."""
 
     dataset: Str = "mnist"
-    """mnist, frey-face, olivetti-faces, sklearn-digits, or folder:PATH (your images; sub-folders = classes)"""
+    """mnist, fashion-mnist, frey-face, olivetti-faces, sklearn-digits, emoji, emoji-faces (and -twitter / -google),
+    celeba, or folder:PATH (your images; sub-folders = classes); see the datasets guide"""
     val_size: NonNegativeInt | None = None
     """validation images carved from the end of the training split (default: the dataset's, 10,000 for MNIST)"""
     limit: PositiveInt | None = None
@@ -136,11 +137,15 @@ class DataConfig(Options):
     data_dir: Str | None = None
     """folder holding <dataset>/<files>, searched before $VAELAB_DATA and the cache"""
     image_size: ImageSize | None = None
-    """folder:PATH only: resize every image to HxW pixels, e.g. 64x64 (default: the first image's size)"""
+    """folder:PATH, emoji* and celeba: resize every image to HxW pixels, e.g. 32x32 (default: a folder's first
+    image's size, 64x64 for emoji and celeba)"""
     image_channels: Literal[1, 3] | None = None
     """folder:PATH only: 1 (grey) or 3 (RGB) channels (default: the first image's)"""
     skip_bad_images: Bool = False
     """folder:PATH only: leave out files that are not readable images (listed in config.json) instead of failing"""
+    strict_data: Bool = False
+    """folder:PATH only: refuse a folder with a symbolic-link loop or unreadable files or folders (default: warn in
+    one line, follow each folder once and leave unreadable files out)"""
 
     @field_validator("dataset")
     @classmethod
@@ -161,24 +166,24 @@ class DataConfig(Options):
 
     def check(self) -> None:
         if not self.is_folder:
-            given = [
-                f"--{k.replace('_', '-')}"
-                for k in ("image_size", "image_channels", "skip_bad_images")
-                if getattr(self, k) not in (None, False)
-            ]
+            keys = ("image_channels", "skip_bad_images", "strict_data")
+            keys = keys if takes_image_size(self.dataset) else ("image_size", *keys)
+            given = [f"--{k.replace('_', '-')}" for k in keys if getattr(self, k) not in (None, False)]
             if given:
                 raise ConfigError(
-                    f"{' / '.join(given)}: only for --dataset folder:PATH (a folder of images); {self.dataset} has "
-                    "images of a fixed size"
+                    f"{' / '.join(given)}: only for --dataset folder:PATH (a folder of images); not an option of "
+                    f"{self.dataset}"
                 )
 
     def loader_options(self) -> dict:
-        """The keyword arguments of ``vaelab.data.load_dataset`` for a folder's size, channels and bad files."""
+        """The keyword arguments of ``vaelab.data.load_dataset`` for the image size and a folder's channels, bad
+        files and strictness."""
         size = self.image_size
         return {
             "image_size": None if size is None else tuple(size),
             "channels": self.image_channels,
             "skip_bad_images": self.skip_bad_images,
+            "strict_data": self.strict_data,
         }
 
     def image_shape(self) -> tuple[int, int, int]:
@@ -187,7 +192,9 @@ class DataConfig(Options):
         Raises:
             ConfigError: a missing or empty folder. DatasetError: its first file is not a readable image.
         """
-        return dataset_image_shape(self.dataset, self.image_size, self.image_channels, self.skip_bad_images)
+        return dataset_image_shape(
+            self.dataset, self.image_size, self.image_channels, self.skip_bad_images, self.strict_data
+        )
 
 
 # options that may change when a run is resumed; everything else is fixed by the run's config.json
