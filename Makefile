@@ -18,7 +18,7 @@ VENDOR      := src/vaelab/web/vendor
 ORT_DIST    := web/node_modules/onnxruntime-web/dist
 ORT_FILES   := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
-.PHONY: demo test bench web lint lint-web install clean help relay relay-status device-check
+.PHONY: demo test bench web data lint lint-web install clean help relay relay-status device-check
 
 help:
 	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
@@ -26,6 +26,8 @@ help:
 	@echo "make bench  training throughput vs a pytorch/examples-style loop, NLL wall time, memory"
 	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package (developers; vaelab"
 	@echo "           otherwise fetches the pinned files itself, SHA-512 checked, into ~/.cache/vaelab)"
+	@echo "make data   fetch the emoji sets (npm tarballs, SHA-512 checked) and decode them into the cache (the tests"
+	@echo "           read them there; Fashion-MNIST comes from Debian's dataset-fashion-mnist, see .ci/run)"
 	@echo "make lint   ruff (format and lint) on Python, the layer contract (import-linter), ESLint and Prettier on web/"
 	@echo "make relay  continue the literature's long rows in the background (nice, one per core) from their"
 	@echo "           snapshots in docs/results/<recipe>/relay; make relay-status shows how far they are"
@@ -58,8 +60,14 @@ demo: install
 	@echo
 	@echo "open the explorer: $(BIN)/vaelab explore $(DEMO) --open"
 
-test: install web lint
+test: install web lint data
 	$(BIN)/python -m pytest -q
+
+# The emoji sets: the npm tarballs emoji-datasource-{twitter,google} (pinned by their npm integrity in
+# src/vaelab/data/catalog.py), fetched by Python from the npm registry and decoded once into the per-user cache
+# ($$VAELAB_CACHE, else ~/.cache/vaelab: emoji/*.npz); the real-data tests read them from there.
+data: install
+	$(BIN)/python -m vaelab.data.emoji
 
 lint: install lint-web
 	$(BIN)/ruff format --check src tests benchmarks

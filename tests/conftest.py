@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from vaelab.data.catalog import EMOJI_SETS, EMOJI_VERSION, cache_dir
+
+USER_CACHE = cache_dir()  # read before _isolated_cache hides it: `make data` decodes the emoji sets there
+FASHION_MNIST_DEBIAN = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 CHROMIUM = "/usr/bin/chromium"  # Debian's chromium; never `playwright install`
 CHROMIUM_ARGS = [
@@ -27,6 +31,24 @@ def data_dir() -> Path:
     if not (path / "mnist" / "train-images-idx3-ubyte.gz").is_file():
         pytest.fail(f"real MNIST not found under {path}: set VAELAB_DATA to the folder holding mnist/")
     return path
+
+
+@pytest.fixture(scope="session")
+def emoji_data_dir() -> Path:
+    """A data root holding ``emoji/`` with both emoji sets decoded (``make data`` writes them into the user cache)."""
+    files = [USER_CACHE / "emoji" / f"{s['package']}-{EMOJI_VERSION}.npz" for s in EMOJI_SETS.values()]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        pytest.fail(f"the decoded emoji sets are missing ({', '.join(missing)}): run `make data` (make test does)")
+    return USER_CACHE
+
+
+@pytest.fixture(scope="session")
+def fashion_mnist_debian() -> Path:
+    """Debian's Fashion-MNIST folder (``apt-get install dataset-fashion-mnist``; .ci/run installs it)."""
+    if not (FASHION_MNIST_DEBIAN / "t10k-images-idx3-ubyte.gz").is_file():
+        pytest.fail(f"{FASHION_MNIST_DEBIAN} not found: apt-get install dataset-fashion-mnist (.ci/run does)")
+    return FASHION_MNIST_DEBIAN
 
 
 @pytest.fixture(autouse=True)

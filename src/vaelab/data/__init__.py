@@ -284,7 +284,9 @@ def _to_dataset(part: Split, parts: Parts, name: str, split: str, limit: int | N
             f"dataset {name!r} split {split}: {len(part)} images need {need / 2**30:.1f} GiB as float32 but "
             f"{avail / 2**30:.1f} GiB is available; pass --limit N or a smaller --image-size"
         )
-    images = torch.from_numpy(np.ascontiguousarray(part.x)).float().div_(parts.scale)
+    x = np.ascontiguousarray(part.x)
+    x = x if x.flags.writeable else np.array(x)  # a read-only memory map (CelebA's decoded images)
+    images = torch.from_numpy(x).float().div_(parts.scale)
     labels = None if part.y is None else torch.from_numpy(np.array(part.y, dtype=np.int64))  # copies: a reader
     attributes = {k: torch.from_numpy(np.array(v, dtype=np.int64)) for k, v in part.attrs.items()}  # may keep them
     return ImageDataset(images, labels, name, split, copy.deepcopy(parts.info), attributes)
