@@ -234,7 +234,9 @@ def _read(name: str, split, data_dir, allow_download, image_size, channels, skip
     if image_size is not None and name not in RESIZABLE:
         given.insert(0, "--image-size")
     if given:
-        raise ConfigError(f"{' / '.join(given)}: not an option of dataset {name!r} (see the datasets guide)")
+        raise ConfigError(
+            f"{' / '.join(given)}: only for folder:PATH datasets (--image-size also for emoji* and celeba), not {name!r}"
+        )
     if name == sklearn_digits.NAME:
         x, y = sklearn_digits.read_digits()
         train, test = _carve(Split(x, y))

@@ -228,7 +228,8 @@ def list_folder(root: str | Path, strict: bool = False) -> FolderListing:
         files = [p for p in loose if walk.readable(p)]
     _report(walk, strict)
     if not files:
-        raise ConfigError(f"{where}: the folder holds no readable files; {_HOW}")
+        which = "readable files" if walk.unreadable else "files"
+        raise ConfigError(f"{where}: the folder holds no {which}; {_HOW}")
     rel, list_hash = _hash_files(root, files)
     return FolderListing(
         root,
