@@ -235,7 +235,8 @@ def _read(name: str, split, data_dir, allow_download, image_size, channels, skip
         given.insert(0, "--image-size")
     if given:
         raise ConfigError(
-            f"{' / '.join(given)}: only for folder:PATH datasets (--image-size also for emoji* and celeba), not {name!r}"
+            f"{' / '.join(given)}: only for folder:PATH datasets (--image-size also for emoji* and celeba), "
+            f"not {name!r}"
         )
     if name == sklearn_digits.NAME:
         x, y = sklearn_digits.read_digits()
