@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 
 from vaelab.export.serve import make_server
 from vaelab.export.site import build_site
-from vaelab.train.rundir import RunDir
+from vaelab.runs.folder import RunDir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the tests' headless-Chromium launch: one definition)
@@ -147,7 +147,8 @@ def _lissajous(page, i, moves):
 def _train_defaults(tmp: Path) -> list[RunDir]:
     import torch
 
-    from vaelab.train import TrainConfig, train
+    from vaelab.runs.spec import TrainConfig
+    from vaelab.training.lifecycle import train_run
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     runs = []
@@ -156,7 +157,9 @@ def _train_defaults(tmp: Path) -> list[RunDir]:
         ("ae", "ae", {"latent_dim": 2, "hidden": (512, 256)}),
         ("pca", "pca", {"latent_dim": 2}),
     ]:
-        run, _, _ = train(tmp / name, family, opts, TrainConfig(epochs=1, progress=False), "mnist", None, 1000, 5000)
+        run, _, _ = train_run(
+            tmp / name, family, opts, TrainConfig(epochs=1, progress=False), "mnist", None, 1000, 5000
+        )
         runs.append(run)
     return runs
 

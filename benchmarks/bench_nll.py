@@ -22,8 +22,9 @@ import torch.nn.functional as F
 
 from vaelab.data import binarize_static, load_dataset
 from vaelab.evaluate import evaluate
-from vaelab.train import TrainConfig, train
-from vaelab.train.rundir import RunDir
+from vaelab.runs.folder import RunDir
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.lifecycle import train_run
 
 TARGET_S = 60.0
 TARGET_GPU_K5000_S = 20.0
@@ -64,7 +65,7 @@ def main() -> int:
         if args.run:
             run = RunDir(args.run)
         else:
-            run, _, _ = train(
+            run, _, _ = train_run(
                 Path(d) / "r", "vae", {"hidden": (400,), "latent_dim": 20}, TrainConfig(epochs=2, progress=False)
             )
         model = run.load_model()

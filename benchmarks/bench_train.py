@@ -47,8 +47,9 @@ from vaelab.data import load_dataset
 from vaelab.data.catalog import locate
 from vaelab.data.idx import read_idx
 from vaelab.models import build_model
-from vaelab.train import TrainConfig, Trainer
-from vaelab.train.rundir import RunDir
+from vaelab.runs.folder import RunDir
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.loop import Trainer
 
 TARGET_RATIO = 2.2
 TARGET_PEAK_MIB = 1024

@@ -50,8 +50,8 @@ def _burda_trainer(mode: str, n: int, recipe: str = "burda-vae-1layer-k1"):
 
     from vaelab.data import load_dataset
     from vaelab.models import build_model
-    from vaelab.train import Trainer
-    from vaelab.train.recipes import load_recipe, recipe_spec
+    from vaelab.runs.recipes import load_recipe, recipe_spec
+    from vaelab.training.loop import Trainer
 
     flags = {"device": DEVICE, "epochs": 2, "progress": False, "samples_per_epoch": 0, "compile": mode}
     spec, _ = recipe_spec(load_recipe(recipe), None, flags, {})
@@ -74,7 +74,8 @@ def bench() -> dict:
     from vaelab.data import load_dataset
     from vaelab.evaluate import evaluate
     from vaelab.models import build_model
-    from vaelab.train import TrainConfig, Trainer
+    from vaelab.runs.spec import TrainConfig
+    from vaelab.training.loop import Trainer
 
     out: dict = {"device": torch.cuda.get_device_name(0) if DEVICE == "cuda" else DEVICE, "torch": torch.__version__}
     train = load_dataset("mnist", "train", data_dir(), val_size=10_000, limit=BURDA_SUBSET * 5)

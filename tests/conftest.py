@@ -65,11 +65,12 @@ def mnist_vae_run(tmp_path_factory, data_dir):
     Shared by the tests of every layer above training (evaluation, plots, export, explorer). Read-only: tests
     that write into a run copy it first (``shutil.copytree``).
     """
-    from vaelab.train import TrainConfig, train
+    from vaelab.runs.spec import TrainConfig
+    from vaelab.training.lifecycle import train_run
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     run_dir = tmp_path_factory.mktemp("runs") / "vae2d"
-    run, _, _ = train(
+    run, _, _ = train_run(
         run_dir,
         "vae",
         {"latent_dim": 2, "hidden": (256,)},

@@ -15,11 +15,11 @@ from torch import nn
 from vaelab.core.errors import ConfigError
 from vaelab.data import ImageDataset
 from vaelab.models import build_model
-from vaelab.train.callbacks import Callback
-from vaelab.train.config import TrainConfig
-from vaelab.train.optimizers import BurdaAdam, make_optimizer
-from vaelab.train.recipes import list_recipes, recipe_spec
-from vaelab.train.trainer import Trainer
+from vaelab.runs.recipes import list_recipes, recipe_spec
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.callbacks import Callback
+from vaelab.training.loop import Trainer
+from vaelab.training.optimizers import BurdaAdam, make_optimizer
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from vaelab.core.io import load_checkpoint
-from vaelab.train.rundir import RunDir
+from vaelab.runs.folder import RunDir
 
 ARGS = ["--latent-dim", "2", "--hidden", "32", "--val-size", "100", "--batch-size", "50", "--no-progress",
         "--samples-per-epoch", "2"]  # fmt: skip

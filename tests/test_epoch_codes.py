@@ -12,14 +12,15 @@ import torch
 
 from vaelab.data import load_dataset
 from vaelab.export.onnx import export_run
-from vaelab.train import TrainConfig, train
-from vaelab.train.callbacks import EPOCH_CODES_FILE, EPOCH_CODES_N, read_epoch_codes
-from vaelab.train.rundir import RunDir
+from vaelab.runs.files import EPOCH_CODES_FILE, EPOCH_CODES_N, read_epoch_codes
+from vaelab.runs.folder import RunDir
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.lifecycle import train_run
 
 
 def _train(path, data_dir, epochs, latent_dim=2, resume=False):
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    return train(
+    return train_run(
         path,
         "vae",
         {"latent_dim": latent_dim, "hidden": (64,)},

@@ -35,7 +35,7 @@ from vaelab.export.serve import make_server
 from vaelab.export.site import build_site, write_site
 from vaelab.models import VAE, VAEConfig
 from vaelab.models.registry import MODELS
-from vaelab.train.rundir import RunDir
+from vaelab.runs.folder import RunDir
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -95,10 +95,11 @@ def site2d(mnist_vae_run, tmp_path_factory):
 
 
 def _train(path, family, options, data_dir, epochs=1, limit=2000):
-    from vaelab.train import TrainConfig, train
+    from vaelab.runs.spec import TrainConfig
+    from vaelab.training.lifecycle import train_run
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    train(
+    train_run(
         path,
         family,
         options,

@@ -233,10 +233,11 @@ FAMILY = {  # every model family, briefly trained on real data: export must work
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FAMILY))
 def test_every_model_family_exports_and_builds_a_site(name, tmp_path, data_dir):
-    from vaelab.train import TrainConfig, train
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.folder import RunDir
+    from vaelab.runs.spec import TrainConfig
+    from vaelab.training.lifecycle import train_run
 
-    run, _, _ = train(
+    run, _, _ = train_run(
         tmp_path / name,
         name,
         FAMILY[name],

@@ -36,10 +36,11 @@ def figs(run_copy, data_dir):
 @pytest.fixture(scope="module")
 def run8(tmp_path_factory, data_dir):
     """A tiny 8-D run (1 epoch on 2,000 images) for the t-SNE path."""
-    from vaelab.train import TrainConfig, train
+    from vaelab.runs.spec import TrainConfig
+    from vaelab.training.lifecycle import train_run
 
     run_dir = tmp_path_factory.mktemp("runs8") / "vae8d"
-    run, _, _ = train(
+    run, _, _ = train_run(
         run_dir,
         "vae",
         {"latent_dim": 8, "hidden": (128,)},
@@ -395,7 +396,7 @@ def test_figures_work_for_a_deterministic_encoder(run_copy, data_dir):
 def test_report_holds_every_figure_and_the_nll(run_copy, data_dir):
     from vaelab.data import load_dataset
     from vaelab.evaluate import evaluate
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.folder import RunDir
 
     run = RunDir(run_copy)
     test = load_dataset("mnist", "test", data_dir, limit=200)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from vaelab.train import TrainConfig, train
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.lifecycle import train_run
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
 
@@ -20,7 +21,7 @@ def _cfg(**kw) -> TrainConfig:
 
 
 def test_data_binarization_and_noise_stay_on_the_gpu(tmp_path, data_dir):
-    _, trainer, records = train(tmp_path / "r", "vae", MODEL, _cfg(), data_dir=data_dir, **DATA)
+    _, trainer, records = train_run(tmp_path / "r", "vae", MODEL, _cfg(), data_dir=data_dir, **DATA)
     assert trainer.x_train.device.type == "cuda" and trainer.generator.device.type == "cuda"
     assert trainer.perm.device.type == "cuda"
     assert records[-1]["val_loss"] < records[0]["val_loss"]
@@ -29,8 +30,8 @@ def test_data_binarization_and_noise_stay_on_the_gpu(tmp_path, data_dir):
 @pytest.mark.parametrize("option", [{"precision": "bf16"}, {"compile": "default"}, {"compile": "reduce-overhead"}])
 def test_fast_options_match_the_plain_path(tmp_path, data_dir, option):
     """Same seed and data: the mean training loss of 2 epochs agrees with the plain fp32 path to 1 %."""
-    _, _, plain = train(tmp_path / "a", "vae", MODEL, _cfg(), data_dir=data_dir, **DATA)
-    _, _, fast = train(tmp_path / "b", "vae", MODEL, _cfg(**option), data_dir=data_dir, **DATA)
+    _, _, plain = train_run(tmp_path / "a", "vae", MODEL, _cfg(), data_dir=data_dir, **DATA)
+    _, _, fast = train_run(tmp_path / "b", "vae", MODEL, _cfg(**option), data_dir=data_dir, **DATA)
     for a, b in zip(plain, fast, strict=True):
         assert b["train_loss"] == pytest.approx(a["train_loss"], rel=0.01)
         assert b["val_loss"] == pytest.approx(a["val_loss"], rel=0.01)
@@ -38,7 +39,7 @@ def test_fast_options_match_the_plain_path(tmp_path, data_dir, option):
 
 def test_burda_adam_on_the_gpu_matches_the_cpu():
     """The fused CUDA kernel with BurdaAdam's state on the device takes the same path as on the CPU (float64)."""
-    from vaelab.train.optimizers import BurdaAdam
+    from vaelab.training.optimizers import BurdaAdam
 
     gen = torch.Generator().manual_seed(0)
     theta, grads = torch.randn(5, 7, generator=gen, dtype=torch.float64), torch.randn(9, 5, 7, generator=gen).double()

@@ -19,7 +19,7 @@ from huggingface_hub.repocard_data import eval_results_to_model_index, model_ind
 import vaelab
 from vaelab.cli.main import main
 from vaelab.core.errors import CheckpointError, ConfigError, PackError
-from vaelab.train.card import card_data, default_license
+from vaelab.runs.card import card_data, default_license
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 

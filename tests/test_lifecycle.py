@@ -23,9 +23,10 @@ import torch
 
 from vaelab.core.errors import CheckpointError, TrainingError
 from vaelab.core.io import load_checkpoint
-from vaelab.train import TrainConfig, train
-from vaelab.train.callbacks import Callback
-from vaelab.train.rundir import RunDir
+from vaelab.runs.folder import RunDir
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.callbacks import Callback
+from vaelab.training.lifecycle import train_run
 
 # a small real run: 1,000 MNIST images, 10 steps of 100 per epoch
 SMALL = [
@@ -224,16 +225,16 @@ def test_nan_in_first_epoch_says_no_checkpoint_and_the_run_can_start_again(tmp_p
     cfg = TrainConfig(epochs=2, batch_size=100, seed=3, progress=False)
     kw = dict(dataset="mnist", data_dir=data_dir, val_size=100, limit=1000)
     with pytest.raises(TrainingError, match="at epoch 1, step 4.*no checkpoint exists yet"):
-        train(tmp_path / "n", "vae", {"latent_dim": 2, "hidden": (32,)}, cfg, callbacks=[Poison(3)], **kw)
+        train_run(tmp_path / "n", "vae", {"latent_dim": 2, "hidden": (32,)}, cfg, callbacks=[Poison(3)], **kw)
     run = RunDir(tmp_path / "n")
     assert run.exists() and not run.last_ckpt.exists()
     # resumable: it starts from its saved configuration
-    run, _, records = train(tmp_path / "n", resume=True)
+    run, _, records = train_run(tmp_path / "n", resume=True)
     assert [r["epoch"] for r in records] == [1, 2]
     # and the same command again, on another run that died the same way, starts it afresh
     with pytest.raises(TrainingError):
-        train(tmp_path / "m", "vae", {"latent_dim": 2, "hidden": (32,)}, cfg, callbacks=[Poison(3)], **kw)
-    _, _, records = train(tmp_path / "m", "vae", {"latent_dim": 2, "hidden": (32,)}, cfg, **kw)
+        train_run(tmp_path / "m", "vae", {"latent_dim": 2, "hidden": (32,)}, cfg, callbacks=[Poison(3)], **kw)
+    _, _, records = train_run(tmp_path / "m", "vae", {"latent_dim": 2, "hidden": (32,)}, cfg, **kw)
     assert [r["epoch"] for r in records] == [1, 2]
 
 
@@ -297,8 +298,8 @@ def test_stale_temporary_files_are_removed_at_the_next_start(tmp_path, reference
 def test_checkpoint_of_another_configuration_is_refused(tmp_path, data_dir):
     cfg = TrainConfig(epochs=1, batch_size=100, progress=False, samples_per_epoch=0)
     kw = dict(dataset="mnist", data_dir=data_dir, val_size=100, limit=200)
-    a, _, _ = train(tmp_path / "a", "vae", {"latent_dim": 5, "hidden": (16,)}, cfg, **kw)
-    b, _, _ = train(tmp_path / "b", "vae", {"latent_dim": 10, "hidden": (16,)}, cfg, **kw)
+    a, _, _ = train_run(tmp_path / "a", "vae", {"latent_dim": 5, "hidden": (16,)}, cfg, **kw)
+    b, _, _ = train_run(tmp_path / "b", "vae", {"latent_dim": 10, "hidden": (16,)}, cfg, **kw)
     shutil.copy(a.best_ckpt, b.best_ckpt)
     with pytest.raises(
         CheckpointError,

@@ -13,7 +13,8 @@ from vaelab.cli.main import main
 from vaelab.core.errors import ConfigError
 from vaelab.data import load_dataset
 from vaelab.models import build_model
-from vaelab.train import TrainConfig, train
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.lifecycle import train_run
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -32,7 +33,7 @@ def _train(
     data_dir=None,
 ):
     cfg = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, seed=0, progress=False)
-    return train(tmp_path / name, model, options, cfg, dataset, data_dir, val_size=val_size, limit=limit)
+    return train_run(tmp_path / name, model, options, cfg, dataset, data_dir, val_size=val_size, limit=limit)
 
 
 # PCA --------------------------------------------------------------------------------------------------------
@@ -77,7 +78,7 @@ def test_pca_run_is_fitted_in_closed_form_with_the_run_layout(tmp_path, data_dir
     # sampling uses N(0, diag(explained variance)); evaluate reports reconstruction error
     assert model.sample(7, torch.Generator().manual_seed(0)).shape == (7, 1, 28, 28)
     with pytest.raises(ConfigError, match="closed-form"):
-        train(run.path, resume=True)
+        train_run(run.path, resume=True)
 
 
 # linear autoencoder vs PCA ------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from vaelab.cli.main import main
-from vaelab.train import TrainConfig, train
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.lifecycle import train_run
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -43,7 +44,7 @@ def test_guided_vae_generates_the_digit_asked_for(reference_classifier, tmp_path
     """Test config (documented in the README's guided VAE section): the seed's guided VAE with ReLU instead of sigmoid,
     z of 2, Adam 3e-3, batch 100, 6 epochs on 10,000 images; 100 samples per digit."""
     clf_dir, _, clf = reference_classifier
-    run, _, records = train(
+    run, _, records = train_run(
         tmp_path / "guided",
         "guided-vae",
         {"activation": "relu", "latent_dim": 2},
@@ -79,7 +80,7 @@ def test_compare_computes_its_table_on_two_small_real_runs(reference_classifier,
     clf_dir, _, _ = reference_classifier
     runs = []
     for name, options in (("ae", {"latent_dim": 2, "hidden": (256, 64)}), ("vae", {"latent_dim": 2, "hidden": (256,)})):
-        run, _, _ = train(
+        run, _, _ = train_run(
             tmp_path / name,
             name,
             options,
@@ -130,7 +131,7 @@ def test_compare_computes_its_table_on_two_small_real_runs(reference_classifier,
         assert sum(r["class_counts"]) == round(r["completeness"] * 300)
         assert r["classes_reached"] == sum(c >= 3 for c in r["class_counts"])
     # a run that is not 2-D at least is refused with a clear message
-    run1d, _, _ = train(
+    run1d, _, _ = train_run(
         tmp_path / "ae1",
         "ae",
         {"latent_dim": 1, "hidden": (32,)},

@@ -1,5 +1,5 @@
 """A pack is untrusted input: a real small pack, tampered in one way per case, gives one line naming the file and
-the field, exit 2 for a malformed field and exit 1 for a damaged file (``vaelab.train.pack_check``), from every
+the field, exit 2 for a malformed field and exit 1 for a damaged file (``vaelab.runs.pack_check``), from every
 command and from ``vaelab.load``, and nothing is written outside the pack."""
 
 from __future__ import annotations

@@ -13,8 +13,7 @@ import torch
 
 from vaelab.cli.main import main
 from vaelab.models.registry import MODELS
-from vaelab.train.config import TrainConfig, load_toml
-from vaelab.train.recipes import (
+from vaelab.runs.recipes import (
     ABSENT,
     PENDING_TRAIN_OPTIONS,
     list_recipes,
@@ -22,6 +21,7 @@ from vaelab.train.recipes import (
     recipe_spec,
     unapplied_options,
 )
+from vaelab.runs.spec import TrainConfig, load_toml
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +120,7 @@ def test_vampprior_protocol_tests_the_best_validation_epoch(tmp_path, data_dir):
     reproduce evaluates exactly those parameters and says which epoch they are from."""
     from vaelab.data import load_dataset
     from vaelab.evaluate import evaluate
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.folder import RunDir
 
     assert load_recipe("tomczak-vampprior-1layer", RECIPES).checkpoint == "best"
     assert load_recipe("burda-vae-1layer-k1", RECIPES).checkpoint == "last"
@@ -144,7 +144,7 @@ def test_vampprior_protocol_tests_the_best_validation_epoch(tmp_path, data_dir):
 
 def test_early_stopping_ends_a_run_as_the_protocol_does():
     """A run that its early-stopping rule ended is not shorter than the protocol, whatever --epochs allowed."""
-    from vaelab.viz.leaderboard import checkpoint_epoch, shorter_than_protocol, stopped_early
+    from vaelab.runs.results import checkpoint_epoch, shorter_than_protocol, stopped_early
 
     recipe = load_recipe("tomczak-vampprior-1layer", RECIPES)
     metrics = [{"epoch": e, "best": e in (1, 2, 4)} for e in range(1, 11)]

@@ -10,9 +10,10 @@ import torch
 
 from vaelab.core.errors import ConfigError
 from vaelab.core.io import load_checkpoint
-from vaelab.train import TrainConfig, train
-from vaelab.train.callbacks import Callback
-from vaelab.train.schedules import burda_epochs, burda_stage, kl_scale, learning_rate
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.callbacks import Callback
+from vaelab.training.lifecycle import train_run
+from vaelab.training.schedules import burda_epochs, burda_stage, kl_scale, learning_rate
 
 MODEL = {"latent_dim": 2, "hidden": (32,)}
 DATA = {"dataset": "mnist", "val_size": 100, "limit": 400}
@@ -56,7 +57,7 @@ def test_burda_schedule_gives_the_papers_rate_at_each_stage():
 def test_kl_warmup_beta_per_epoch_in_the_metrics(tmp_path, data_dir):
     cfg = _cfg(epochs=5, kl_warmup_epochs=4)
     assert [kl_scale(cfg, e) for e in range(6)] == [0, 0.25, 0.5, 0.75, 1, 1]
-    run, _, records = train(tmp_path / "r", "vae", {**MODEL, "beta": 2.0}, cfg, data_dir=data_dir, **DATA)
+    run, _, records = train_run(tmp_path / "r", "vae", {**MODEL, "beta": 2.0}, cfg, data_dir=data_dir, **DATA)
     assert [r["beta"] for r in records] == [0.0, 0.5, 1.0, 1.5, 2.0]
     assert [r["lr"] for r in records] == [1e-3] * 5
     # in the first epoch the KL term is not in the loss: loss = reconstruction
@@ -78,12 +79,12 @@ class ScoreScript(Callback):
 def test_early_stopping_stops_at_the_right_epoch_and_keeps_best(tmp_path, data_dir):
     cfg = _cfg(epochs=20, early_stopping_patience=2)
     script = ScoreScript([-100, -90, -80, -85, -81, -70])  # best at epoch 3, no gain in 4 and 5
-    run, _, records = train(tmp_path / "r", "vae", MODEL, cfg, data_dir=data_dir, callbacks=[script], **DATA)
+    run, _, records = train_run(tmp_path / "r", "vae", MODEL, cfg, data_dir=data_dir, callbacks=[script], **DATA)
     assert [r["epoch"] for r in records] == [1, 2, 3, 4, 5]
     assert records[-1].get("early_stopped") is True and "early_stopped" not in records[-2]
     assert load_checkpoint(run.best_ckpt)["epoch"] == 3
     # resuming with more epochs keeps it stopped: the patience is still exhausted
-    _, _, more = train(run.path, resume=True, train_config=_cfg(epochs=30, early_stopping_patience=2))
+    _, _, more = train_run(run.path, resume=True, train_config=_cfg(epochs=30, early_stopping_patience=2))
     assert more == []
 
 
@@ -98,10 +99,10 @@ class StopAt(Callback):
 
 def test_resume_mid_schedule_and_mid_warmup_is_bit_identical(tmp_path, data_dir):
     cfg = _cfg(epochs=4, lr_schedule="cosine", warmup_epochs=1, kl_warmup_epochs=3, grad_clip=50.0, adam_eps=1e-4)
-    _, ref, _ = train(tmp_path / "a", "vae", MODEL, cfg, data_dir=data_dir, **DATA)
-    _, _, first = train(tmp_path / "b", "vae", MODEL, cfg, data_dir=data_dir, callbacks=[StopAt(6)], **DATA)
+    _, ref, _ = train_run(tmp_path / "a", "vae", MODEL, cfg, data_dir=data_dir, **DATA)
+    _, _, first = train_run(tmp_path / "b", "vae", MODEL, cfg, data_dir=data_dir, callbacks=[StopAt(6)], **DATA)
     assert [r["epoch"] for r in first] == [1]  # stopped in epoch 2 (4 steps per epoch), mid-warm-up
-    _, resumed, _ = train(tmp_path / "b", resume=True)
+    _, resumed, _ = train_run(tmp_path / "b", resume=True)
     for name, value in ref.model.state_dict().items():
         assert torch.equal(value, resumed.model.state_dict()[name]), name
     assert resumed.optimizer.param_groups[0]["eps"] == 1e-4
@@ -118,14 +119,16 @@ class GradNorm(Callback):
 
 def test_gradient_clipping_bounds_the_norm(tmp_path, data_dir):
     free, clipped = GradNorm(), GradNorm()
-    train(tmp_path / "a", "vae", MODEL, _cfg(epochs=1), data_dir=data_dir, callbacks=[free], **DATA)
-    train(tmp_path / "b", "vae", MODEL, _cfg(epochs=1, grad_clip=5.0), data_dir=data_dir, callbacks=[clipped], **DATA)
+    train_run(tmp_path / "a", "vae", MODEL, _cfg(epochs=1), data_dir=data_dir, callbacks=[free], **DATA)
+    train_run(
+        tmp_path / "b", "vae", MODEL, _cfg(epochs=1, grad_clip=5.0), data_dir=data_dir, callbacks=[clipped], **DATA
+    )
     assert max(free.norms) > 5.0  # the unclipped gradients are larger than the bound...
     assert max(clipped.norms) <= 5.0 * (1 + 1e-5)  # ...and clipping holds them to it
 
 
 def test_adam_options_reach_the_optimizer_and_are_checked(tmp_path, data_dir):
-    _, trainer, _ = train(
+    _, trainer, _ = train_run(
         tmp_path / "r", "vae", MODEL, _cfg(epochs=1, adam_beta1=0.99, adam_eps=1e-4), data_dir=data_dir, **DATA
     )
     group = trainer.optimizer.param_groups[0]
@@ -138,7 +141,7 @@ def test_adam_options_reach_the_optimizer_and_are_checked(tmp_path, data_dir):
 
 def test_bf16_autocast_matches_fp32_to_a_stated_tolerance(tmp_path, data_dir):
     """bf16 has 8 bits of mantissa: one epoch's mean training loss agrees with fp32 to 1 %."""
-    _, _, a = train(tmp_path / "a", "vae", MODEL, _cfg(epochs=1), data_dir=data_dir, **DATA)
-    _, _, b = train(tmp_path / "b", "vae", MODEL, _cfg(epochs=1, precision="bf16"), data_dir=data_dir, **DATA)
+    _, _, a = train_run(tmp_path / "a", "vae", MODEL, _cfg(epochs=1), data_dir=data_dir, **DATA)
+    _, _, b = train_run(tmp_path / "b", "vae", MODEL, _cfg(epochs=1, precision="bf16"), data_dir=data_dir, **DATA)
     assert b[0]["train_loss"] == pytest.approx(a[0]["train_loss"], rel=0.01)
     assert b[0]["train_loss"] != a[0]["train_loss"]  # it did run in another precision

@@ -12,8 +12,10 @@ import torch
 from vaelab.core.errors import CheckpointError, ConfigError, TrainingError
 from vaelab.core.io import load_checkpoint, save_checkpoint
 from vaelab.data import load_dataset
-from vaelab.train import TrainConfig, Trainer, train
-from vaelab.train.callbacks import Callback
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.callbacks import Callback
+from vaelab.training.lifecycle import train_run
+from vaelab.training.loop import Trainer
 
 MODEL = {"latent_dim": 4, "hidden": (64,)}
 
@@ -30,7 +32,7 @@ class OnStep(Callback):
 
 def _train(run_dir, data_dir, epochs=2, limit=1500, resume=False, on_step=None, **kw):
     cfg = TrainConfig(epochs=epochs, batch_size=100, seed=7, progress=False, **kw)
-    return train(
+    return train_run(
         run_dir,
         "vae",
         MODEL,

@@ -26,18 +26,19 @@ import warnings
 from pathlib import Path
 
 from vaelab.core.errors import ConfigError
-from vaelab.train.config import DataConfig, TrainConfig, resolve
-from vaelab.train.rundir import RunDir
+from vaelab.runs.files import RunFiles
+from vaelab.runs.open import open_run
+from vaelab.runs.spec import DataConfig, TrainConfig, resolve
 
 with warnings.catch_warnings():  # in Jupyter without ipywidgets tqdm.auto warns once on import and uses text bars
     warnings.simplefilter("ignore")
     import tqdm.auto  # noqa: F401
 
 
-def _rundir(run) -> RunDir:
+def _rundir(run) -> RunFiles:
     if isinstance(run, Run):
         return run.dir
-    return (run if isinstance(run, RunDir) else RunDir(run)).require()
+    return open_run(run)
 
 
 def _sections(family: str, options: dict) -> tuple[dict, dict, dict]:
@@ -83,7 +84,7 @@ def train(
         resume: if the run ``name`` exists, continue it (to ``epochs``) or, when it is complete, just return it;
             every other option given must equal the saved one. If it does not exist, it is trained. Handy in
             notebooks: running the cell again does not train again.
-        callbacks: extra ``vaelab.train.callbacks.Callback`` objects told of every step and epoch.
+        callbacks: extra ``vaelab.training.callbacks.Callback`` objects told of every step and epoch.
         **options: any option of ``vaelab train`` by its Python name: model options (``latent_dim=2``,
             ``hidden=(512, 256)``, ``beta``, ``likelihood``, ``channels`` ...), training options (``epochs``,
             ``batch_size``, ``lr``, ``seed``, ``binarize``, ``device``, ``progress``, ...) and data options
@@ -98,8 +99,9 @@ def train(
             reached a checkpoint (without ``resume``), a missing image folder.
         DatasetError, TrainingError, StorageError, RunBusyError: as ``vaelab train``.
     """
-    from vaelab.train.config import RESUMABLE_OPTIONS, RunSpec
-    from vaelab.train.runs import create_run, resume_run
+    from vaelab.runs.folder import RunDir
+    from vaelab.runs.spec import RESUMABLE_OPTIONS, RunSpec
+    from vaelab.training.lifecycle import create_run, resume_run
 
     if dataset is not None:
         options["dataset"] = dataset
@@ -151,7 +153,7 @@ def load(
     """Open a model the way diffusers' ``from_pretrained`` does: a local run folder or packed folder, or else a
     model repository on the Hugging Face Hub (``ORG/NAME``), downloaded into the Hub's cache with
     ``huggingface_hub.snapshot_download`` (``vaelab.export.hub.download``). Every file of a pack is checked before
-    use (``vaelab.train.pack_read``).
+    use (``vaelab.runs.pack_read``).
 
     Args:
         path_or_repo_id: a folder, or a Hub repository id.
@@ -195,7 +197,7 @@ def evaluate_run(
     deterministic ones the reconstruction error and PSNR (``vaelab.evaluate.evaluate``).
 
     Args:
-        run: a ``Run``, ``RunDir`` or path (a run or a packed folder).
+        run: a ``Run``, a run opened by ``vaelab.runs.open.open_run`` or a path (a run or a packed folder).
         k: importance samples K. split: ``test``, ``val`` or ``train``. limit: the first N images of the split.
         batch_size: images at once. checkpoint: ``best`` or ``last``. seed: the sampling seed.
         data_dir: where the data lives (default: as recorded). device: ``auto``, ``cpu``, ``cuda``, ...
@@ -274,15 +276,15 @@ class Run:
         path: the folder.
 
     Attributes:
-        path: the folder. dir: its ``vaelab.train.RunDir``. interrupted: training was stopped early (Ctrl-C) by
-            the ``vaelab.train`` call that returned this run.
+        path: the folder. dir: its ``vaelab.runs.folder.RunDir`` or ``vaelab.runs.pack_read.PackedRun``.
+        interrupted: training was stopped early (Ctrl-C) by the ``vaelab.train`` call that returned this run.
 
     Raises:
         CheckpointError: no ``config.json`` in ``path``.
     """
 
     def __init__(self, path: str | Path):
-        self.dir = RunDir(path).require()
+        self.dir = open_run(path)
         self.path = self.dir.path
         self.interrupted = False
         self._models: dict = {}
@@ -437,9 +439,9 @@ class Run:
     def pack(self, out: str | Path, checkpoint: str = "best", license: str | None = None) -> Run:
         """Pack the run to share it (``vaelab pack``): ``model.safetensors``, ``config.json`` and a model card in
         the Hugging Face Hub's format in ``out``; returns the packed folder as a ``Run``
-        (``vaelab.train.pack.pack_run``; ``license``: a Hub licence id, default the training data's terms where
+        (``vaelab.runs.packed.pack_run``; ``license``: a Hub licence id, default the training data's terms where
         known)."""
-        from vaelab.train.pack import pack_run
+        from vaelab.runs.packed import pack_run  # import cost: safetensors, only when packing
 
         return Run(pack_run(self.dir, out, checkpoint, license))
 

@@ -14,10 +14,10 @@ def cmd_compare(args) -> int:
     from vaelab.core.io import atomic_write_text
     from vaelab.evaluate.latent_metrics import encode_means, latent_properties
     from vaelab.evaluate.reference_classifier import load_classifier
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
     from vaelab.viz.compare import save_latent_scatters
 
-    runs = [RunDir(args.run_a).require(), RunDir(args.run_b).require()]
+    runs = [open_run(args.run_a), open_run(args.run_b)]
     clf = load_classifier(args.classifier)
     models = [r.load_model() for r in runs]
     names = [f"{r.path.name} ({r.load_config()['model']})" for r in runs]
@@ -85,9 +85,9 @@ def cmd_subspace(args) -> int:
     from vaelab.core.io import atomic_write_text
     from vaelab.evaluate.latent_metrics import subspace_comparison
     from vaelab.models import build_model
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
 
-    run = RunDir(args.run).require()
+    run = open_run(args.run)
     model = run.load_model(args.checkpoint)
     if not model.linear_decoder:
         raise ConfigError(f"{run.path}: a {run.load_config()['model']!r} run; subspace needs a linear-ae run")

@@ -24,9 +24,9 @@ def _add_evaluate(sub):
 
 def cmd_evaluate(args) -> int:
     from vaelab.api import evaluate_run
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
 
-    run = RunDir(args.run).require()
+    run = open_run(args.run)
     result = evaluate_run(
         run,
         k=args.k,
@@ -90,9 +90,9 @@ def _add_info(sub):
 
 
 def cmd_info(args) -> int:
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
 
-    run = RunDir(args.run).require()
+    run = open_run(args.run)
     cfg, metrics, ev = run.load_config(), run.read_metrics(), run.read_eval()
     info = {
         "run": str(run.path),

@@ -23,12 +23,12 @@ def cmd_sample(args) -> int:
 
     import torch
 
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
     if args.n < 1:
         raise ConfigError(f"-n {args.n}: expected at least 1 sample")
-    run = RunDir(args.run).require()
+    run = open_run(args.run)
     model = run.load_model()
     imgs = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed))
     out = save_grid(imgs, args.out or run.figures / "samples.png", nrow=int(math.ceil(math.sqrt(args.n))))
@@ -49,12 +49,12 @@ def _add_reconstruct(sub):
 def cmd_reconstruct(args) -> int:
     import torch
 
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
     if args.n < 1 or args.per_row < 1:
         raise ConfigError("-n and --per-row: expected integers >= 1")
-    run = RunDir(args.run).require()
+    run = open_run(args.run)
     model = run.load_model()
     x = load_split(run, "test", args.data_dir, args.n).images
     with torch.no_grad():
@@ -71,10 +71,10 @@ def cmd_denoise(args) -> int:
     import torch
 
     from vaelab.evaluate.reconstruction import denoising_psnr
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
-    run = RunDir(args.run).require()
+    run = open_run(args.run)
     model = run.load_model()
     if not model.denoising:
         raise ConfigError(
@@ -99,10 +99,10 @@ def cmd_denoise(args) -> int:
 def cmd_generate(args) -> int:
     import torch
 
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
-    run = RunDir(args.run).require()
+    run = open_run(args.run)
     model = run.load_model()
     if not model.conditional:
         raise ConfigError(f"{run.path}: a {run.load_config()['model']!r} run; generate needs a guided-vae run")

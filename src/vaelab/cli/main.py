@@ -18,7 +18,7 @@ COMMAND_GROUPS = (train, evaluate, images, figures, compare, classifier, web, sh
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from vaelab import __version__
+    from vaelab.core.version import __version__
 
     parser = argparse.ArgumentParser(prog="vaelab", description="Variational autoencoders on image data.")
     parser.add_argument("--version", action="version", version=f"vaelab {__version__}")

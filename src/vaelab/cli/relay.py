@@ -4,7 +4,7 @@ rows, carried across machines.
 ``start`` launches ``vaelab reproduce RECIPE --relay RESULTS/RECIPE/relay --runs-dir RUNS`` in the background for
 each unfinished recipe, at low priority (``nice``), one process per core with one torch thread each, detached from
 the terminal (each logs to ``RUNS/RECIPE.log``). A recipe that is already being trained here is left alone. Each
-process continues from the furthest of its run folder and the committed snapshot (``vaelab.train.relay``).
+process continues from the furthest of its run folder and the committed snapshot (``vaelab.training.relay``).
 ``status`` prints how far each relay is, at what rate, and its ETA.
 """
 
@@ -73,7 +73,7 @@ def _busy(run_path: Path) -> bool:
 
 
 def _unfinished(args) -> list[str]:
-    from vaelab.train.recipes import load_recipe
+    from vaelab.runs.recipes import load_recipe
 
     names = args.recipes or list(DEFAULT_RECIPES)
     out = []

@@ -1,10 +1,10 @@
 """``vaelab reproduce RECIPE`` (a paper's protocol: train, evaluate, write result.json) and ``vaelab leaderboard``
 (the Markdown table of papers' numbers next to vaelab's, from result files).
 
-A recipe is a TOML file of ``configs/recipes/`` (``vaelab.train.recipes``). ``reproduce`` trains it into
+A recipe is a TOML file of ``configs/recipes/`` (``vaelab.runs.recipes``). ``reproduce`` trains it into
 ``--runs-dir/<recipe>`` (or ``--name``), evaluates the parameters the protocol tests (the last ones, or with
 ``[recipe] checkpoint = "best"`` those of the best validation epoch) on the test split with the recipe's K and
-writes ``eval.json`` and ``result.json`` (``vaelab.viz.leaderboard.result_record``); everything it does differently
+writes ``eval.json`` and ``result.json`` (``vaelab.runs.results.result_record``); everything it does differently
 from the paper (the recipe's known deviations, options this vaelab cannot apply yet, ``--epochs`` shorter than the
 protocol, another K, fewer images) is listed in both files.
 """
@@ -125,7 +125,7 @@ def _check_positive(value, flag: str) -> None:
 
 def cmd_reproduce(args) -> int:
     from vaelab.core.errors import ConfigError
-    from vaelab.train.recipes import list_recipes, load_recipe, recipe_spec
+    from vaelab.runs.recipes import list_recipes, load_recipe, recipe_spec
 
     if args.list:
         print_recipes(list_recipes(args.recipes))
@@ -161,7 +161,7 @@ def cmd_reproduce(args) -> int:
 
 
 def _stop_after(args) -> list:
-    from vaelab.train.callbacks import StopAfter
+    from vaelab.training.callbacks import StopAfter
 
     return [] if args.stop_after is None else [StopAfter(args.stop_after)]
 
@@ -171,8 +171,8 @@ def _relay(args, spec, recipe, not_applied, run_path: Path) -> int:
     current, and evaluate (then publish the result and remove the snapshot) once the protocol is complete."""
     from vaelab.core.device import select_device
     from vaelab.core.errors import ConfigError
-    from vaelab.train.relay import RelayWriter, prepare_run
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.folder import RunDir
+    from vaelab.training.relay import RelayWriter, prepare_run
 
     if args.epochs is not None and args.epochs != recipe.epochs:
         raise ConfigError(
@@ -215,8 +215,8 @@ def _publish_complete(run_path: Path, relay: Path, recipe: str) -> None:
 def _train(args, spec, recipe, not_applied, run_path, callbacks=()):
     from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
-    from vaelab.train.rundir import RunDir
-    from vaelab.train.runs import create_run, resume_run
+    from vaelab.runs.folder import RunDir
+    from vaelab.training.lifecycle import create_run, resume_run
 
     info = {"recipe": recipe.name, "recipe_file": str(recipe.path), "left_out_by_this_vaelab": not_applied}
     if args.resume:
@@ -248,8 +248,8 @@ def _evaluate(args, recipe, run) -> int:
     from vaelab.core.io import atomic_write_text
     from vaelab.data import load_dataset
     from vaelab.evaluate import evaluate
-    from vaelab.train.recipes import unapplied_options
-    from vaelab.viz.leaderboard import RESULT_FILE, checkpoint_epoch, result_record, shorter_than_protocol
+    from vaelab.runs.recipes import unapplied_options
+    from vaelab.runs.results import RESULT_FILE, checkpoint_epoch, result_record, shorter_than_protocol
 
     config, metrics = run.load_config(), run.read_metrics()
     device = select_device(config["train"].get("device", "auto") if args.device is None else args.device)
@@ -312,7 +312,7 @@ def _evaluate(args, recipe, run) -> int:
 
 def _add_segments(record: dict, run) -> None:
     """A relayed run's result says which epochs ran where, and whether every continuation was bit-exact."""
-    from vaelab.train.relay import read_segments
+    from vaelab.training.relay import read_segments
 
     segments = [s for s in read_segments(run) if "from_epoch" in s]
     if not segments:
@@ -373,8 +373,8 @@ def publish_run(run_path: Path, results_dir: Path) -> Path:
     """
     from vaelab.core.errors import CheckpointError
     from vaelab.core.io import atomic_write_text
-    from vaelab.train.rundir import RunDir
-    from vaelab.viz.leaderboard import RESULT_FILE
+    from vaelab.runs.folder import RunDir
+    from vaelab.runs.results import RESULT_FILE
 
     run = RunDir(run_path).require()
     result_path = run.path / RESULT_FILE
@@ -398,14 +398,9 @@ def publish_run(run_path: Path, results_dir: Path) -> Path:
 def cmd_leaderboard(args) -> int:
     from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
-    from vaelab.train.recipes import list_recipes
-    from vaelab.viz.leaderboard import (
-        collect_relays,
-        collect_results,
-        render_leaderboard,
-        render_summary,
-        replace_readme_block,
-    )
+    from vaelab.runs.recipes import list_recipes
+    from vaelab.runs.results import collect_results
+    from vaelab.viz.leaderboard import collect_relays, render_leaderboard, render_summary, replace_readme_block
 
     folders = args.runs_dir or [Path("docs/results")]
     for run in args.add:

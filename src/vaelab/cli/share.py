@@ -1,5 +1,5 @@
 """``vaelab pack RUN OUT``: a run as a folder to share: safetensors weights (no pickle), ``config.json`` and a
-model card ``README.md`` in the Hugging Face Hub's format (``vaelab.train.pack``). Every command that takes a run
+model card ``README.md`` in the Hugging Face Hub's format (``vaelab.runs.packed``). Every command that takes a run
 also takes that folder. ``vaelab push RUN REPO_ID``: upload it to the Hub (``vaelab.export.hub``)."""
 
 from __future__ import annotations

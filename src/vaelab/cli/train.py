@@ -1,6 +1,6 @@
 """``vaelab train``: train a model into runs/<name>/, or continue one with ``--resume``.
 
-Every option flag is derived from the typed configuration (``vaelab.train.config``): the fields of
+Every option flag is derived from the typed configuration (``vaelab.runs.spec``): the fields of
 ``TrainConfig``, ``DataConfig`` and of each model family's config class, with their meaning, choices and the
 families that have them. No list of flag names is kept by hand.
 """
@@ -91,7 +91,7 @@ def model_options() -> dict[str, dict]:
 
 def _add_train(sub) -> None:
     from vaelab.models.registry import MODELS, model_names
-    from vaelab.train.config import DataConfig, TrainConfig
+    from vaelab.runs.spec import DataConfig, TrainConfig
 
     families = ", ".join(f"{n} ({MODELS[n][1].__name__})" for n in model_names())
     p = sub.add_parser(
@@ -149,9 +149,9 @@ def _given(args, section: str) -> dict:
 
 def cmd_train(args) -> int:
     from vaelab.core.errors import ConfigError
-    from vaelab.train.config import check_run_name, resolve
-    from vaelab.train.distributed import init_from_environment
-    from vaelab.train.runs import create_run, join_run, resume_run
+    from vaelab.runs.spec import check_run_name, resolve
+    from vaelab.training.distributed import init_from_environment
+    from vaelab.training.lifecycle import create_run, join_run, resume_run
 
     model_flags, train_flags, data_flags = _given(args, "model"), _given(args, "train"), _given(args, "data")
     if args.no_progress:

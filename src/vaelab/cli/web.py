@@ -30,11 +30,11 @@ def _print_export(meta: dict, run_path: Path) -> None:
 
 def cmd_export(args) -> int:
     from vaelab.export.onnx import export_run
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
 
     if args.n_codes is not None and args.n_codes < 1:
         raise ConfigError(f"--n-codes {args.n_codes}: expected at least 1")
-    run = RunDir(args.run).require()
+    run = open_run(args.run)
     meta = export_run(run, args.checkpoint, args.data_dir, args.n_codes)
     _print_export(meta, run.path)
     print(f"open the explorer: vaelab explore {run.path} --open")
@@ -65,12 +65,12 @@ def cmd_site(args) -> int:
 
 def cmd_explore(args) -> int:
     from vaelab.export.site import build_site
-    from vaelab.train.rundir import RunDir
+    from vaelab.runs.open import open_run
 
     if not 0 <= args.port <= 65535:
         raise ConfigError(f"--port {args.port}: expected 0..65535")
     _check_count(args.runs)
-    runs = [RunDir(r).require() for r in args.runs]
+    runs = [open_run(r) for r in args.runs]
     with contextlib.ExitStack() as stack:
         site_dir = args.site
         if site_dir is None and len(runs) > 1:

@@ -6,8 +6,8 @@ import platform
 
 import torch
 
-from vaelab import __version__
 from vaelab.core.errors import ConfigError
+from vaelab.core.version import __version__
 
 
 def select_device(name: str = "auto", local_rank: int | None = None) -> torch.device:

@@ -2,7 +2,7 @@
 
 Every random number of a training step (binarization, reparameterization noise, input corruption) is drawn
 through ``randn`` / ``rand`` / ``bits16`` here. With a plain ``torch.Generator`` they are ordinary draws. With a
-``ShardedGenerator`` (data-parallel training, ``vaelab.train.distributed``) each process draws the numbers of the
+``ShardedGenerator`` (data-parallel training, ``vaelab.training.distributed``) each process draws the numbers of the
 *whole* global batch from the run's one generator, in the same order as a single process would, and keeps its own
 rows: so the noise each image gets, and the generator's state after the step, are the same for any number of
 processes.

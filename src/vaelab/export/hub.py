@@ -68,7 +68,7 @@ def download(
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
 
-    from vaelab import __version__
+    from vaelab.core.version import __version__
 
     check_repo_id(repo_id)
     offline = local_files_only or hub_offline()
@@ -108,7 +108,7 @@ def upload(
     """Upload the pack ``folder`` to the Hub model repository ``repo_id`` (created if needed).
 
     Args:
-        folder: a checked pack (``RunDir(folder).require()``). repo_id: ``ORG/NAME`` or ``NAME`` (under your
+        folder: a checked pack (``vaelab.runs.open.open_run(folder)``). repo_id: ``ORG/NAME`` or ``NAME`` (under your
             user). private: create the repository private (an existing one keeps its visibility).
         token: a write token (default: the one ``hf auth login`` saved, or ``HF_TOKEN``).
         commit_message: the commit's message. revision: the branch to commit to (default ``main``).
@@ -122,7 +122,7 @@ def upload(
     """
     from huggingface_hub import HfApi
 
-    from vaelab import __version__
+    from vaelab.core.version import __version__
 
     check_repo_id(repo_id)
     if hub_offline():

@@ -34,7 +34,8 @@ from torch import nn
 
 from vaelab.core.errors import ExportError  # also imported from here: `from vaelab.export.onnx import ExportError`
 from vaelab.core.io import atomic_write_bytes, atomic_write_text
-from vaelab.train.rundir import RunDir
+from vaelab.runs.files import RunFiles
+from vaelab.runs.open import open_run
 
 TOLERANCE = 1e-4  # max |onnxruntime - PyTorch| accepted, on pixel probabilities and codes
 OPSET = 20
@@ -185,7 +186,7 @@ def export_model(
         labels: their labels ``(N,)`` (0-255), or None.
         info: fields copied into ``meta.json`` (``run``, ``model``, ``model_config``, ``dataset``, ``checkpoint``,
             ``nll``, ``nll_stderr``, ``nll_k``, ``nll_split``, ``elbo``); missing ones are null.
-        epoch_codes: ``vaelab.train.callbacks.read_epoch_codes`` of the run (the training time-lapse), or None.
+        epoch_codes: ``vaelab.runs.files.read_epoch_codes`` of the run (the training time-lapse), or None.
         batch_size: images per ``encode`` call.
 
     Returns:
@@ -263,7 +264,7 @@ def export_model(
 
 
 def export_run(
-    run: RunDir | str | Path,
+    run: RunFiles | str | Path,
     checkpoint: str = "best",
     data_dir=None,
     n_codes: int | None = None,
@@ -286,9 +287,8 @@ def export_run(
         ExportError: the export or its onnxruntime check fails.
     """
     from vaelab.data import load_dataset_from_config
-    from vaelab.train.callbacks import EPOCH_CODES_FILE, read_epoch_codes
 
-    run = (run if isinstance(run, RunDir) else RunDir(run)).require()
+    run = open_run(run)
     cfg = run.load_config()
     model = run.load_model(checkpoint, "cpu")
     ds_cfg = cfg["dataset"]
@@ -306,11 +306,11 @@ def export_run(
         "nll_split": ev.get("split"),
         "elbo": ev.get("elbo"),
     }
-    epoch_codes = read_epoch_codes(run.path / EPOCH_CODES_FILE)
+    epoch_codes = run.read_epoch_codes()
     return export_model(model, run.export, test.images, test.labels, info, epoch_codes, batch_size)
 
 
-def export_is_current(run: RunDir) -> bool:
+def export_is_current(run: RunFiles) -> bool:
     """True if ``RUN/export/`` has every file and is newer than the run's checkpoints.
 
     Args:

@@ -22,7 +22,8 @@ from vaelab.core.errors import ConfigError
 from vaelab.core.io import atomic_write_text
 from vaelab.export.assets import VENDOR_FILES, vendor_files, web_dir
 from vaelab.export.onnx import ExportError, export_is_current, export_run
-from vaelab.train.rundir import RunDir
+from vaelab.runs.files import RunFiles
+from vaelab.runs.open import open_run
 
 PAGE_FILES = ("index.html", "style.css", "main.js")  # and every other web/*.js (the page's ES modules)
 MODEL_FILES = (
@@ -116,12 +117,12 @@ def write_site(exports: Sequence[str | Path], out: str | Path, names: Sequence[s
     return out
 
 
-def _image_shape(run: RunDir) -> tuple | None:
+def _image_shape(run: RunFiles) -> tuple | None:
     shape = run.load_config().get("model_config", {}).get("image_shape")
     return tuple(shape) if shape else None
 
 
-def check_runs(runs: Sequence[RunDir]) -> None:
+def check_runs(runs: Sequence[RunFiles]) -> None:
     """Refuse a set of runs the page cannot show side by side.
 
     Raises:
@@ -147,7 +148,7 @@ def check_runs(runs: Sequence[RunDir]) -> None:
 
 
 def build_site(
-    runs: RunDir | str | Path | Sequence[RunDir | str | Path],
+    runs: RunFiles | str | Path | Sequence[RunFiles | str | Path],
     out: str | Path | None = None,
     export: bool | None = None,
     log=print,
@@ -171,9 +172,9 @@ def build_site(
             a run's folder.
         CheckpointError: not a run directory.
     """
-    if isinstance(runs, (str, Path, RunDir)):
+    if isinstance(runs, (str, Path, RunFiles)):
         runs = [runs]
-    runs = [(r if isinstance(r, RunDir) else RunDir(r)).require() for r in runs]
+    runs = [open_run(r) for r in runs]
     check_runs(runs)
     if out is None:
         if len(runs) > 1:

@@ -9,10 +9,8 @@
     figures/  export/  site/
     .lock, .owner        held by the one process training the run (``RunDir.lock``)
 
-A packed model folder (``vaelab pack``: ``model.safetensors``, ``config.json``, ``README.md``; see
-``vaelab.train.pack``) is read through the same class: ``is_packed`` is true, ``require`` checks every file and
-field of it once (a pack is untrusted input: ``vaelab.train.pack_read``), the readers below return its checked
-contents and ``load_model`` loads its checked weights.
+The files both a run folder and a packed folder have are read by ``vaelab.runs.files.RunFiles``; a packed folder
+is ``vaelab.runs.pack_read.PackedRun`` (``vaelab.runs.open.open_run`` opens either).
 
 Files are written atomically (``vaelab.core.io``): a crash at any moment leaves each file either old or new.
 """
@@ -33,29 +31,14 @@ from vaelab.core.errors import CheckpointError, RunBusyError
 from vaelab.core.io import append_line, atomic_path, atomic_write_text, load_checkpoint, storage_error
 from vaelab.models import LatentModel, build_model
 from vaelab.models.registry import MODELS
+from vaelab.runs.files import RunFiles, write_epoch_codes
 
 
-class RunDir:
+class RunDir(RunFiles):
     """Paths and I/O of one run directory (see the module docstring)."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self._pack_checked = False
-
-    def __repr__(self) -> str:
-        return f"RunDir({str(self.path)!r})"
-
-    config_path = property(lambda self: self.path / "config.json")
-    checkpoints = property(lambda self: self.path / "checkpoints")
     last_ckpt = property(lambda self: self.path / "checkpoints" / "last.pt")
     best_ckpt = property(lambda self: self.path / "checkpoints" / "best.pt")
-    metrics_path = property(lambda self: self.path / "metrics.jsonl")
-    tensorboard = property(lambda self: self.path / "tensorboard")
-    eval_path = property(lambda self: self.path / "eval.json")
-    figures = property(lambda self: self.path / "figures")
-    export = property(lambda self: self.path / "export")
-    site = property(lambda self: self.path / "site")
-    epoch_samples_path = property(lambda self: self.path / "epoch_samples.npy")
     lock_path = property(lambda self: self.path / ".lock")
     owner_path = property(lambda self: self.path / ".owner")
 
@@ -69,7 +52,7 @@ class RunDir:
             RunBusyError: another process holds it (the message names the run and that process).
             StorageError: the run folder cannot be created.
         """
-        from filelock import FileLock, Timeout
+        from filelock import FileLock, Timeout  # import cost: only a process that trains needs it
 
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -107,100 +90,19 @@ class RunDir:
         except (OSError, ValueError, KeyError, TypeError):
             return "another process"
 
-    def exists(self) -> bool:
-        return self.config_path.is_file()
-
-    @property
-    def is_packed(self) -> bool:
-        """Whether this is a packed model folder (``model.safetensors`` instead of checkpoints)."""
-        from vaelab.train.pack_read import is_packed
-
-        return is_packed(self.path)
-
-    def require(self) -> RunDir:
-        """Raise ``CheckpointError`` unless this is a run directory; check a packed folder's every file once
-        (``vaelab.train.pack_read.check_pack``: ``PackError`` for a malformed field, ``CheckpointError`` for a
-        damaged file)."""
-        if self.is_packed:
-            if not self._pack_checked:
-                from vaelab.train.pack_read import check_pack
-
-                check_pack(self.path)
-                self._pack_checked = True
-            return self
-        if not self.exists():
-            raise CheckpointError(f"{self.path}: not a vaelab run directory (no config.json); train one first")
-        return self
-
     # config -----------------------------------------------------------------------------------------------
     def save_config(self, config: dict) -> None:
         atomic_write_text(self.config_path, json.dumps(config, indent=2, sort_keys=True) + "\n")
-
-    def load_config(self) -> dict:
-        """``config.json`` as a dict. Raises ``CheckpointError`` if it is missing, unreadable or not JSON (of a
-        packed folder: checked and completed, ``vaelab.train.pack_read.read_config``)."""
-        self.require()
-        if self.is_packed:
-            from vaelab.train.pack_read import read_config
-
-            return read_config(self.path)
-        try:
-            config = json.loads(self.config_path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{self.config_path}: cannot read it as JSON ({exc})") from exc
-        if not isinstance(config, dict):
-            raise CheckpointError(f"{self.config_path}: expected a JSON object")
-        return config
 
     # metrics ----------------------------------------------------------------------------------------------
     def append_metrics(self, record: dict) -> None:
         """Append one epoch's record to ``metrics.jsonl`` (whole lines only, even on a full disk)."""
         append_line(self.metrics_path, json.dumps(record))
 
-    def read_metrics(self) -> list[dict]:
-        if self.is_packed:
-            from vaelab.train.pack_read import read_metrics
-
-            return read_metrics(self.require().path)
-        if not self.metrics_path.is_file():
-            return []
-        out = []
-        for i, line in enumerate(self.metrics_path.read_text().splitlines(), 1):
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise CheckpointError(f"{self.metrics_path}:{i}: not a JSON object") from exc
-        return out
-
     def truncate_metrics(self, last_epoch: int) -> None:
         """Drop records of epochs after ``last_epoch`` (written after the checkpoint a resume starts from)."""
         kept = [r for r in self.read_metrics() if r.get("epoch", 0) <= last_epoch]
         atomic_write_text(self.metrics_path, "".join(json.dumps(r) + "\n" for r in kept))
-
-    def read_eval(self) -> dict | None:
-        if self.is_packed:
-            from vaelab.train.pack_read import read_eval
-
-            return read_eval(self.require().path)
-        if not self.eval_path.is_file():
-            return None
-        try:
-            return json.loads(self.eval_path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{self.eval_path}: cannot read it as JSON ({exc})") from exc
-
-    def save_eval(self, result: dict) -> None:
-        atomic_write_text(self.eval_path, json.dumps(result, indent=2) + "\n")
-
-    def read_epoch_samples(self) -> np.ndarray | None:
-        """uint8 ``(epochs, n, C, H, W)`` or None (read with ``allow_pickle=False``; of a packed folder, checked)."""
-        if self.is_packed:
-            from vaelab.train.pack_read import read_epoch_samples
-
-            return read_epoch_samples(self.require().path, self.load_config()["model_config"]["image_shape"])
-        p = self.epoch_samples_path
-        return np.load(p, allow_pickle=False) if p.is_file() else None
 
     def save_epoch_samples(self, arr: np.ndarray) -> None:
         with atomic_path(self.epoch_samples_path) as tmp:
@@ -209,6 +111,10 @@ class RunDir:
                     np.save(fh, arr)
             except OSError as exc:
                 raise storage_error(self.epoch_samples_path, exc, arr.nbytes) from exc
+
+    def save_epoch_codes(self, arrays: dict[str, np.ndarray]) -> None:
+        """Write ``epoch_codes.npz`` (``vaelab.runs.files.read_epoch_codes`` for its arrays)."""
+        write_epoch_codes(self.epoch_codes_path, arrays)
 
     # model ------------------------------------------------------------------------------------------------
     def checkpoint_path(self, which: str = "best") -> Path:
@@ -244,17 +150,12 @@ class RunDir:
                 )
 
     def load_model(self, which: str = "best", device: str | torch.device = "cpu") -> LatentModel:
-        """The run's model with the weights of its ``best`` (default) or ``last`` checkpoint, in eval mode (of a
-        packed folder: its ``model.safetensors``).
+        """The run's model with the weights of its ``best`` (default) or ``last`` checkpoint, in eval mode.
 
         Raises:
             CheckpointError: no run here, no or unreadable checkpoint, or a checkpoint of another configuration.
         """
         self.require()
-        if self.is_packed:  # one set of weights: ``which`` does not apply
-            from vaelab.train.pack_read import load_packed_model
-
-            return load_packed_model(self.path, self.load_config(), device)
         path = self.checkpoint_path(which)
         state = load_checkpoint(path)
         self.check_checkpoint(state, path)
@@ -264,3 +165,11 @@ class RunDir:
         except RuntimeError as exc:
             raise CheckpointError(f"{path}: weights do not fit model {state['model']!r} ({exc})") from exc
         return model.to(device).eval()
+
+    def weights_epoch(self, which: str = "best") -> int | None:
+        """The epoch whose parameters checkpoint ``which`` holds (read from the checkpoint, checked against
+        ``config.json``). Raises ``CheckpointError``."""
+        path = self.checkpoint_path(which)
+        state = load_checkpoint(path)
+        self.check_checkpoint(state, path)
+        return state.get("epoch")

@@ -1,6 +1,7 @@
-"""Reading a packed model folder, every file checked first (``vaelab.train.pack_check`` says what and how).
+"""Reading a packed model folder, every file checked first (``vaelab.runs.pack_check`` says what and how).
 
-``RunDir`` reads a pack's files through these functions: ``check_pack`` once when the folder is opened (links,
+``PackedRun`` (what ``vaelab.runs.open.open_run`` gives for a packed folder) reads a pack's files through these
+functions: ``check_pack`` once when the folder is opened (links,
 ``config.json``, the weights, ``eval.json``, ``metrics.jsonl``, the sample and code arrays, the card), then
 ``read_config``, ``read_eval``, ``read_metrics``, ``read_epoch_samples`` and ``load_packed_model`` whenever a
 command needs one of them. Errors: ``PackError`` (a malformed field, exit 2) or ``CheckpointError`` (a file that
@@ -17,9 +18,8 @@ import torch
 
 from vaelab.core.errors import CheckpointError, ConfigError, PackError
 from vaelab.models import LatentModel, build_model
-from vaelab.train.config import CONFIG_FORMAT, RUN_NAME, RunSpec
-from vaelab.train.pack import CARD_FILE, PACK_FORMAT, WEIGHTS_FILE
-from vaelab.train.pack_check import (
+from vaelab.runs.files import RunFiles
+from vaelab.runs.pack_check import (
     BOOL,
     INT0,
     INT1,
@@ -47,6 +47,8 @@ from vaelab.train.pack_check import (
     read_npz,
     read_text,
 )
+from vaelab.runs.packed import CARD_FILE, PACK_FORMAT, WEIGHTS_FILE
+from vaelab.runs.spec import CONFIG_FORMAT, RUN_NAME, RunSpec
 
 CONFIG = Fields(
     {
@@ -321,7 +323,53 @@ def check_pack(path: Path) -> dict:
     return config
 
 
+class PackedRun(RunFiles):
+    """A packed model folder (``vaelab.runs.packed``): the files of a run and one set of weights,
+    ``model.safetensors``, every file checked once before it is used (module docstring). It cannot be trained
+    further. Raises ``PackError`` / ``CheckpointError`` as ``check_pack``."""
+
+    is_packed = True
+
+    def __init__(self, path: str | Path):
+        super().__init__(path)
+        self._checked = False
+
+    @property
+    def weights_path(self) -> Path:
+        return self.path / WEIGHTS_FILE
+
+    def require(self) -> PackedRun:
+        """Check every file of the pack, once (``check_pack``); returns self."""
+        if not self._checked:
+            check_pack(self.path)
+            self._checked = True
+        return self
+
+    def load_config(self) -> dict:
+        """``config.json``, checked and completed (``read_config``)."""
+        return read_config(self.require().path)
+
+    def read_metrics(self) -> list[dict]:
+        return read_metrics(self.require().path)
+
+    def read_eval(self) -> dict | None:
+        return read_eval(self.require().path)
+
+    def read_epoch_samples(self) -> np.ndarray | None:
+        """uint8 ``(epochs, n, C, H, W)`` or None, checked against the model's image shape."""
+        return read_epoch_samples(self.require().path, self.load_config()["model_config"]["image_shape"])
+
+    def weights_epoch(self, which: str = "best") -> int | None:
+        """The epoch of the checkpoint that was packed (``config.json``'s ``packed`` section)."""
+        return self.load_config()["packed"].get("checkpoint_epoch")
+
+    def load_model(self, which: str = "best", device: str | torch.device = "cpu") -> LatentModel:
+        """The model with the packed weights, in eval mode (one set of weights: ``which`` does not apply)."""
+        return load_packed_model(self.require().path, self.load_config(), device)
+
+
 __all__ = [
+    "PackedRun",
     "check_pack",
     "is_packed",
     "load_packed_model",

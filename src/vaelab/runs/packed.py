@@ -6,7 +6,7 @@
                             (https://github.com/huggingface/safetensors): a JSON header and raw little-endian
                             tensor bytes, loaded without running any code; header metadata names the model family
     OUT/config.json         the run's config.json (family, options, data, versions) plus a "packed" section
-    OUT/README.md           the model card in the Hugging Face Hub's format (``vaelab.train.card``): front matter
+    OUT/README.md           the model card in the Hugging Face Hub's format (``vaelab.runs.card``): front matter
                             with library_name, license, tags, datasets and model-index (the test numbers with K,
                             split and binarization), then a short description
     OUT/eval.json           the numbers the card states (from ``vaelab evaluate``)
@@ -15,10 +15,11 @@
     OUT/epoch_codes.npz     the explorer's training time-lapse of a 2-D model (``.npz`` of plain arrays), if any
 
 ONNX files may sit beside them (``vaelab export OUT`` writes ``OUT/export/``). A packed folder is a run folder to
-every command: ``RunDir(OUT)`` reads it through ``vaelab.train.pack_read``, which checks every file and field
-first (a pack is untrusted input), and ``load_model`` builds the model from ``config.json`` with the safetensors
-weights, so ``evaluate``, ``sample``, ``reconstruct``, ``plot``, ``report``, ``export``, ``explore``,
-``vaelab.load`` and ``vaelab.load_run`` take it. It cannot be trained further (it holds no optimizer state).
+every command: ``vaelab.runs.open.open_run(OUT)`` gives a ``vaelab.runs.pack_read.PackedRun``, which checks every
+file and field first (a pack is untrusted input), and whose ``load_model`` builds the model from ``config.json``
+with the safetensors weights, so ``evaluate``, ``sample``, ``reconstruct``, ``plot``, ``report``, ``export``,
+``explore``, ``vaelab.load`` and ``vaelab.load_run`` take it. It cannot be trained further (it holds no optimizer
+state).
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ import time
 from pathlib import Path
 
 from vaelab.core.errors import ConfigError
-from vaelab.core.io import atomic_write_bytes, atomic_write_text, load_checkpoint, storage_error
+from vaelab.core.io import atomic_write_bytes, atomic_write_text, storage_error
+from vaelab.runs.card import check_license, default_license, model_card
+from vaelab.runs.files import CONFIG_FILE, EPOCH_CODES_FILE, EPOCH_SAMPLES_FILE, EVAL_FILE, METRICS_FILE, RunFiles
 
 WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "README.md"
 PACK_FORMAT = 1
-COPIED = ("eval.json", "metrics.jsonl", "epoch_samples.npy", "epoch_codes.npz")
+COPIED = (EVAL_FILE, METRICS_FILE, EPOCH_SAMPLES_FILE, EPOCH_CODES_FILE)
 
 
 def _check_out(run, out: Path) -> None:
@@ -44,15 +47,16 @@ def _check_out(run, out: Path) -> None:
         raise ConfigError(f"{out}: exists and is not an empty folder; choose a new folder to pack into")
 
 
-def pack_run(run, out: str | Path, checkpoint: str = "best", license: str | None = None) -> Path:
+def pack_run(run: RunFiles, out: str | Path, checkpoint: str = "best", license: str | None = None) -> Path:
     """Write ``run`` as a packed model folder ``out`` (module docstring for its files).
 
     Args:
-        run: a ``RunDir`` (or its path) that has been evaluated (``vaelab evaluate``): the card states its numbers.
+        run: a run (``vaelab.runs.open.open_run``: a run folder or a packed one) that has been evaluated
+            (``vaelab evaluate``): the card states its numbers.
         out: the folder to create; it must not exist or be empty.
         checkpoint: ``best`` or ``last``.
         license: the card's licence, a Hugging Face Hub licence id (default: the training data's terms where
-            known, else ``unknown``; ``vaelab.train.card.default_license``).
+            known, else ``unknown``; ``vaelab.runs.card.default_license``).
 
     Returns:
         ``out`` as a ``Path``.
@@ -63,10 +67,7 @@ def pack_run(run, out: str | Path, checkpoint: str = "best", license: str | None
         CheckpointError: not a run directory or an unreadable checkpoint. PackError: a malformed pack to repack.
         StorageError: a file cannot be written.
     """
-    from vaelab.train.card import check_license, default_license, model_card
-    from vaelab.train.rundir import RunDir
-
-    run = (run if isinstance(run, RunDir) else RunDir(run)).require()
+    run.require()
     out = Path(out)
     _check_out(run, out)
     ev = run.read_eval()
@@ -77,16 +78,10 @@ def pack_run(run, out: str | Path, checkpoint: str = "best", license: str | None
         )
     config = run.load_config()
     license = check_license(license or default_license(config["dataset"]["name"]))
-    if run.is_packed:
-        epoch = config["packed"].get("checkpoint_epoch")
+    if run.is_packed:  # a repack keeps the checkpoint it was packed from
         checkpoint = config["packed"].get("checkpoint", checkpoint)
-        model = run.load_model()
-    else:
-        path = run.checkpoint_path(checkpoint)
-        state = load_checkpoint(path)
-        run.check_checkpoint(state, path)
-        epoch = state.get("epoch")
-        model = run.load_model(checkpoint)
+    epoch = run.weights_epoch(checkpoint)
+    model = run.load_model(checkpoint)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     card = model_card(config, ev, run.read_metrics(), epoch, license)
     config = dict(config)
@@ -107,12 +102,12 @@ def _write(out: Path, tensors: dict, config: dict, card: str, source: Path) -> N
     """Write the pack's files into ``out``: the weights (bytes from ``safetensors.torch.save``, written atomically
     with mode 0644, not the 0600 of safetensors' own ``save_file``), ``config.json``, the card, and copies of
     ``COPIED`` from ``source``."""
-    from safetensors.torch import save
+    from safetensors.torch import save  # import cost: only packing needs it
 
     out.mkdir(parents=True, exist_ok=True)
     meta = {"format": f"vaelab-weights-{PACK_FORMAT}", "model": config["model"]}
     atomic_write_bytes(out / WEIGHTS_FILE, save(tensors, metadata=meta))
-    atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
     atomic_write_text(out / CARD_FILE, card)
     for name in COPIED:
         if (source / name).is_file():

@@ -16,7 +16,7 @@ A recipe file is an ordinary vaelab configuration (tables ``[model]`` with ``fam
     deviations = ["...", ...]  # what vaelab does differently from the paper, each one sentence
 
 ``load_recipe`` splits the ``[recipe]`` table off; ``recipe_spec`` hands the rest to the normal loader
-(``vaelab.train.config.resolve``). Training options a recipe names that this vaelab's ``TrainConfig`` does not have
+(``vaelab.runs.spec.resolve``). Training options a recipe names that this vaelab's ``TrainConfig`` does not have
 yet (learning-rate schedules, Adam's betas, ... ``PENDING_TRAIN_OPTIONS``) are left out and returned, so the run
 can say which parts of the protocol it did not apply, instead of failing.
 
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from vaelab.core.errors import ConfigError
 from vaelab.models.registry import MODELS
-from vaelab.train.config import RunSpec, TrainConfig, load_toml, resolve
+from vaelab.runs.spec import RunSpec, TrainConfig, load_toml, resolve
 
 RECIPE_TABLE = "recipe"
 # TrainConfig options that the paper protocols need and that are being added to TrainConfig (the trainer's

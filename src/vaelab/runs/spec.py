@@ -67,7 +67,7 @@ class TrainConfig(Options):
     """visit the training images in a new seeded random order every epoch; false: in their stored order every epoch
     (Burda et al.'s code)"""
 
-    # optimisation (vaelab.train.schedules): the learning rate and beta are set at the start of every epoch
+    # optimisation (vaelab.training.schedules): the learning rate and beta are set at the start of every epoch
     lr_schedule: Literal["constant", "step", "exponential", "cosine", "burda"] = "constant"
     """learning-rate schedule per epoch: constant; step (x lr_gamma every lr_step_size epochs); exponential (x lr_gamma
     per epoch); cosine (from lr to lr_min over the epochs after the warm-up); burda (Burda et al. 2015: stage i = 0..7
@@ -91,7 +91,7 @@ class TrainConfig(Options):
     optimizer: Literal["adam", "burda-adam"] = "adam"
     """adam (PyTorch's Adam on the minibatch's mean loss) or burda-adam (the Adam of Burda et al.'s published code:
     second moment started at ones, the update made with the previous step's moments, the gradient of the
-    minibatch's summed loss; vaelab.train.optimizers)"""
+    minibatch's summed loss; vaelab.training.optimizers)"""
     adam_beta1: Annotated[float, Field(strict=True, ge=0, lt=1)] = 0.9
     """Adam's beta1 (Burda et al.'s code uses 0.99)"""
     adam_beta2: Annotated[float, Field(strict=True, ge=0, lt=1)] = 0.999
@@ -208,6 +208,12 @@ RESUMABLE_OPTIONS = (
     "compile",
     "checkpoint_every",
 )
+
+
+def patience_exhausted(patience: int | None, epochs_done: int, best_epoch: int) -> bool:
+    """The early-stopping rule: ``patience`` epochs (``early_stopping_patience``; None: never) have passed since the
+    best epoch. ``epochs_done`` and ``best_epoch`` count epochs from 1 (as ``metrics.jsonl`` does)."""
+    return patience is not None and epochs_done - best_epoch >= patience
 
 
 def check_run_name(name: str) -> str:

@@ -1,20 +1,12 @@
-"""Training: the typed run configuration (``config``), the run folder (``rundir``), the step/epoch loop
-(``trainer``) and what happens around it (``callbacks``), closed-form fitting (``closed_form``), and a run's life,
-created or resumed (``runs``)."""
+"""Training: the step/epoch loop (``loop``) and what happens around it (``callbacks``), optimizers
+(``optimizers``), learning-rate and KL schedules (``schedules``), data-parallel processes (``distributed``),
+closed-form fitting (``closed_form``), and a run's life, created or resumed under one rule (``lifecycle``).
 
-from vaelab.train.config import DataConfig, RunSpec, TrainConfig
-from vaelab.train.rundir import RunDir
-from vaelab.train.runs import TrainResult, create_run, resume_run, train
-from vaelab.train.trainer import Trainer
+What to train (``RunSpec``, ``TrainConfig``, ``DataConfig``) and the run folder's files are the ``vaelab.runs``
+layer below this one.
+"""
 
-__all__ = [
-    "DataConfig",
-    "RunDir",
-    "RunSpec",
-    "TrainConfig",
-    "TrainResult",
-    "Trainer",
-    "create_run",
-    "resume_run",
-    "train",
-]
+from vaelab.training.lifecycle import TrainResult, create_run, resume_run, train_run
+from vaelab.training.loop import Trainer
+
+__all__ = ["TrainResult", "Trainer", "create_run", "resume_run", "train_run"]

@@ -16,12 +16,11 @@ import time
 import numpy as np
 import torch
 
-from vaelab.core.io import atomic_path, save_checkpoint, storage_error
-from vaelab.train.rundir import RunDir
-
-SAMPLE_NOISE_OFFSET = 1  # per-epoch samples decode the same prior noise, seeded with seed + 1
-EPOCH_CODES_FILE = "epoch_codes.npz"  # the explorer's training time-lapse (``EpochCodes``)
-EPOCH_CODES_N = 2000
+from vaelab.core.errors import VaelabError
+from vaelab.core.io import save_checkpoint
+from vaelab.data import load_dataset_from_config
+from vaelab.runs.files import EPOCH_CODES_N, SAMPLE_NOISE_OFFSET, read_epoch_codes
+from vaelab.runs.folder import RunDir
 
 
 class Callback:
@@ -149,30 +148,10 @@ class EpochSamples(Callback):
         self.run.save_epoch_samples(arr)
 
 
-def read_epoch_codes(path) -> dict | None:
-    """``epoch_codes.npz`` as a dict (``codes``, ``epochs``, ``index``, optional ``labels``), or None if absent or
-    unreadable."""
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            out = {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError):
-        return None
-    return out if {"codes", "epochs", "index"} <= set(out) else None
-
-
 class EpochCodes(Callback):
     """The training time-lapse of a model with a 2-D latent space: at each epoch end, the codes (encoder mean) of
-    a fixed subset of the test split, the first ``n`` images, go into ``RUN/epoch_codes.npz`` (written atomically):
-
-        codes   float16 (epochs, n, 2)   one row per finished epoch
-        epochs  int32 (epochs,)          the epoch number of each row (1-based)
-        index   int32 (n,)               the test images' indices
-        labels  uint8 (n,)               their labels (absent for unlabelled data)
+    a fixed subset of the test split, the first ``n`` images, go into ``RUN/epoch_codes.npz`` (written atomically;
+    its arrays: ``vaelab.runs.files.read_epoch_codes``).
 
     ``vaelab export`` copies it for the explorer's epoch slider. Models with another latent size, or runs whose
     test split cannot be read, write nothing (the latter with one line on stderr). A resumed run keeps the rows of
@@ -187,12 +166,9 @@ class EpochCodes(Callback):
 
     @property
     def path(self):
-        return self.run.path / EPOCH_CODES_FILE
+        return self.run.epoch_codes_path
 
     def _load(self) -> bool:
-        from vaelab.core.errors import VaelabError
-        from vaelab.data import load_dataset_from_config
-
         try:  # the run's own test split (an image folder's size, channels and skipped files included)
             test = load_dataset_from_config(self.run.load_config()["dataset"], "test", limit=self.n)
         except (VaelabError, KeyError, TypeError) as exc:
@@ -231,12 +207,7 @@ class EpochCodes(Callback):
         }
         if self.labels is not None:
             arrays["labels"] = self.labels.numpy().astype(np.uint8)
-        with atomic_path(self.path) as tmp:
-            try:
-                with open(tmp, "wb") as fh:
-                    np.savez(fh, **arrays)
-            except OSError as exc:
-                raise storage_error(self.path, exc, sum(a.nbytes for a in arrays.values())) from exc
+        self.run.save_epoch_codes(arrays)
 
 
 class StopAfter(Callback):

@@ -15,8 +15,8 @@ import torch
 from vaelab.core.device import select_device
 from vaelab.data import ImageDataset
 from vaelab.models import LatentModel
-from vaelab.train.config import TrainConfig
-from vaelab.train.trainer import VAL_NOISE_SEED, FitResult, checkpoint_state, epoch_record, mean_terms
+from vaelab.runs.spec import TrainConfig
+from vaelab.training.loop import VAL_NOISE_SEED, FitResult, checkpoint_state, epoch_record, mean_terms
 
 
 class ClosedFormFit:

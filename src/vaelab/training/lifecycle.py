@@ -30,12 +30,12 @@ from vaelab.core.resources import check_fits, training_memory
 from vaelab.data import ImageDataset, load_dataset
 from vaelab.models import LatentModel, build_model
 from vaelab.models.registry import MODELS
-from vaelab.train.callbacks import Callback, run_callbacks
-from vaelab.train.closed_form import ClosedFormFit
-from vaelab.train.config import RESUMABLE_OPTIONS, DataConfig, RunSpec, TrainConfig, check_run_name
-from vaelab.train.distributed import Distributed
-from vaelab.train.rundir import RunDir
-from vaelab.train.trainer import NonFiniteLoss, Trainer
+from vaelab.runs.folder import RunDir
+from vaelab.runs.spec import RESUMABLE_OPTIONS, DataConfig, RunSpec, TrainConfig, check_run_name
+from vaelab.training.callbacks import Callback, run_callbacks
+from vaelab.training.closed_form import ClosedFormFit
+from vaelab.training.distributed import Distributed
+from vaelab.training.loop import NonFiniteLoss, Trainer
 
 
 @dataclass
@@ -66,7 +66,7 @@ class TrainResult:
             return 0
         return 128 + int(self.signal or signal.SIGINT)
 
-    def __iter__(self):  # ``run, trainer, records = train(...)``
+    def __iter__(self):  # ``run, trainer, records = train_run(...)``
         return iter((self.run, self.trainer, self.records))
 
 
@@ -275,7 +275,7 @@ def _fit(
     return TrainResult(run, trainer, result.records, result.interrupted, result.signal)
 
 
-def train(
+def train_run(
     run_dir,
     model_name: str = "vae",
     model_options: dict | None = None,

@@ -7,7 +7,7 @@ its state, the epoch's permutation and position and the running sums of the loss
 a resumed run continues bit for bit where it stopped (on the same device, same seed).
 
 What happens around the loop (progress bar, printing, metrics.jsonl, TensorBoard, per-epoch samples,
-checkpoints) is done by callbacks (``vaelab.train.callbacks``); Ctrl-C is turned into a stop request by
+checkpoints) is done by callbacks (``vaelab.training.callbacks``); Ctrl-C is turned into a stop request by
 ``stop_on_signals`` (also SIGTERM and SIGUSR1). The loop itself touches no file.
 """
 
@@ -28,10 +28,10 @@ from vaelab.core.io import CHECKPOINT_FORMAT
 from vaelab.core.noise import ShardedGenerator
 from vaelab.data import ImageDataset, binarize_dynamic, binarize_static
 from vaelab.models import LatentModel
-from vaelab.train.config import TrainConfig
-from vaelab.train.distributed import Distributed
-from vaelab.train.optimizers import make_optimizer
-from vaelab.train.schedules import kl_scale, learning_rate, patience_exhausted
+from vaelab.runs.spec import TrainConfig, patience_exhausted
+from vaelab.training.distributed import Distributed
+from vaelab.training.optimizers import make_optimizer
+from vaelab.training.schedules import kl_scale, learning_rate
 
 VAL_BINARIZE_SEED = 1  # fixed binarization of the validation split
 VAL_NOISE_SEED = 2  # fixed reparameterization noise for validation
@@ -191,9 +191,9 @@ class Trainer:
         model_name: its family's name (``vae``, ``ae``, ...), written into checkpoints.
         config: ``TrainConfig``.
         train, val: ``ImageDataset`` splits, pixels in [0, 1] (``val`` may be None or empty).
-        callbacks: ``vaelab.train.callbacks.Callback`` objects, told of each epoch start, step end, epoch end,
+        callbacks: ``vaelab.training.callbacks.Callback`` objects, told of each epoch start, step end, epoch end,
             stop request and the end of training.
-        dist: this process's place in a torchrun job (``vaelab.train.distributed``), or None for one process.
+        dist: this process's place in a torchrun job (``vaelab.training.distributed``), or None for one process.
 
     Raises:
         ConfigError: an empty training split, or an unavailable device.
@@ -326,7 +326,7 @@ class Trainer:
         return mean_terms(self.model, self.x_val, self.y_val, g, max(self.config.batch_size, EVAL_BATCH))
 
     def _start_epoch(self) -> None:
-        """Set the epoch's learning rate and KL factor (functions of the epoch: ``vaelab.train.schedules``)."""
+        """Set the epoch's learning rate and KL factor (functions of the epoch: ``vaelab.training.schedules``)."""
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.config, self.epoch)
         self.model.kl_scale = kl_scale(self.config, self.epoch)

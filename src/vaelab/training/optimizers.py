@@ -40,7 +40,7 @@ import math
 
 import torch
 
-from vaelab.train.config import TrainConfig
+from vaelab.runs.spec import TrainConfig
 
 
 class BurdaAdam(torch.optim.Adam):

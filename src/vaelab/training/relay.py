@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from vaelab.core.io import atomic_write_text, load_checkpoint, save_checkpoint
+from vaelab.runs.folder import RunDir
 from vaelab.runs.relay import (
     MAX_SNAPSHOT_BYTES,
     SNAPSHOT_FILE,
@@ -28,8 +29,7 @@ from vaelab.runs.relay import (
     load_snapshot,
     save_snapshot,
 )
-from vaelab.train.callbacks import Callback
-from vaelab.train.rundir import RunDir
+from vaelab.training.callbacks import Callback
 
 SEGMENTS_FILE = "relay.json"  # RUN/relay.json: the segments of a relayed run (which epochs ran where)
 RESEED = 1_000_003  # generator seed at a move between device types: seed * RESEED + global step
@@ -121,7 +121,7 @@ class RelayWriter(Callback):
         done = trainer.epoch
         if not segments and (done or trainer.step_in_epoch):
             segments.append(_before_relay(self.run, done))
-        from vaelab import __version__
+        from vaelab.core.version import __version__
 
         previous = segments[-1] if segments else {}
         exact = not pending and previous.get("hardware", self.hardware) == self.hardware
@@ -155,7 +155,7 @@ class RelayWriter(Callback):
             self._open_segment(trainer)
         seg = self.segments[-1]
         seg["to_epoch"], seg["seconds"] = trainer.epoch, round(time.monotonic() - self.t_start, 1)
-        from vaelab import __version__
+        from vaelab.core.version import __version__
 
         snap = Snapshot(
             self.recipe,

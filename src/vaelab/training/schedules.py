@@ -12,14 +12,15 @@
 * linear warm-up (any schedule): epoch ``e < warmup_epochs`` runs at ``(e + 1) / warmup_epochs`` of the rate;
 * KL warm-up: the factor of beta is ``min(1, epoch / kl_warmup_epochs)`` (0 in the first epoch, 1 from epoch index
   ``kl_warmup_epochs`` on; Bowman et al. 2016, Sønderby et al. 2016);
-* early stopping: a run stops once ``early_stopping_patience`` epochs have passed since its best one.
+* early stopping: a run stops once ``early_stopping_patience`` epochs have passed since its best one (the rule is
+  ``vaelab.runs.spec.patience_exhausted``, which the leaderboard reads too).
 """
 
 from __future__ import annotations
 
 import math
 
-from vaelab.train.config import TrainConfig
+from vaelab.runs.spec import TrainConfig
 
 BURDA_STAGES = 8
 
@@ -66,9 +67,3 @@ def kl_scale(cfg: TrainConfig, epoch: int) -> float:
     if cfg.kl_warmup_epochs == 0:
         return 1.0
     return min(1.0, epoch / cfg.kl_warmup_epochs)
-
-
-def patience_exhausted(patience: int | None, epochs_done: int, best_epoch: int) -> bool:
-    """The early-stopping rule: ``patience`` epochs (``early_stopping_patience``; None: never) have passed since the
-    best epoch. ``epochs_done`` and ``best_epoch`` count epochs from 1 (as ``metrics.jsonl`` does)."""
-    return patience is not None and epochs_done - best_epoch >= patience

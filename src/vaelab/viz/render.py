@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from vaelab.core.errors import ConfigError
-from vaelab.train.rundir import RunDir
+from vaelab.runs.open import open_run
 
 KINDS = (
     "latent",
@@ -38,7 +38,8 @@ class RunFigures:
     """Figures of one run.
 
     Args:
-        run: run directory (``RunDir`` or path). checkpoint: ``best`` or ``last``.
+        run: a run (``vaelab.runs.open.open_run``: a run or a packed folder, or its path).
+        checkpoint: ``best`` or ``last``.
         data_dir: where the dataset lives (default: as recorded in config.json, then ``$VAELAB_DATA``).
         dpi: PNG resolution (>= 100). progress: tqdm bars on long renders.
         compact: write 256-colour PNGs (smaller; for docs and slides).
@@ -53,7 +54,7 @@ class RunFigures:
     def __init__(
         self, run, checkpoint: str = "best", data_dir=None, dpi: int = 150, progress: bool = True, compact: bool = False
     ):
-        self.run = run if isinstance(run, RunDir) else RunDir(run)
+        self.run = open_run(run)
         self.run.require()
         self.config = self.run.load_config()
         self.checkpoint, self.data_dir, self.dpi, self.progress = checkpoint, data_dir, int(dpi), progress
@@ -69,7 +70,7 @@ class RunFigures:
     # lazily loaded pieces ---------------------------------------------------------------------------------
     @property
     def model(self):
-        """The run's model from checkpoint ``self.checkpoint``, loaded on first use (``RunDir.load_model``)."""
+        """The run's model from checkpoint ``self.checkpoint``, loaded on first use (``load_model`` of the run)."""
         if self._model is None:
             self._model = self.run.load_model(self.checkpoint)
         return self._model

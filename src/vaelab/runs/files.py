@@ -1,0 +1,150 @@
+"""The files every run leaves, and their formats: what a run folder and a packed folder have in common.
+
+    config.json          model family + options, training options, dataset, seed, versions (``CONFIG_FILE``)
+    metrics.jsonl        one JSON object per epoch (``METRICS_FILE``; keys: ``epoch``, ``step``, ``time_s``,
+                         ``images_per_s``, ``train_<term>``, ``val_<term>``, ``best``; nats per image)
+    eval.json            the test numbers (``EVAL_FILE``, written by ``vaelab evaluate``)
+    result.json          a paper's reproduction (``vaelab.runs.results``)
+    epoch_samples.npy    uint8 ``(epochs, n, C, H, W)``: decodings of fixed prior noise at each epoch end
+    epoch_codes.npz      the explorer's training time-lapse of a 2-D model (``read_epoch_codes``)
+    figures/  export/  site/  tensorboard/
+
+``RunFiles`` reads them; ``vaelab.runs.folder.RunDir`` (a run being trained: checkpoints, the lock) and
+``vaelab.runs.pack_read.PackedRun`` (safetensors weights) add how the model's weights are held.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from vaelab.core.errors import CheckpointError
+from vaelab.core.io import atomic_path, atomic_write_text, storage_error
+
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.jsonl"
+EVAL_FILE = "eval.json"
+EPOCH_SAMPLES_FILE = "epoch_samples.npy"
+EPOCH_CODES_FILE = "epoch_codes.npz"  # the explorer's training time-lapse (``write_epoch_codes``)
+EPOCH_CODES_N = 2000  # test images whose codes the time-lapse follows
+SAMPLE_NOISE_OFFSET = 1  # per-epoch samples decode the same prior noise, seeded with seed + 1
+BEST_KEY = "best"  # the metrics.jsonl key marking an epoch whose parameters best.pt holds
+
+
+def read_epoch_codes(path) -> dict | None:
+    """``epoch_codes.npz`` as a dict, or None if absent or unreadable:
+
+    codes   float16 (epochs, n, 2)   one row per finished epoch (the encoder means)
+    epochs  int32 (epochs,)          the epoch number of each row (1-based)
+    index   int32 (n,)               the test images' indices
+    labels  uint8 (n,)               their labels (absent for unlabelled data)
+    """
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            out = {k: f[k] for k in f.files}
+    except (OSError, ValueError, EOFError):
+        return None
+    return out if {"codes", "epochs", "index"} <= set(out) else None
+
+
+def write_epoch_codes(path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` (``read_epoch_codes``'s keys) to ``path`` atomically. Raises ``StorageError``."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+        except OSError as exc:
+            raise storage_error(path, exc, sum(a.nbytes for a in arrays.values())) from exc
+
+
+class RunFiles:
+    """The files of one run, read (and ``eval.json`` written) alike in a run folder and a packed folder.
+
+    Subclasses say how the weights are held: ``is_packed`` and ``load_model(which, device)``.
+    """
+
+    is_packed = False
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    config_path = property(lambda self: self.path / CONFIG_FILE)
+    metrics_path = property(lambda self: self.path / METRICS_FILE)
+    eval_path = property(lambda self: self.path / EVAL_FILE)
+    epoch_samples_path = property(lambda self: self.path / EPOCH_SAMPLES_FILE)
+    epoch_codes_path = property(lambda self: self.path / EPOCH_CODES_FILE)
+    checkpoints = property(lambda self: self.path / "checkpoints")  # a packed folder has none
+    tensorboard = property(lambda self: self.path / "tensorboard")
+    figures = property(lambda self: self.path / "figures")
+    export = property(lambda self: self.path / "export")
+    site = property(lambda self: self.path / "site")
+
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    def require(self):
+        """Raise ``CheckpointError`` unless this is a run directory (it has ``config.json``); returns self."""
+        if not self.exists():
+            raise CheckpointError(f"{self.path}: not a vaelab run directory (no config.json); train one first")
+        return self
+
+    def load_config(self) -> dict:
+        """``config.json`` as a dict. Raises ``CheckpointError`` if it is missing, unreadable or not JSON."""
+        self.require()
+        try:
+            config = json.loads(self.config_path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{self.config_path}: cannot read it as JSON ({exc})") from exc
+        if not isinstance(config, dict):
+            raise CheckpointError(f"{self.config_path}: expected a JSON object")
+        return config
+
+    def read_metrics(self) -> list[dict]:
+        """The ``metrics.jsonl`` records, one per epoch. Raises ``CheckpointError`` for a line that is not JSON."""
+        if not self.metrics_path.is_file():
+            return []
+        out = []
+        for i, line in enumerate(self.metrics_path.read_text().splitlines(), 1):
+            if line.strip():
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise CheckpointError(f"{self.metrics_path}:{i}: not a JSON object") from exc
+        return out
+
+    def read_eval(self) -> dict | None:
+        if not self.eval_path.is_file():
+            return None
+        try:
+            return json.loads(self.eval_path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{self.eval_path}: cannot read it as JSON ({exc})") from exc
+
+    def save_eval(self, result: dict) -> None:
+        atomic_write_text(self.eval_path, json.dumps(result, indent=2) + "\n")
+
+    def read_epoch_samples(self) -> np.ndarray | None:
+        """uint8 ``(epochs, n, C, H, W)`` or None (read with ``allow_pickle=False``)."""
+        p = self.epoch_samples_path
+        return np.load(p, allow_pickle=False) if p.is_file() else None
+
+    def read_epoch_codes(self) -> dict | None:
+        """``epoch_codes.npz`` (``read_epoch_codes``) or None."""
+        return read_epoch_codes(self.epoch_codes_path)
+
+    def weights_epoch(self, which: str = "best") -> int | None:  # pragma: no cover - subclasses
+        """The epoch whose parameters checkpoint ``which`` holds."""
+        raise NotImplementedError
+
+    def load_model(self, which: str = "best", device="cpu"):  # pragma: no cover - subclasses
+        """The model with the weights of checkpoint ``which``, in eval mode."""
+        raise NotImplementedError
