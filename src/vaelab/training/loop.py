@@ -145,7 +145,9 @@ def score(val: dict, train: dict) -> float:
     return src["elbo"] if "elbo" in src else -src["loss"]
 
 
-STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGUSR1") if hasattr(signal, n))
+STOP_SIGNALS = tuple(
+    s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGUSR1")) if s is not None
+)  # SIGUSR1 does not exist on Windows
 
 
 @contextlib.contextmanager
