@@ -1,4 +1,4 @@
-# vaelab — make demo | make test | make bench | make web
+# vaelab — make demo | make test | make docs | make bench | make web
 # Everything runs in .venv with the tested pins of constraints.txt (torch==2.13.0 CPU build among them).
 
 PYTHON ?= python3
@@ -18,11 +18,12 @@ VENDOR      := src/vaelab/web/vendor
 ORT_DIST    := web/node_modules/onnxruntime-web/dist
 ORT_FILES   := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
-.PHONY: demo test bench web data lint lint-web install clean help relay relay-status device-check
+.PHONY: demo test docs bench web data lint lint-web install clean help relay relay-status device-check
 
 help:
 	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
-	@echo "make test   install the dev extras and run the whole test suite"
+	@echo "make test   install the dev extras, lint, build the manual and run the whole test suite"
+	@echo "make docs   the manual (MkDocs, --strict) into build/docs/, with the live explorer of a small demo model"
 	@echo "make bench  training throughput vs a pytorch/examples-style loop, NLL wall time, memory"
 	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package (developers; vaelab"
 	@echo "           otherwise fetches the pinned files itself, SHA-512 checked, into ~/.cache/vaelab)"
@@ -60,7 +61,7 @@ demo: install
 	@echo
 	@echo "open the explorer: $(BIN)/vaelab explore $(DEMO) --open"
 
-test: install web lint data
+test: install web lint data docs
 	$(BIN)/python -m pytest -q
 
 # The emoji sets: the npm tarballs emoji-datasource-{twitter,google} (pinned by their npm integrity in
@@ -69,9 +70,25 @@ test: install web lint data
 data: install
 	$(BIN)/python -m vaelab.data.emoji
 
+# The manual. Its first page embeds the explorer of a small 2-D VAE: make demo's runs/demo when it has a
+# checkpoint, else runs/docs-demo, trained here for a few epochs (about a minute on a 2-core CPU) and kept.
+DOCS_RUN      = $(if $(wildcard $(DEMO)/checkpoints/last.pt),$(DEMO),runs/docs-demo)
+DOCS_EXPLORER := build/docs-explorer
+docs: install web
+	@if [ "$(DOCS_RUN)" = runs/docs-demo ]; then \
+	  if [ -f runs/docs-demo/config.json ]; then \
+	    $(BIN)/vaelab train --name docs-demo --resume --no-progress; \
+	  else \
+	    $(BIN)/vaelab train --name docs-demo --latent-dim 2 --hidden 512,256 --epochs 8 --no-progress; \
+	  fi; \
+	fi
+	$(BIN)/vaelab site $(DOCS_RUN) $(DOCS_EXPLORER)
+	NO_MKDOCS_2_WARNING=1 VAELAB_DOCS_EXPLORER=$(DOCS_EXPLORER) $(BIN)/mkdocs build --strict
+	@echo "the manual: build/docs/index.html (serve it over http, e.g. python3 -m http.server -d build/docs)"
+
 lint: install lint-web
-	$(BIN)/ruff format --check src tests benchmarks
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks tools
+	$(BIN)/ruff check src tests benchmarks tools
 	$(BIN)/lint-imports
 
 bench: install web

@@ -353,7 +353,8 @@ def load_dataset_from_config(
             trained on).
 
     Raises:
-        As ``load_dataset``.
+        DatasetError: as ``load_dataset``: unknown split, missing or corrupt files, an unreadable image.
+        ConfigError: as ``load_dataset``: a missing or empty image folder.
     """
     if split == "train" and limit is None:
         limit = dataset.get("limit")

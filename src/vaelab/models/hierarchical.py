@@ -232,10 +232,11 @@ class TwoLayerVAE(LatentModel):
         Returns:
             ``{"z1": {...}, "z2": {...}}``, each ``{"mu": (N, D_l), "kl": (N,), "kl_per_dim": (N, D_l)}``:
 
-            * z1: ``mu`` = E_q[z1|x]; ``kl_per_dim[:, d]`` = E_q[log q(z1_d|x) - log p(z1_d|z2)] (analytic entropy,
-              Monte-Carlo cross term);
-            * z2: ``mu`` = E_q[z2|x] = E_{z1}[mean of q(z2|z1)] (Monte-Carlo; Burda et al.'s active units of the
-              second layer use it); ``kl_per_dim[:, d]`` = E_{z1}[KL(q(z2_d|z1) || N(0, 1))].
+            z1: ``mu`` = E_q[z1|x]; ``kl_per_dim[:, d]`` = E_q[log q(z1_d|x) - log p(z1_d|z2)] (analytic entropy,
+            Monte-Carlo cross term).
+
+            z2: ``mu`` = E_q[z2|x] = E_{z1}[mean of q(z2|z1)] (Monte-Carlo; Burda et al.'s active units of the
+            second layer use it); ``kl_per_dim[:, d]`` = E_{z1}[KL(q(z2_d|z1) || N(0, 1))].
 
             The two layers' ``kl`` sum to KL(q(z1, z2|x) || p(z1, z2)), the ELBO's KL term.
         """
