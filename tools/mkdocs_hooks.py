@@ -168,6 +168,21 @@ def _layers() -> list[dict]:
     return layers
 
 
+def _spread(records: list[dict], n: int = 6, key: str = "val_elbo") -> list[dict]:
+    """Up to ``n`` of ``records`` that hold ``key``, evenly spread by epoch on a log scale (first and last kept)."""
+    rs = [r for r in records if r.get(key) is not None]
+    if len(rs) <= n:
+        return rs
+    first, last = rs[0]["epoch"], rs[-1]["epoch"]
+    picks = []
+    for i in range(n):
+        target = first * (last / first) ** (i / (n - 1)) if first > 0 else first + (last - first) * i / (n - 1)
+        best = min(rs, key=lambda r: abs(r["epoch"] - target))
+        if best not in picks:
+            picks.append(best)
+    return sorted(picks, key=lambda r: r["epoch"])
+
+
 def _web_modules() -> list[tuple[str, str]]:
     """The explorer page's ES modules with their leading ``//`` comment."""
     modules = []
@@ -197,6 +212,7 @@ def _context() -> dict:
         "notebook": _notebook_text,
         "layers": _layers(),
         "web_modules": _web_modules(),
+        "spread": _spread,
     }
 
 
