@@ -197,8 +197,9 @@ def _web_modules() -> list[tuple[str, str]]:
 
 
 def _context() -> dict:
-    from vaelab.train.recipes import list_recipes
-    from vaelab.viz.leaderboard import collect_results, render_summary
+    from vaelab.runs.recipes import list_recipes
+    from vaelab.runs.results import collect_results
+    from vaelab.viz.leaderboard import render_summary
 
     folders = sorted(p for p in RESULTS.iterdir() if p.is_dir())
     recipes = list_recipes(ROOT / "configs" / "recipes")

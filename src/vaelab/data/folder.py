@@ -301,9 +301,9 @@ def decode_image(path: str | Path, size: tuple[int, int], channels: int) -> np.n
         uint8 array ``(channels, H, W)``.
 
     Raises:
-        OSError, ValueError (``ImageTooLarge`` among them), SyntaxError, EOFError,
-            PIL.Image.DecompressionBombError: Pillow cannot read the file, or it is too large to decode
-            (``load_folder`` turns these into a ``DatasetError`` naming it).
+        OSError: Pillow cannot read the file, or it is too large to decode; so do ValueError (``ImageTooLarge``
+            among them), SyntaxError, EOFError and ``PIL.Image.DecompressionBombError`` (``load_folder`` turns
+            each into a ``DatasetError`` naming the file).
     """
     return decode_file(path, size, channels)
 
