@@ -45,11 +45,11 @@ install: $(STAMP)
 
 demo: install
 	@if [ -f $(DEMO)/config.json ]; then \
-	  $(BIN)/vaelab train --name demo --resume --epochs 30 --no-progress; \
+	  $(BIN)/vaelab train --name demo --resume --epochs 30; \
 	else \
-	  $(BIN)/vaelab train --name demo --latent-dim 2 --hidden 512,256 --epochs 30 --no-progress; \
+	  $(BIN)/vaelab train --name demo --latent-dim 2 --hidden 512,256 --epochs 30; \
 	fi
-	$(BIN)/vaelab evaluate $(DEMO) --k 1000 --no-progress
+	$(BIN)/vaelab evaluate $(DEMO)
 	$(BIN)/vaelab sample $(DEMO) -n 64
 	$(BIN)/vaelab reconstruct $(DEMO)
 	@echo

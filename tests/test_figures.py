@@ -101,7 +101,7 @@ def test_manifold_tiles_are_the_decoder_outputs_at_the_grid_points(figs):
 def test_manifold_inverse_normal_cdf_grid(figs):
     from scipy.stats import norm
 
-    res = figs.manifold(size=7, lo=-1.5, hi=1.5, spacing="ppf", out=figs.out("manifold-ppf.png"))
+    res = figs.manifold(size=7, range=(-1.5, 1.5), spacing="ppf", out=figs.out("manifold-ppf.png"))
     v = res["values"]
     assert np.allclose(v[[0, -1]], [-1.5, 1.5]) and np.allclose(v, -v[::-1])
     assert np.allclose(np.diff(norm.cdf(v)), np.diff(norm.cdf(v))[0])  # equal prior mass per step
@@ -388,7 +388,7 @@ def test_figures_work_for_a_deterministic_encoder(run_copy, data_dir):
     res = f.manifold(size=3, out=f.out("manifold-det.png"))
     lo, hi = np.percentile(codes, 1), np.percentile(codes, 99)
     assert np.allclose(res["values"][[0, -1]], [lo, hi])
-    inter = f.interpolate(0, 7, steps=3, out=f.out("det-interp"))
+    inter = f.interpolate(from_digit=0, to_digit=7, steps=3, out=f.out("det-interp"))
     assert len(read_gif(inter["files"][0])) == 3
 
 

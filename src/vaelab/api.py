@@ -25,7 +25,18 @@ import threading
 import warnings
 from pathlib import Path
 
+from vaelab.core.commands import (
+    PLOT_KINDS,
+    EvaluateOptions,
+    ExploreOptions,
+    ExportOptions,
+    FigureOptions,
+    PackOptions,
+    SampleOptions,
+)
 from vaelab.core.errors import ConfigError
+from vaelab.core.options import keywords_from
+from vaelab.core.suggest import suggest
 from vaelab.runs.files import RunFiles
 from vaelab.runs.open import open_run
 from vaelab.runs.spec import DataConfig, TrainConfig, resolve
@@ -179,18 +190,8 @@ def load(
     return Run(download(text, revision, cache_dir, token, local_files_only))
 
 
-def evaluate_run(
-    run,
-    k: int = 1000,
-    split: str = "test",
-    limit: int | None = None,
-    batch_size: int = 100,
-    checkpoint: str = "best",
-    seed: int = 0,
-    data_dir=None,
-    device: str = "auto",
-    progress: bool = True,
-) -> dict:
+@keywords_from(EvaluateOptions)
+def evaluate_run(run, **options) -> dict:
     """Evaluate a run on a split and write ``eval.json``: what ``vaelab evaluate`` and ``Run.evaluate`` call.
 
     Probabilistic models get the importance-weighted NLL with ``k`` samples, the ELBO, KL and active units;
@@ -198,29 +199,30 @@ def evaluate_run(
 
     Args:
         run: a ``Run``, a run opened by ``vaelab.runs.open.open_run`` or a path (a run or a packed folder).
-        k: importance samples K. split: ``test``, ``val`` or ``train``. limit: the first N images of the split.
-        batch_size: images at once. checkpoint: ``best`` or ``last``. seed: the sampling seed.
-        data_dir: where the data lives (default: as recorded). device: ``auto``, ``cpu``, ``cuda``, ...
-        progress: a progress bar.
+        **options: ``vaelab.core.commands.EvaluateOptions`` (the options of ``vaelab evaluate``): ``k``
+            (importance samples K, default ``DEFAULT_K`` = 1000), ``split`` (``test``, ``val`` or ``train``),
+            ``limit`` (the first N images of the split), ``batch_size``, ``checkpoint`` (``best`` or ``last``),
+            ``seed``, ``data_dir``, ``device`` (``auto``, ``cpu``, ``cuda``, ...), ``progress`` (a bar with the
+            time left).
 
     Returns:
         The numbers as a JSON-ready dict (nats per image, with the split, binarization, K and seed), also written
         to ``RUN/eval.json``.
 
     Raises:
-        ConfigError: K < 1, an unknown split or checkpoint. CheckpointError, DatasetError: as loading the run.
+        ConfigError: an unknown option (with the closest name) or a bad value (K < 1, an unknown split or
+            checkpoint), naming the keyword. CheckpointError, DatasetError: as loading the run.
     """
     from vaelab.core.device import select_device
     from vaelab.data import load_dataset_from_config
     from vaelab.evaluate import evaluate
 
+    o = EvaluateOptions.from_dict(options, "evaluate_run: ")
     rd = _rundir(run)
-    if split not in ("test", "val", "train"):
-        raise ConfigError(f"--split {split!r}: expected test, val or train")
-    model = rd.load_model(checkpoint, select_device(device))
-    data = load_dataset_from_config(rd.load_config()["dataset"], split, data_dir, limit)
-    result = evaluate(model, data, k=k, batch_size=batch_size, seed=seed, progress=progress)
-    result["checkpoint"] = "packed" if rd.is_packed else checkpoint
+    model = rd.load_model(o.checkpoint, select_device(o.device))
+    data = load_dataset_from_config(rd.load_config()["dataset"], o.split, o.data_dir, o.limit)
+    result = evaluate(model, data, k=o.k, batch_size=o.batch_size, seed=o.seed, progress=o.progress)
+    result["checkpoint"] = "packed" if rd.is_packed else o.checkpoint
     rd.save_eval(result)
     return result
 
@@ -356,66 +358,85 @@ class Run:
         return load_dataset_from_config(self.config["dataset"], split, None, limit)
 
     # numbers ------------------------------------------------------------------------------------------------
-    def evaluate(self, k: int = 1000, split: str = "test", limit: int | None = None, **kwargs) -> dict:
+    @keywords_from(EvaluateOptions)
+    def evaluate(self, **options) -> dict:
         """The test numbers as a dict, also written to ``eval.json`` (``evaluate_run``; same as ``vaelab
         evaluate``).
 
         Args:
-            k: importance samples K. split, limit: which images. **kwargs: ``batch_size``, ``checkpoint``,
-                ``seed``, ``data_dir``, ``device``, ``progress`` (default False here) of ``evaluate_run``.
+            **options: those of ``evaluate_run`` (``vaelab.core.commands.EvaluateOptions``): ``k``, ``split``,
+                ``limit``, ``batch_size``, ``checkpoint``, ``seed``, ``data_dir``, ``device``, ``progress``.
         """
-        kwargs.setdefault("progress", False)
-        return evaluate_run(self.dir, k=k, split=split, limit=limit, **kwargs)
+        return evaluate_run(self.dir, **options)
 
     # pictures -----------------------------------------------------------------------------------------------
-    def figures(self, checkpoint: str = "best", dpi: int = 150, data_dir=None, progress: bool = False):
-        """The run's ``vaelab.viz.render.RunFigures`` (cached per checkpoint, dpi and data folder)."""
+    def figures(
+        self,
+        checkpoint: str = FigureOptions.default("checkpoint"),
+        dpi: int = FigureOptions.default("dpi"),
+        data_dir=None,
+        progress: bool = FigureOptions.default("progress"),
+    ):
+        """The run's ``vaelab.viz.render.RunFigures`` (cached per checkpoint, dpi, data folder and progress)."""
         from vaelab.viz.render import RunFigures
 
-        key = (checkpoint, int(dpi), str(data_dir))
+        key = (checkpoint, int(dpi), str(data_dir), bool(progress))
         if key not in self._figures:
             self._figures[key] = RunFigures(self.dir, checkpoint, data_dir, dpi, progress=progress)
         return self._figures[key]
 
-    def plot(self, kind: str, save: str | Path | None = None, *, checkpoint: str = "best", dpi: int = 150, **options):
+    def plot(
+        self,
+        kind: str,
+        save: str | Path | None = None,
+        *,
+        checkpoint: str = FigureOptions.default("checkpoint"),
+        dpi: int = FigureOptions.default("dpi"),
+        progress: bool = FigureOptions.default("progress"),
+        **options,
+    ):
         """A figure of the run as a matplotlib ``Figure``: the same figure ``vaelab plot RUN KIND`` writes.
 
         Args:
             kind: ``latent``, ``manifold``, ``interpolate`` (the strip; ``save`` also writes the GIF),
-                ``all-pairs``, ``samples-per-epoch``, ``curves``, ``reconstructions``, ``samples``.
+                ``all-pairs``, ``samples-per-epoch``, ``curves``, ``reconstructions``, ``samples``, ``nll-vs-k``.
             save: also write it there (a PNG path; for ``interpolate`` the path without suffix of the GIF and
                 PNG), exactly as the command line does.
-            checkpoint: ``best`` or ``last``. dpi: resolution of a saved PNG.
-            **options: the options of the kind (``vaelab plot RUN KIND --help``), by their Python names, e.g.
-                ``size=15``, ``path_from=0, path_to=7``, ``method="pca"``, ``n=64``, ``seed=1``.
+            checkpoint: ``best`` or ``last``. dpi: resolution of a saved PNG. progress: progress bars, and the
+                expected time of a slow step (t-SNE) before it starts.
+            **options: the options of the kind, declared in ``vaelab.core.commands.PLOT_KINDS`` (``vaelab plot RUN
+                KIND --help`` lists the same ones as flags), e.g. ``size=15``, ``from_digit=0, to_digit=7``,
+                ``method="pca"``, ``n=64``, ``seed=1``.
 
         Returns:
             A ``matplotlib.figure.Figure`` (``vaelab.viz.style.Figure``, shown inline in Jupyter; ``.savefig``
             writes it anywhere).
 
         Raises:
-            ConfigError: an unknown kind or option, or a kind the run's data cannot draw (e.g. ``all-pairs``
-                without labels); ``projector`` (TensorBoard files, not a figure).
+            ConfigError: an unknown kind or option (with the closest name), a bad value (naming the keyword), or a
+                kind the run's data cannot draw (e.g. ``all-pairs`` without labels); ``projector`` (TensorBoard
+                files, not a figure).
         """
-        from vaelab.viz.render import KINDS
+        if kind not in PLOT_KINDS:
+            raise ConfigError(
+                f"run.plot: figure kind {kind!r}{suggest(kind, PLOT_KINDS)}; expected one of {list(PLOT_KINDS)}"
+            )
+        figs = self.figures(checkpoint, dpi, progress=progress)
+        out = Path(save) if save is not None else None
+        return figs.render(kind, out=out, write=save is not None, **options)["figure"]
 
-        if kind not in KINDS:
-            raise ConfigError(f"figure kind {kind!r}: expected one of {list(KINDS)}")
-        figs = self.figures(checkpoint, dpi)
-        method = getattr(figs, kind.replace("-", "_"))
-        try:
-            result = method(**options, out=Path(save) if save is not None else None, write=save is not None)
-        except TypeError as exc:
-            raise ConfigError(f"run.plot({kind!r}): {exc}") from exc
-        return result["figure"]
-
-    def sample(self, n: int = 64, seed: int = 0):
+    def sample(self, n: int = SampleOptions.default("n"), seed: int = SampleOptions.default("seed")):
         """``n`` images decoded from the prior, ``(n, C, H, W)`` in [0, 1] (a seeded CPU generator; as ``vaelab
-        sample``)."""
+        sample``; ``vaelab.core.commands.SampleOptions``).
+
+        Raises:
+            ConfigError: n < 1 or a seed that is not an integer, naming the keyword.
+        """
         import torch
 
+        o = SampleOptions.from_dict({"n": n, "seed": seed}, "run.sample: ")
         with torch.no_grad():
-            return self.model.sample(int(n), generator=torch.Generator().manual_seed(int(seed)))
+            return self.model.sample(o.n, generator=torch.Generator().manual_seed(o.seed))
 
     def report(self, out: str | Path | None = None, **kwargs) -> Path:
         """Write the run's HTML report (``vaelab report``) and return its path.
@@ -429,28 +450,37 @@ class Run:
         return write_report(self.figures(), out, **kwargs)
 
     # sharing ------------------------------------------------------------------------------------------------
-    def export(self, checkpoint: str = "best", n_codes: int | None = None) -> dict:
+    @keywords_from(ExportOptions)
+    def export(self, **options) -> dict:
         """ONNX encoder and decoder (checked with onnxruntime) and the test codes into ``RUN/export/``, as
-        ``vaelab export``; returns ``meta.json`` as a dict."""
+        ``vaelab export`` (options: ``vaelab.core.commands.ExportOptions``: ``checkpoint``, ``n_codes``,
+        ``data_dir``); returns ``meta.json`` as a dict."""
         from vaelab.export.onnx import export_run
 
-        return export_run(self.dir, checkpoint, None, n_codes)
+        o = ExportOptions.from_dict(options, "run.export: ")
+        return export_run(self.dir, o.checkpoint, o.data_dir, o.n_codes)
 
-    def pack(self, out: str | Path, checkpoint: str = "best", license: str | None = None) -> Run:
+    def pack(
+        self,
+        out: str | Path,
+        checkpoint: str = PackOptions.default("checkpoint"),
+        license: str | None = PackOptions.default("license"),
+    ) -> Run:
         """Pack the run to share it (``vaelab pack``): ``model.safetensors``, ``config.json`` and a model card in
         the Hugging Face Hub's format in ``out``; returns the packed folder as a ``Run``
         (``vaelab.runs.packed.pack_run``; ``license``: a Hub licence id, default the training data's terms where
         known)."""
         from vaelab.runs.packed import pack_run  # import cost: safetensors, only when packing
 
-        return Run(pack_run(self.dir, out, checkpoint, license))
+        o = PackOptions.from_dict({"checkpoint": checkpoint, "license": license}, "run.pack: ")
+        return Run(pack_run(self.dir, out, o.checkpoint, o.license))
 
     def push(
         self,
         repo_id: str,
         *,
-        license: str | None = None,
-        checkpoint: str = "best",
+        license: str | None = PackOptions.default("license"),
+        checkpoint: str = PackOptions.default("checkpoint"),
         private: bool | None = None,
         token: str | bool | None = None,
         commit_message: str | None = None,
@@ -485,23 +515,31 @@ class Run:
             packed = self.pack(Path(tmp) / self.name, checkpoint, license)
             return upload(packed.path, repo_id, **options)
 
-    def explore(self, port: int = 0, host: str = "127.0.0.1", export: bool | None = None, open_browser: bool = False):
+    def explore(
+        self,
+        port: int = 0,
+        host: str = ExploreOptions.default("host"),
+        export: bool | None = None,
+        open_browser: bool = ExploreOptions.default("open"),
+    ):
         """Build the explorer site (exporting first if needed) and serve it in a background thread.
 
         Args:
-            port: the TCP port (0: a free one). host: the address to bind (loopback by default).
+            port: the TCP port (here 0 by default: a free one, as a notebook may serve several runs; ``vaelab
+                explore``: 8000). host: the address to bind (loopback by default).
             export: True re-exports the run; None exports when ``RUN/export`` is missing or stale.
-            open_browser: open the page in the default web browser.
+            open_browser: open the page in the default web browser (``vaelab explore --open``).
 
         Returns:
             An ``Explorer`` (``url``, ``stop()``, ``wait()``).
 
         Raises:
-            ConfigError: the port cannot be bound. ExportError: as ``vaelab explore``.
+            ConfigError: a port outside 0..65535 or one that cannot be bound. ExportError: as ``vaelab explore``.
         """
         from vaelab.export.serve import make_server
         from vaelab.export.site import build_site
 
+        ExploreOptions.from_dict({"port": port, "host": host, "open": open_browser}, "run.explore: ")
         site = build_site(self.dir, export=export, log=lambda *_: None)
         try:
             server = make_server(site, host, port)

@@ -36,22 +36,32 @@ def cmd_classifier_evaluate(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    p = sub.add_parser("classifier", help="the reference MNIST classifier (train / evaluate)")
+def _add_classifier(p) -> None:
+    p.description = "The reference MNIST classifier that judges generated digits (vaelab compare, generate --judge)."
     csub = p.add_subparsers(dest="classifier_command", metavar="ACTION")
     csub.required = True
     t = csub.add_parser("train", help="train the small CNN; writes runs/mnist-classifier/")
-    t.add_argument("--out", type=Path, default=Path("runs") / "mnist-classifier")
-    t.add_argument("--dataset", default="mnist")
-    t.add_argument("--data-dir", type=Path)
-    t.add_argument("--epochs", type=int, default=2)
-    t.add_argument("--batch-size", type=int, default=128)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", type=Path, default=Path("runs") / "mnist-classifier", help="folder to write")
+    t.add_argument("--dataset", default="mnist", help="the labelled dataset (default mnist)")
+    t.add_argument("--data-dir", type=Path, help="folder holding <dataset>/<files> (default $VAELAB_DATA)")
+    t.add_argument("--epochs", type=int, default=2, help="passes over the training images (default 2)")
+    t.add_argument("--batch-size", type=int, default=128, help="images per step (default 128)")
+    t.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate (default 0.001)")
+    t.add_argument("--seed", type=int, default=0, help="seed of the weights and the order (default 0)")
     t.add_argument("--limit", type=int, help="first N training images only")
-    t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.set_defaults(func=cmd_classifier_train)
     e = csub.add_parser("evaluate", help="test accuracy of a saved classifier")
-    e.add_argument("path", type=Path, nargs="?", default=Path("runs") / "mnist-classifier")
-    e.add_argument("--data-dir", type=Path)
+    e.add_argument(
+        "path",
+        type=Path,
+        nargs="?",
+        default=Path("runs") / "mnist-classifier",
+        metavar="PATH",
+        help="the classifier's folder (default runs/mnist-classifier)",
+    )
+    e.add_argument("--data-dir", type=Path, help="folder holding <dataset>/<files> (default $VAELAB_DATA)")
     e.set_defaults(func=cmd_classifier_evaluate)
+
+
+COMMANDS = {"classifier": ("the reference MNIST classifier (train / evaluate)", _add_classifier)}

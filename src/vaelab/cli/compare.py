@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 from vaelab.cli.args import load_split, table
+from vaelab.cli.parser import run_folder
 from vaelab.core.errors import ConfigError
+
+DATA_DIR_HELP = "folder holding <dataset>/<files> (default: as recorded in the run, then $VAELAB_DATA)"
 
 
 def cmd_compare(args) -> int:
@@ -137,16 +140,13 @@ def cmd_pca_example(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "compare",
-        help="AE vs VAE: latent scatters side by side and a table of latent properties",
-        description="Latent scatter plots of two runs side by side and a table: completeness, "
-        "continuity, k-NN accuracy of codes, test reconstruction error. Needs the reference "
-        "classifier (vaelab classifier train).",
+def _add_compare(p) -> None:
+    p.description = (
+        "Latent scatter plots of two runs side by side and a table: completeness, continuity, k-NN accuracy of "
+        "codes, test reconstruction error. Needs the reference classifier (vaelab classifier train)."
     )
-    p.add_argument("run_a", type=Path)
-    p.add_argument("run_b", type=Path)
+    p.add_argument("run_a", type=run_folder, metavar="RUN_A", help="the first run (e.g. an autoencoder)")
+    p.add_argument("run_b", type=run_folder, metavar="RUN_B", help="the second run (e.g. a VAE)")
     p.add_argument(
         "--classifier",
         type=Path,
@@ -154,24 +154,37 @@ def register(sub) -> None:
         help="reference classifier folder (default runs/mnist-classifier)",
     )
     p.add_argument("--out", type=Path, help="output folder (default RUN_A/figures/compare-<RUN_B name>)")
-    p.add_argument("-n", type=int, default=2000, help="prior samples for completeness and continuity (default 2000)")
+    p.add_argument(
+        "-n", "--n", type=int, default=2000, help="prior samples for completeness and continuity (default 2000)"
+    )
     p.add_argument("--knn-train", type=int, default=10000, help="training codes for the k-NN (default 10000)")
     p.add_argument("--limit", type=int, help="first N test images only")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", type=Path)
+    p.add_argument("--seed", type=int, default=0, help="seed of the prior samples (default 0)")
+    p.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     p.set_defaults(func=cmd_compare)
 
-    p = sub.add_parser(
-        "subspace",
-        help="linear autoencoder vs PCA: principal angles and the two bases",
-        description="Compare a linear-ae run's decoder with PCA fitted on the run's training images. "
-        "Uses the last checkpoint by default: the question is where training converged (the "
-        "best-validation checkpoint can be an earlier epoch).",
+
+def _add_subspace(p) -> None:
+    p.description = (
+        "Compare a linear-ae run's decoder with PCA fitted on the run's training images. Uses the last checkpoint "
+        "by default: the question is where training converged (the best-validation checkpoint can be an earlier "
+        "epoch)."
     )
-    p.add_argument("run", type=Path)
-    p.add_argument("--checkpoint", default="last", choices=["best", "last"])
-    p.add_argument("--data-dir", type=Path)
+    p.add_argument("run", type=run_folder, metavar="RUN", help="a linear-ae run")
+    p.add_argument(
+        "--checkpoint", default="last", choices=["best", "last"], help="the parameters compared (default last)"
+    )
+    p.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     p.set_defaults(func=cmd_subspace)
 
-    p = sub.add_parser("pca-example", help="seed 001's worked PCA example: five 2-D points reduced to 1-D")
+
+def _add_pca_example(p) -> None:
+    p.description = "Seed 001's worked PCA example: five 2-D points reduced to 1-D, printed as a table."
     p.set_defaults(func=cmd_pca_example)
+
+
+COMMANDS = {
+    "compare": ("AE vs VAE: latent scatters side by side and a table of latent properties", _add_compare),
+    "subspace": ("linear autoencoder vs PCA: principal angles and the two bases", _add_subspace),
+    "pca-example": ("seed 001's worked PCA example: five 2-D points reduced to 1-D", _add_pca_example),
+}

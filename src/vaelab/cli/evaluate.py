@@ -4,41 +4,31 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+
+from vaelab.cli.parser import run_folder
 
 
-def _add_evaluate(sub):
-    p = sub.add_parser("evaluate", help="test ELBO, KL, active units and importance-weighted NLL; writes eval.json")
-    p.add_argument("run", type=Path)
-    p.add_argument("--k", type=int, default=1000, help="importance samples K (default 1000)")
-    p.add_argument("--split", default="test", choices=["test", "val", "train"])
-    p.add_argument("--limit", type=int, help="first N images of the split only")
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--data-dir", type=Path)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--no-progress", action="store_true")
+def _add_evaluate(p):
+    from vaelab.cli.declared import add_options
+    from vaelab.core.commands import EvaluateOptions
+
+    p.add_argument("run", type=run_folder, metavar="RUN", help="run folder or packed run")
+    add_options(p, EvaluateOptions)
     p.set_defaults(func=cmd_evaluate)
 
 
 def cmd_evaluate(args) -> int:
     from vaelab.api import evaluate_run
+    from vaelab.cli.declared import options_from
+    from vaelab.core.commands import EvaluateOptions
     from vaelab.runs.open import open_run
 
+    options = options_from(args, EvaluateOptions)
     run = open_run(args.run)
-    result = evaluate_run(
-        run,
-        k=args.k,
-        split=args.split,
-        limit=args.limit,
-        batch_size=args.batch_size,
-        checkpoint=args.checkpoint,
-        seed=args.seed,
-        data_dir=args.data_dir,
-        device=args.device,
-        progress=not args.no_progress,
-    )
+    if options.progress:  # the bar that follows shows the time left
+        n = "all" if options.limit is None else f"the first {options.limit:,}"
+        print(f"evaluating {run.path} on {n} {options.split} images (K = {options.k:,} for the NLL) ...", flush=True)
+    result = evaluate_run(run, **options.model_dump())
     print(f"{run.eval_path}:")
     print(f"  {result['split']} split, {result['n_images']} images, binarization {result['binarization']}")
     if "nll" in result:
@@ -82,9 +72,8 @@ def print_diagnostics(result: dict) -> None:
         print(f"warning: {warning}", file=sys.stderr)
 
 
-def _add_info(sub):
-    p = sub.add_parser("info", help="what a run is: model, data, epochs, best validation score, eval numbers")
-    p.add_argument("run", type=Path)
+def _add_info(p):
+    p.add_argument("run", type=run_folder, metavar="RUN", help="run folder or packed run")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_info)
 
@@ -133,6 +122,7 @@ def cmd_info(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    _add_evaluate(sub)
-    _add_info(sub)
+COMMANDS = {
+    "evaluate": ("test ELBO, KL, active units and importance-weighted NLL; writes eval.json", _add_evaluate),
+    "info": ("what a run is: model, data, epochs, best validation score, eval numbers", _add_info),
+}

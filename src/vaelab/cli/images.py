@@ -6,16 +6,34 @@ from __future__ import annotations
 from pathlib import Path
 
 from vaelab.cli.args import load_split, table
+from vaelab.cli.parser import run_folder
 from vaelab.core.errors import ConfigError
 
+RUN_HELP = "run folder or packed run"
 
-def _add_sample(sub):
-    p = sub.add_parser("sample", help="PNG grid of images decoded from prior samples")
-    p.add_argument("run", type=Path)
-    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path, help="PNG path (default RUN/figures/samples.png)")
-    p.set_defaults(func=cmd_sample)
+
+def _add(p, declaration: str, out_help: str, func, data: bool = False) -> None:
+    """``RUN``, the options of ``vaelab.core.commands.<declaration>``, ``--out`` and (with ``data``) ``--data-dir``."""
+    from vaelab.cli.declared import add_options
+    from vaelab.core import commands
+
+    p.add_argument("run", type=run_folder, metavar="RUN", help=RUN_HELP)
+    add_options(p, getattr(commands, declaration))
+    p.add_argument("--out", type=Path, help=out_help)
+    if data:
+        p.add_argument("--data-dir", type=Path, help="folder holding <dataset>/<files> (default: as recorded)")
+    p.set_defaults(func=func, declaration=declaration)
+
+
+def _options(args):
+    from vaelab.cli.declared import options_from
+    from vaelab.core import commands
+
+    return options_from(args, getattr(commands, args.declaration))
+
+
+def _add_sample(p):
+    _add(p, "SampleOptions", "PNG path (default RUN/figures/samples.png)", cmd_sample)
 
 
 def cmd_sample(args) -> int:
@@ -26,24 +44,17 @@ def cmd_sample(args) -> int:
     from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
-    if args.n < 1:
-        raise ConfigError(f"-n {args.n}: expected at least 1 sample")
+    o = _options(args)
     run = open_run(args.run)
     model = run.load_model()
-    imgs = model.sample(args.n, generator=torch.Generator().manual_seed(args.seed))
-    out = save_grid(imgs, args.out or run.figures / "samples.png", nrow=int(math.ceil(math.sqrt(args.n))))
+    imgs = model.sample(o.n, generator=torch.Generator().manual_seed(o.seed))
+    out = save_grid(imgs, args.out or run.figures / "samples.png", nrow=int(math.ceil(math.sqrt(o.n))))
     print(out)
     return 0
 
 
-def _add_reconstruct(sub):
-    p = sub.add_parser("reconstruct", help="PNG of test images (odd rows) above their reconstructions (even rows)")
-    p.add_argument("run", type=Path)
-    p.add_argument("-n", type=int, default=32, help="number of test images (default 32)")
-    p.add_argument("--per-row", type=int, default=16)
-    p.add_argument("--out", type=Path, help="PNG path (default RUN/figures/reconstructions.png)")
-    p.add_argument("--data-dir", type=Path)
-    p.set_defaults(func=cmd_reconstruct)
+def _add_reconstruct(p):
+    _add(p, "ReconstructOptions", "PNG path (default RUN/figures/reconstructions.png)", cmd_reconstruct, data=True)
 
 
 def cmd_reconstruct(args) -> int:
@@ -52,17 +63,16 @@ def cmd_reconstruct(args) -> int:
     from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
-    if args.n < 1 or args.per_row < 1:
-        raise ConfigError("-n and --per-row: expected integers >= 1")
+    o = _options(args)
     run = open_run(args.run)
     model = run.load_model()
-    x = load_split(run, "test", args.data_dir, args.n).images
+    x = load_split(run, "test", args.data_dir, o.n).images
     with torch.no_grad():
         r = model.reconstruct(x)
     rows = []
-    for i in range(0, len(x), args.per_row):
-        rows += [x[i : i + args.per_row], r[i : i + args.per_row]]
-    out = save_grid(torch.cat(rows), args.out or run.figures / "reconstructions.png", nrow=args.per_row)
+    for i in range(0, len(x), o.per_row):
+        rows += [x[i : i + o.per_row], r[i : i + o.per_row]]
+    out = save_grid(torch.cat(rows), args.out or run.figures / "reconstructions.png", nrow=o.per_row)
     print(out)
     return 0
 
@@ -74,20 +84,21 @@ def cmd_denoise(args) -> int:
     from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
+    o = _options(args)
     run = open_run(args.run)
     model = run.load_model()
     if not model.denoising:
         raise ConfigError(
             f"{run.path}: a {run.load_config()['model']!r} run without input noise; denoise needs a dae run"
         )
-    test = load_split(run, "test", args.data_dir, args.limit)
-    x = test.images[: args.n]
-    g = torch.Generator().manual_seed(args.seed)
+    test = load_split(run, "test", args.data_dir, o.limit)
+    x = test.images[: o.n]
+    g = torch.Generator().manual_seed(o.seed)
     noisy = model.corrupt(x, g)
     den = model.reconstruct(noisy)
     rows = torch.cat([torch.cat([noisy[i : i + 1], den[i : i + 1], x[i : i + 1]]) for i in range(len(x))])
-    png = save_grid(rows, args.out or run.figures / "denoising.png", nrow=args.per_row * 3)
-    res = denoising_psnr(model, test.images, seed=args.seed)
+    png = save_grid(rows, args.out or run.figures / "denoising.png", nrow=o.per_row * 3)
+    res = denoising_psnr(model, test.images, seed=o.seed)
     print(f"{png}  (triplets: noisy | denoised | clean)")
     print(
         f"test PSNR over {len(test)} images, {res['noise']} noise {res['noise_level']}: noisy "
@@ -102,27 +113,30 @@ def cmd_generate(args) -> int:
     from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
+    o = _options(args)
     run = open_run(args.run)
     model = run.load_model()
     if not model.conditional:
         raise ConfigError(f"{run.path}: a {run.load_config()['model']!r} run; generate needs a guided-vae run")
-    digits = list(range(model.num_classes)) if args.digit is None else [args.digit]
-    labels = torch.tensor(digits).repeat_interleave(args.n)
-    imgs = model.generate(labels, generator=torch.Generator().manual_seed(args.seed))
+    if o.digit is not None and o.digit >= model.num_classes:
+        raise ConfigError(f"--digit {o.digit}: expected 0..{model.num_classes - 1} (the model's classes)")
+    digits = list(range(model.num_classes)) if o.digit is None else [o.digit]
+    labels = torch.tensor(digits).repeat_interleave(o.n)
+    imgs = model.generate(labels, generator=torch.Generator().manual_seed(o.seed))
     # one row per digit
     out = save_grid(
         imgs,
-        args.out or run.figures / ("generated.png" if args.digit is None else f"digit{args.digit}.png"),
-        nrow=args.n,
+        args.out or run.figures / ("generated.png" if o.digit is None else f"digit{o.digit}.png"),
+        nrow=o.n,
     )
     print(out)
-    if args.judge:
+    if o.judge:
         from vaelab.evaluate.reference_classifier import load_classifier
 
-        n = max(args.n, args.judge_n)
+        n = max(o.n, o.judge_n)
         labels = torch.tensor(digits).repeat_interleave(n)
-        gen = model.generate(labels, generator=torch.Generator().manual_seed(args.seed + 1))
-        pred = load_classifier(args.classifier).predict_proba(gen).argmax(1)
+        gen = model.generate(labels, generator=torch.Generator().manual_seed(o.seed + 1))
+        pred = load_classifier(o.classifier).predict_proba(gen).argmax(1)
         shares = [float((pred[labels == d] == d).double().mean()) for d in digits]
         print(
             table(
@@ -133,30 +147,17 @@ def cmd_generate(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    _add_sample(sub)
-    _add_reconstruct(sub)
-    p = sub.add_parser("denoise", help="denoising autoencoder: noisy | denoised | clean figure and test PSNR")
-    p.add_argument("run", type=Path)
-    p.add_argument("-n", type=int, default=16, help="test images in the figure (default 16)")
-    p.add_argument("--per-row", type=int, default=4, help="triplets per row (default 4)")
-    p.add_argument("--limit", type=int, help="PSNR over the first N test images only (default all)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path)
-    p.add_argument("--data-dir", type=Path)
-    p.set_defaults(func=cmd_denoise)
+def _add_denoise(p):
+    _add(p, "DenoiseOptions", "PNG path (default RUN/figures/denoising.png)", cmd_denoise, data=True)
 
-    p = sub.add_parser("generate", help="guided VAE: images of a chosen digit (one-hot digit + z from the prior)")
-    p.add_argument("run", type=Path)
-    p.add_argument("--digit", type=int, help="the digit (default: a row for each digit)")
-    p.add_argument("-n", type=int, default=10, help="images per digit (default 10)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", type=Path)
-    p.add_argument(
-        "--judge",
-        action="store_true",
-        help="also print the share of generated images the reference classifier labels as asked",
-    )
-    p.add_argument("--judge-n", type=int, default=100, help="samples per digit for --judge (default 100)")
-    p.add_argument("--classifier", type=Path, default=Path("runs") / "mnist-classifier")
-    p.set_defaults(func=cmd_generate)
+
+def _add_generate(p):
+    _add(p, "GenerateOptions", "PNG path (default RUN/figures/generated.png or digit<D>.png)", cmd_generate)
+
+
+COMMANDS = {
+    "sample": ("PNG grid of images decoded from prior samples", _add_sample),
+    "reconstruct": ("PNG of test images (odd rows) above their reconstructions (even rows)", _add_reconstruct),
+    "denoise": ("denoising autoencoder: noisy | denoised | clean figure and test PSNR", _add_denoise),
+    "generate": ("guided VAE: images of a chosen digit (one-hot digit + z from the prior)", _add_generate),
+}

@@ -1,32 +1,73 @@
-"""The ``vaelab`` command line. Each command group is a module of ``vaelab.cli`` with ``register(sub)``, which adds
-its sub-parsers with ``set_defaults(func=cmd_...)``. Errors of vaelab's own types are printed as one clear line
-(no traceback): exit status 2 for bad input (``ConfigError``), 1 for failures during work, 128 + the signal's number
-for a stop by a signal (130 Ctrl-C, 143 SIGTERM, 138 SIGUSR1). During training a signal is a stop request (the
-trainer saves a checkpoint first); anywhere else SIGTERM and SIGUSR1 unwind like Ctrl-C, so that locks are released
-and no file is left half-written."""
+"""The ``vaelab`` command line. Each command group is a module of ``vaelab.cli`` with a ``COMMANDS`` table
+``{name: (one-line help, build)}``; ``build(parser)`` adds the command's arguments and ``set_defaults(func=...)``.
+
+Only the command being run is built (its arguments may need the model registry, hence torch): ``vaelab --help``
+lists the commands from the tables alone and imports neither torch nor matplotlib. Errors of vaelab's own types
+are printed as one clear line (no traceback): exit status 2 for bad input (a ``UsageError`` while parsing, with
+the closest command, option or choice where one is close, or a ``ConfigError``), 1 for failures during work,
+128 + the signal's number for a stop by a signal (130 Ctrl-C, 143 SIGTERM, 138 SIGUSR1). During training a signal
+is a stop request (the trainer saves a checkpoint first); anywhere else SIGTERM and SIGUSR1 unwind like Ctrl-C, so
+that locks are released and no file is left half-written."""
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 
 from vaelab.cli import classifier, compare, evaluate, figures, images, relay, reproduce, share, train, web
+from vaelab.cli.parser import UsageError, VaelabParser, unknown_option
 from vaelab.core.errors import ConfigError, VaelabError
 
 COMMAND_GROUPS = (train, evaluate, images, figures, compare, classifier, web, share, reproduce, relay)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def commands() -> dict[str, tuple]:
+    """Every command: ``{name: (help, build)}``, in the order of the help."""
+    return {name: entry for group in COMMAND_GROUPS for name, entry in group.COMMANDS.items()}
+
+
+def build_parser(command: str | None = None, full: bool = False) -> VaelabParser:
+    """The parser with ``command``'s arguments (every command's when ``full``; the others are named only).
+
+    Args:
+        command: the command to be run (the first word of the arguments that is not an option).
+        full: build every command (the help-text test, the generated CLI reference).
+    """
     from vaelab.core.version import __version__
 
-    parser = argparse.ArgumentParser(prog="vaelab", description="Variational autoencoders on image data.")
-    parser.add_argument("--version", action="version", version=f"vaelab {__version__}")
+    parser = VaelabParser(prog="vaelab", description="Variational autoencoders on image data.")
+    parser.add_argument("--version", action="version", version=f"vaelab {__version__}", help="the version, then exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for group in COMMAND_GROUPS:
-        group.register(sub)
+    for name, (help_text, build) in commands().items():
+        p = sub.add_parser(name, help=help_text, description=help_text[:1].upper() + help_text[1:] + ".")
+        if full or name == command:
+            build(p)
     return parser
+
+
+def _command_of(argv: list[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def parse(argv: list[str]):
+    """Parse ``argv`` into the namespace of its command.
+
+    Raises:
+        UsageError: an unknown command, option, choice or bad value (one line, exit status 2).
+    """
+    parser = build_parser(_command_of(argv))
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        raise unknown_option(args._parser, extras)
+    return args
+
+
+def _config_error_line(args, exc: ConfigError) -> str:
+    """``vaelab CMD: error: MESSAGE``, and where the message is about a flag (a bad value) the help that lists it."""
+    text = str(exc)
+    hint = f" (see `{args._parser.prog} --help`)" if text.startswith("-") else ""
+    return f"vaelab {args.command}: error: {text}{hint}"
 
 
 class SignalExit(BaseException):
@@ -55,16 +96,23 @@ def _catch_stop_signals() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parse(argv)
+    except UsageError as exc:
+        print(exc.line(), file=sys.stderr)
+        return 2
     replaced = _catch_stop_signals()
     try:
         return int(args.func(args) or 0)
     except SignalExit as exc:
         print(f"vaelab {args.command}: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
         return 128 + exc.signum
-    except ConfigError as exc:
-        print(f"vaelab {args.command}: error: {exc}", file=sys.stderr)
+    except UsageError as exc:
+        print(exc.line(), file=sys.stderr)
+        return 2
+    except ConfigError as exc:  # bad input found by the declarations or the command: one line
+        print(_config_error_line(args, exc), file=sys.stderr)
         return 2
     except VaelabError as exc:
         print(f"vaelab {args.command}: error: {exc}", file=sys.stderr)

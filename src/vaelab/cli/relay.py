@@ -22,13 +22,14 @@ DEFAULT_RECIPES = ("burda-vae-1layer-k1", "burda-iwae-1layer-k5")  # the rows th
 MAX_RELAYS = 2  # the repository holds at most two in-progress snapshots
 
 
-def _add_relay(sub) -> None:
-    p = sub.add_parser(
-        "relay",
-        help="carry long recipes across machines: start them in the background, or show how far they are",
-        description="start: continue each unfinished relay recipe in the background at low priority (nice), one "
+RELAY_HELP = "carry long recipes across machines: start them in the background, or show how far they are"
+
+
+def _add_relay(p) -> None:
+    p.description = (
+        "start: continue each unfinished relay recipe in the background at low priority (nice), one "
         "per core, from the furthest of its run folder and its snapshot in RESULTS/RECIPE/relay; status: epochs "
-        "done, rate and ETA of every relay snapshot.",
+        "done, rate and ETA of every relay snapshot."
     )
     p.add_argument("action", choices=("start", "status"), help="start the relays, or print their status")
     p.add_argument("recipes", nargs="*", help=f"recipes to start (default: {', '.join(DEFAULT_RECIPES)})")
@@ -156,5 +157,4 @@ def _status(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    _add_relay(sub)
+COMMANDS = {"relay": (RELAY_HELP, _add_relay)}

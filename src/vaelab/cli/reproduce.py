@@ -18,16 +18,17 @@ import shutil
 import sys
 from pathlib import Path
 
-import torch
-
 from vaelab.cli.args import table
 
 RECIPE_INFO = "recipe.json"  # RUN/recipe.json: which recipe made the run, and what of it was not applied
 SUMMARY_RECORDS = 40  # metrics records kept in a published metrics-summary.json
 
 
-def hardware_description(device: torch.device) -> str:
-    """Where a run trained, in words: the GPU's name, or the CPU's model, cores and torch threads."""
+def hardware_description(device) -> str:
+    """Where a run trained (``device``: a ``torch.device``), in words: the GPU's name, or the CPU's model, cores and
+    torch threads."""
+    import torch  # here, not at the top: `vaelab --help` imports this module and must stay light
+
     if device.type == "cuda":
         return f"GPU {torch.cuda.get_device_name(device)}"
     cpu = platform.processor() or platform.machine()
@@ -42,15 +43,13 @@ def hardware_description(device: torch.device) -> str:
     return f"{os.cpu_count()}-core CPU ({cpu}), {threads} torch thread{'' if threads == 1 else 's'}"
 
 
-def _add_reproduce(sub) -> None:
-    p = sub.add_parser(
-        "reproduce",
-        help="train and evaluate a paper's protocol (a recipe); writes RUN/result.json",
-        description="Train a named recipe (a paper's protocol, configs/recipes/RECIPE.toml) into RUNS_DIR/RECIPE, "
+def _add_reproduce(p) -> None:
+    p.description = (
+        "Train a named recipe (a paper's protocol, configs/recipes/RECIPE.toml) into RUNS_DIR/RECIPE, "
         "evaluate the parameters the protocol tests (the last, or the best validation epoch's where the recipe "
         "says so) on the test split with the recipe's K (5000 for the papers here) and write "
         "eval.json and result.json, which list every difference from the paper's protocol. --list shows the "
-        "recipes with their papers' numbers.",
+        "recipes with their papers' numbers."
     )
     p.add_argument("recipe", nargs="?", help="recipe name, e.g. burda-iwae-1layer-k5 (see --list)")
     p.add_argument("--list", action="store_true", help="list the recipes with their papers' numbers and exit")
@@ -328,14 +327,12 @@ def _add_segments(record: dict, run) -> None:
 
 
 # leaderboard ----------------------------------------------------------------------------------------------
-def _add_leaderboard(sub) -> None:
-    p = sub.add_parser(
-        "leaderboard",
-        help="the Markdown leaderboard (papers' NLLs next to vaelab's) from result files",
-        description="Collect RUNS_DIR/*/result.json (written by vaelab reproduce) and write the leaderboard: one row "
+def _add_leaderboard(p) -> None:
+    p.description = (
+        "Collect RUNS_DIR/*/result.json (written by vaelab reproduce) and write the leaderboard: one row "
         "per recipe with the paper's number and vaelab's. --add RUN first copies a run's small files (config.json, "
         "eval.json, result.json, a metrics summary, figures/nll-vs-k.png if drawn) into the first --runs-dir / "
-        "<recipe>/.",
+        "<recipe>/."
     )
     p.add_argument(
         "--runs-dir",
@@ -426,6 +423,7 @@ def cmd_leaderboard(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    _add_reproduce(sub)
-    _add_leaderboard(sub)
+COMMANDS = {
+    "reproduce": ("train and evaluate a paper's protocol (a recipe); writes RUN/result.json", _add_reproduce),
+    "leaderboard": ("the Markdown leaderboard (papers' NLLs next to vaelab's) from result files", _add_leaderboard),
+}

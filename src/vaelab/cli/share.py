@@ -9,9 +9,11 @@ from pathlib import Path
 
 def cmd_pack(args) -> int:
     from vaelab.api import load_run
+    from vaelab.cli.declared import options_from
+    from vaelab.core.commands import PackOptions
 
-    run = load_run(args.run)
-    packed = run.pack(args.out, args.checkpoint, args.license)
+    o = options_from(args, PackOptions)
+    packed = load_run(args.run).pack(args.out, o.checkpoint, o.license)
     files = sorted(p.name for p in packed.path.iterdir() if p.is_file())
     print(f"{packed.path}/: {', '.join(files)}")
     print(f"load it with vaelab.load({str(packed.path)!r}) or any command, e.g. vaelab sample {packed.path}")
@@ -20,12 +22,15 @@ def cmd_pack(args) -> int:
 
 def cmd_push(args) -> int:
     from vaelab.api import load_run
+    from vaelab.cli.declared import options_from
+    from vaelab.core.commands import PackOptions
 
+    o = options_from(args, PackOptions)
     run = load_run(args.run)
     url = run.push(
         args.repo_id,
-        license=args.license,
-        checkpoint=args.checkpoint,
+        license=o.license,
+        checkpoint=o.checkpoint,
         private=args.private or None,
         commit_message=args.message,
         revision=args.revision,
@@ -35,37 +40,53 @@ def cmd_push(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "pack",
-        help="a run as a folder to share: model.safetensors (no pickle), config.json, model card README.md",
-        description="Write OUT/: model.safetensors (the weights; safetensors format, no pickle), config.json, "
-        "README.md (a model card in the Hugging Face Hub's format: library_name, license, tags, datasets, and "
-        "model-index with the test NLL with K, split and binarization or the reconstruction error), eval.json, "
-        "metrics.jsonl and epoch_samples.npy. Evaluate the run first (vaelab evaluate RUN). Every command that "
-        "takes a run (evaluate, sample, reconstruct, plot, report, export, explore) takes OUT.",
+def _add_pack(p) -> None:
+    from vaelab.cli.declared import add_options
+    from vaelab.cli.parser import run_folder
+    from vaelab.core.commands import PackOptions
+
+    p.description = (
+        "Write OUT/: model.safetensors (the weights; safetensors format, no pickle), config.json, README.md (a model "
+        "card in the Hugging Face Hub's format: library_name, license, tags, datasets, and model-index with the test "
+        "NLL with K, split and binarization or the reconstruction error), eval.json, metrics.jsonl and "
+        "epoch_samples.npy. Evaluate the run first (vaelab evaluate RUN). Every command that takes a run (evaluate, "
+        "sample, reconstruct, plot, report, export, explore) takes OUT."
     )
-    p.add_argument("run", type=Path, help="run directory")
-    p.add_argument("out", type=Path, help="the folder to write (new or empty)")
-    p.add_argument("--checkpoint", default="best", choices=["best", "last"], help="which checkpoint's weights")
-    p.add_argument(
-        "--license",
-        help="the card's licence, a Hugging Face Hub licence id (default: the training data's terms where known: "
-        "cc-by-sa-3.0 for mnist, cc-by-4.0 for sklearn-digits; else unknown)",
-    )
+    p.add_argument("run", type=run_folder, metavar="RUN", help="run folder")
+    p.add_argument("out", type=Path, metavar="OUT", help="the folder to write (new or empty)")
+    add_options(p, PackOptions)
     p.set_defaults(func=cmd_pack)
-    q = sub.add_parser(
-        "push",
-        help="upload a run (packed first) or a packed folder to the Hugging Face Hub",
-        description="Upload RUN to the Hugging Face Hub model repository REPO_ID (ORG/NAME; created if needed) "
-        "with huggingface_hub: a packed folder as it is, a run folder packed first into a temporary folder. "
-        "Needs a token with write access (hf auth login, or HF_TOKEN). Load it with vaelab.load('ORG/NAME').",
+
+
+def _add_push(p) -> None:
+    from vaelab.cli.declared import add_options
+    from vaelab.cli.parser import run_folder
+    from vaelab.core.commands import PackOptions
+
+    p.description = (
+        "Upload RUN to the Hugging Face Hub model repository REPO_ID (ORG/NAME; created if needed) with "
+        "huggingface_hub: a packed folder as it is, a run folder packed first into a temporary folder (with "
+        "--checkpoint and --license, as vaelab pack). Needs a token with write access (hf auth login, or HF_TOKEN). "
+        "Load it with vaelab.load('ORG/NAME')."
     )
-    q.add_argument("run", type=Path, help="run directory or packed folder (evaluated: the card states its numbers)")
-    q.add_argument("repo_id", help="the Hub repository, ORG/NAME")
-    q.add_argument("--license", help="as for vaelab pack (a run folder only; a packed folder's card has one)")
-    q.add_argument("--checkpoint", default="best", choices=["best", "last"], help="which checkpoint (run folder)")
-    q.add_argument("--private", action="store_true", help="create the repository private")
-    q.add_argument("--message", help="the commit message")
-    q.add_argument("--revision", help="the branch to commit to (default main)")
-    q.set_defaults(func=cmd_push)
+    p.add_argument(
+        "run",
+        type=run_folder,
+        metavar="RUN",
+        help="run folder or packed folder (evaluated: the card states its numbers)",
+    )
+    p.add_argument("repo_id", metavar="REPO_ID", help="the Hub repository, ORG/NAME")
+    add_options(p, PackOptions)
+    p.add_argument("--private", action="store_true", help="create the repository private")
+    p.add_argument("--message", help="the commit message")
+    p.add_argument("--revision", help="the branch to commit to (default main)")
+    p.set_defaults(func=cmd_push)
+
+
+COMMANDS = {
+    "pack": (
+        "a run as a folder to share: model.safetensors (no pickle), config.json, model card README.md",
+        _add_pack,
+    ),
+    "push": ("upload a run (packed first) or a packed folder to the Hugging Face Hub", _add_push),
+}

@@ -2,7 +2,10 @@
 
 Every option flag is derived from the typed configuration (``vaelab.runs.spec``): the fields of
 ``TrainConfig``, ``DataConfig`` and of each model family's config class, with their meaning, choices and the
-families that have them. No list of flag names is kept by hand.
+families that have them. No list of flag names is kept by hand. The brackets after a model option's help name the
+families where it applies and the condition it needs (``[vae, conv-vae, guided-vae; with --likelihood gaussian]``),
+both read from the declarations (``vaelab.core.options.applies_in`` / ``OnlyWhen``); an option given where it does
+not apply is refused by ``resolve``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import typing
 from pathlib import Path
 
 from vaelab.cli.args import int_list
-from vaelab.core.options import field_help
 
 RUN_FLAGS = ("config", "model", "name", "runs_dir", "resume", "no_progress")  # the flags that are not options
 
@@ -75,7 +77,10 @@ def _kwargs(name: str, annotation) -> dict:
 
 
 def model_options() -> dict[str, dict]:
-    """Every model option of every family: ``{name: {"annotation", "help", "families"}}``."""
+    """Every model option of every family: ``{name: {"annotation", "help", "families", "when"}}``; ``families``
+    are those where the option applies (``applies_in``: declared, not fixed, its condition satisfiable), ``when``
+    its ``OnlyWhen`` condition or None."""
+    from vaelab.core.options import applies_in, field_help, only_when
     from vaelab.models.registry import MODELS
 
     options: dict[str, dict] = {}
@@ -83,24 +88,32 @@ def model_options() -> dict[str, dict]:
         for name, field in cfg_cls.model_fields.items():
             if name == "image_shape":
                 continue
-            opt = options.setdefault(name, {"annotation": field.annotation, "help": "", "families": []})
+            opt = options.setdefault(name, {"annotation": field.annotation, "help": "", "families": [], "when": None})
+            if applies_in(cfg_cls, name):  # the type, meaning and condition of a family where it is an option
+                if not opt["families"]:
+                    opt.update(annotation=field.annotation, help="", when=only_when(cfg_cls, name))
+                opt["families"].append(family)
             opt["help"] = opt["help"] or field_help(cfg_cls, name)
-            opt["families"].append(family)
     return options
 
 
-def _add_train(sub) -> None:
+def _brackets(opt: dict, n_families: int) -> str:
+    which = "all families" if len(opt["families"]) == n_families else ", ".join(opt["families"])
+    return f"[{which}; with {opt['when'].describe()}]" if opt["when"] else f"[{which}]"
+
+
+def _add_train(p) -> None:
+    from vaelab.core.options import field_help
     from vaelab.models.registry import MODELS, model_names
     from vaelab.runs.spec import DataConfig, TrainConfig
 
     families = ", ".join(f"{n} ({MODELS[n][1].__name__})" for n in model_names())
-    p = sub.add_parser(
-        "train",
-        help="train a model; writes runs/<name>/",
-        description="Train a model into runs/<name>/ (config.json, checkpoints/, metrics.jsonl, tensorboard/). "
+    p.description = (
+        "Train a model into runs/<name>/ (config.json, checkpoints/, metrics.jsonl, tensorboard/). "
         "Options from --config FILE.toml (tables [model] (with family = NAME), [train], [data], or flat keys) are "
         "overridden by the flags given. Model families: " + families + ". Each model option says which families "
-        "have it. With --resume only --epochs, --device, --data-dir and --no-progress may be given.",
+        "it applies to; one given where it does not apply is refused. With --resume only --epochs, --device, "
+        "--data-dir and --no-progress may be given."
     )
     p.add_argument("--config", type=Path, help="TOML file with options")
     p.add_argument("--model", choices=model_names(), default=None, help="model family (default vae)")
@@ -116,13 +129,13 @@ def _add_train(sub) -> None:
         "data": p.add_argument_group("data options"),
     }
     for name, opt in model_options().items():
-        fams = opt["families"]
-        which = "all families" if len(fams) == len(MODELS) else ", ".join(fams)
+        if not opt["families"]:
+            continue  # fixed in every family that declares it: not an option
         groups["model"].add_argument(
             _flag(name),
             dest=f"model.{name}",
             default=None,
-            help=f"{opt['help']} [{which}]",
+            help=f"{opt['help']} {_brackets(opt, len(MODELS))}",
             **_kwargs(name, opt["annotation"]),
         )
     for section, cls in (("train", TrainConfig), ("data", DataConfig)):
@@ -194,5 +207,4 @@ def cmd_train(args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    _add_train(sub)
+COMMANDS = {"train": ("train a model; writes runs/<name>/", _add_train)}

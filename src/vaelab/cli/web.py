@@ -13,6 +13,7 @@ import contextlib
 import tempfile
 from pathlib import Path
 
+from vaelab.cli.parser import run_folder
 from vaelab.core.errors import ConfigError
 
 
@@ -29,13 +30,16 @@ def _print_export(meta: dict, run_path: Path) -> None:
 
 
 def cmd_export(args) -> int:
+    from vaelab.cli.declared import options_from
+    from vaelab.core.commands import ExportOptions
     from vaelab.export.onnx import export_run
     from vaelab.runs.open import open_run
 
-    if args.n_codes is not None and args.n_codes < 1:
-        raise ConfigError(f"--n-codes {args.n_codes}: expected at least 1")
+    o = options_from(args, ExportOptions)
     run = open_run(args.run)
-    meta = export_run(run, args.checkpoint, args.data_dir, args.n_codes)
+    what = "all test images" if o.n_codes is None else f"the first {o.n_codes:,} test images"
+    print(f"exporting {run.path}: ONNX encoder and decoder, checked with onnxruntime, codes of {what} ...", flush=True)
+    meta = export_run(run, o.checkpoint, o.data_dir, o.n_codes)
     _print_export(meta, run.path)
     print(f"open the explorer: vaelab explore {run.path} --open")
     return 0
@@ -64,19 +68,20 @@ def cmd_site(args) -> int:
 
 
 def cmd_explore(args) -> int:
+    from vaelab.cli.declared import options_from
+    from vaelab.core.commands import ExploreOptions
     from vaelab.export.site import build_site
     from vaelab.runs.open import open_run
 
-    if not 0 <= args.port <= 65535:
-        raise ConfigError(f"--port {args.port}: expected 0..65535")
+    o = options_from(args, ExploreOptions)
     _check_count(args.runs)
     runs = [open_run(r) for r in args.runs]
     with contextlib.ExitStack() as stack:
-        site_dir = args.site
+        site_dir = o.site
         if site_dir is None and len(runs) > 1:
             site_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vaelab-site-")))
-        site = build_site(runs, site_dir, export=True if args.export else None)
-        return _serve(site, args)
+        site = build_site(runs, site_dir, export=True if o.export else None)
+        return _serve(site, o)
 
 
 def _serve(site: Path, args) -> int:
@@ -107,49 +112,48 @@ def _serve(site: Path, args) -> int:
     return 0
 
 
-def register(sub) -> None:
-    p = sub.add_parser(
-        "export",
-        help="ONNX encoder/decoder (checked with onnxruntime) + test codes for the explorer",
-        description="Write RUN/export/: encoder.onnx (x -> mu, logvar), decoder.onnx (z -> pixel "
-        "probabilities), both with a dynamic batch axis and checked against PyTorch with onnxruntime "
-        "(max absolute difference printed; above 1e-4 is an error), codes.bin (test-set mu, float32 "
-        "little-endian), labels.bin (uint8) and meta.json.",
+def _add_export(p) -> None:
+    from vaelab.cli.declared import add_options
+    from vaelab.core.commands import ExportOptions
+
+    p.description = (
+        "Write RUN/export/: encoder.onnx (x -> mu, logvar), decoder.onnx (z -> pixel probabilities), both with a "
+        "dynamic batch axis and checked against PyTorch with onnxruntime (max absolute difference printed; above "
+        "1e-4 is an error), codes.bin (test-set mu, float32 little-endian), labels.bin (uint8) and meta.json."
     )
-    p.add_argument("run", type=Path)
-    p.add_argument("--checkpoint", default="best", choices=["best", "last"])
-    p.add_argument("--n-codes", type=int, help="encode only the first N test images (default: all)")
-    p.add_argument("--data-dir", type=Path)
+    p.add_argument("run", type=run_folder, metavar="RUN", help="run folder or packed run")
+    add_options(p, ExportOptions)
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser(
-        "explore",
-        help="serve the in-browser latent explorer of 1-4 runs (side by side) on 127.0.0.1",
-        description="Build the explorer site (exporting each run first if RUN/export/ is missing or older than "
-        "its checkpoints) and serve it over http. One run: the site goes into RUN/site/. Two to four runs of "
-        "one image shape: one page encodes the drawing with every model, each with its own map; the site goes "
-        "into a temporary folder (or --site DIR).",
+
+def _add_explore(p) -> None:
+    from vaelab.cli.declared import add_options
+    from vaelab.core.commands import ExploreOptions
+
+    p.description = (
+        "Build the explorer site (exporting each run first if RUN/export/ is missing or older than its "
+        "checkpoints) and serve it over http. One run: the site goes into RUN/site/. Two to four runs of one image "
+        "shape: one page encodes the drawing with every model, each with its own map; the site goes into a "
+        "temporary folder (or --site DIR)."
     )
-    p.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders (at most 4)")
-    p.add_argument("--site", type=Path, help="site folder (default: RUN/site/ for one run, else a temporary one)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
-    p.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1; another exposes the page to the network)",
-    )
-    p.add_argument("--open", action="store_true", help="open the page in the default web browser")
-    p.add_argument("--export", action="store_true", help="re-export the run even if RUN/export/ is current")
-    p.add_argument("--verbose", action="store_true", help="log every request")
+    p.add_argument("runs", type=run_folder, nargs="+", metavar="RUN", help="run folders (at most 4)")
+    add_options(p, ExploreOptions)
     p.set_defaults(func=cmd_explore)
 
-    p = sub.add_parser(
-        "site",
-        help="write the self-contained static explorer site of 1-4 runs into OUT",
-        description="Write the static explorer site (page, onnxruntime-web files, models, codes) of one run, or "
-        "of up to four runs of one image shape side by side, into OUT, ready to publish on any static web host. "
-        "No CDN or network access is needed to view it.",
+
+def _add_site(p) -> None:
+    p.description = (
+        "Write the static explorer site (page, onnxruntime-web files, models, codes) of one run, or of up to four "
+        "runs of one image shape side by side, into OUT, ready to publish on any static web host. No CDN or "
+        "network access is needed to view it."
     )
     p.add_argument("paths", type=Path, nargs="+", metavar="RUN [RUN ...] OUT", help="run folders, then OUT")
     p.add_argument("--export", action="store_true", help="re-export the run even if RUN/export/ is current")
     p.set_defaults(func=cmd_site)
+
+
+COMMANDS = {
+    "export": ("ONNX encoder/decoder (checked with onnxruntime) + test codes for the explorer", _add_export),
+    "explore": ("serve the in-browser latent explorer of 1-4 runs (side by side) on 127.0.0.1", _add_explore),
+    "site": ("write the self-contained static explorer site of 1-4 runs into OUT", _add_site),
+}

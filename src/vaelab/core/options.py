@@ -8,17 +8,35 @@ flags (``vaelab train --help``), the TOML file's keys and ``config.json``, and c
 * numbers must be finite (no NaN / inf); ranges (``>= 1``, ``> 0``) and choices are declared with the field;
 * unknown keys are refused (``extra="forbid"``); cross-field rules live in ``check()``.
 
-A failed check raises ``ConfigError`` whose message names the option (as the flag ``--latent-dim`` or as the TOML
-key ``[model] latent_dim``, by where the value came from) and what was expected.
+A failed check raises ``ConfigError`` whose message names the option (as the flag ``--latent-dim``, as the TOML
+key ``[model] latent_dim`` or as the Python keyword ``latent_dim=``, by where the value came from) and what was
+expected; a misspelt name or choice gets a "did you mean" (``suggest``).
+
+Two kinds of metadata may annotate a field (``Annotated[type, ...]``):
+
+* ``OnlyWhen(option, values)``: the option means something only when another option of the same configuration has
+  one of ``values`` (``decoder_std`` only with ``likelihood = "gaussian"``). A family whose field is a one-value
+  ``Literal`` has the option fixed (the guided VAE's ``objective``). ``inapplicable`` finds options given where they
+  do not apply, so that they are refused instead of silently ignored, and ``applies_in`` says where they do (the
+  help's family brackets are generated from it).
+* ``Cli(flag=..., metavar=...)``: how the command line spells the field when the rule (``--name-with-dashes``; both
+  ``-n`` and ``--n`` for a one-letter name) does not fit. Old spellings kept for compatibility are pydantic
+  ``validation_alias`` choices; the command line accepts them as flags too (``--path-from`` for ``--from``).
 """
 
 from __future__ import annotations
 
+import inspect
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.suggest import suggest
 
 # Strict scalar types: no coercion from bool, str or non-integral float.
 Int = Annotated[int, Field(strict=True)]
@@ -29,6 +47,79 @@ PositiveFloat = Annotated[float, Field(strict=True, gt=0)]
 NonNegativeFloat = Annotated[float, Field(strict=True, ge=0)]
 Bool = Annotated[bool, Field(strict=True)]
 Str = Annotated[str, Field(strict=True)]
+
+
+@dataclass(frozen=True)
+class OnlyWhen:
+    """Field metadata: the option applies only when option ``option`` has one of ``values``."""
+
+    option: str
+    values: tuple
+
+    def describe(self) -> str:
+        return f"{flag_name(self.option)} {'|'.join(map(str, self.values))}"
+
+
+@dataclass(frozen=True)
+class Cli:
+    """Field metadata: the command line's spelling of a field where the rule does not fit.
+
+    Attributes:
+        flag: the option strings (e.g. ``("--range",)``); default ``--name-with-dashes``, or ``-n, --n``.
+        metavar: the placeholder in the help (default the name in capitals). nargs: e.g. 2 for ``--range LO HI``.
+    """
+
+    flag: tuple[str, ...] = ()
+    metavar: str | tuple[str, ...] | None = None
+    nargs: int | None = None
+
+
+def flag_name(name: str) -> str:
+    """``latent_dim`` -> ``--latent-dim`` (the rule by which the command line names an option)."""
+    return "--" + name.replace("_", "-")
+
+
+def _metadata(cls: type[BaseModel], name: str, kind: type):
+    return next((m for m in cls.model_fields[name].metadata if isinstance(m, kind)), None)
+
+
+def fixed_value(cls: type[BaseModel], name: str):
+    """``(value,)`` when field ``name`` of ``cls`` is a one-value ``Literal`` (fixed in this configuration), else
+    None."""
+    ann = cls.model_fields[name].annotation
+    if typing.get_origin(ann) is typing.Literal and len(typing.get_args(ann)) == 1:
+        return typing.get_args(ann)
+    return None
+
+
+def applies_in(cls: type[BaseModel], name: str) -> bool:
+    """Whether option ``name`` can mean something in configuration ``cls``: it is a field, not fixed, and the option
+    its ``OnlyWhen`` names can take one of the values it needs."""
+    if name not in cls.model_fields or fixed_value(cls, name) is not None:
+        return False
+    cond = _metadata(cls, name, OnlyWhen)
+    if cond is None or cond.option not in cls.model_fields:
+        return cond is None
+    fixed = fixed_value(cls, cond.option)
+    return fixed is None or fixed[0] in cond.values
+
+
+def only_when(cls: type[BaseModel], name: str) -> OnlyWhen | None:
+    """The ``OnlyWhen`` condition of field ``name`` of ``cls``, if any."""
+    return _metadata(cls, name, OnlyWhen)
+
+
+def cli_spelling(cls: type[BaseModel], name: str) -> Cli:
+    """The ``Cli`` metadata of field ``name`` (the rule's spelling when there is none)."""
+    return _metadata(cls, name, Cli) or Cli()
+
+
+def old_names(cls: type[BaseModel], name: str) -> list[str]:
+    """The field's old names still accepted (its ``validation_alias`` choices other than its name)."""
+    alias = cls.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [a for a in alias.choices if isinstance(a, str) and a != name]
+    return [alias] if isinstance(alias, str) and alias != name else []
 
 
 class Options(BaseModel):
@@ -75,6 +166,31 @@ class Options(BaseModel):
     @classmethod
     def option_names(cls) -> list[str]:
         return list(cls.model_fields)
+
+    @classmethod
+    def default(cls, name: str) -> Any:
+        """The declared default of option ``name``."""
+        return field_default(cls, name)
+
+    @classmethod
+    def fixed_options(cls, given: Iterable[str], owner: str = "this configuration") -> list[tuple[str, str]]:
+        """The options among ``given`` that are fixed in ``cls`` (a one-value ``Literal``), each with the reason (to
+        follow the option's name); ``owner`` names the configuration (e.g. ``--model guided-vae``)."""
+        fixed = [(name, fixed_value(cls, name)) for name in given if name in cls.model_fields]
+        return [(name, f"not an option of {owner} (always {v[0]!r})") for name, v in fixed if v is not None]
+
+    def inapplicable(self, given: Iterable[str], owner: str = "this configuration") -> list[tuple[str, str]]:
+        """The options among ``given`` (names set explicitly) that do not apply to this configuration, each with the
+        reason (to follow the option's name): fixed here (``fixed_options``), or its ``OnlyWhen`` condition is
+        false for these values."""
+        given = list(given)
+        out = type(self).fixed_options(given, owner)
+        for name in given:
+            cond = only_when(type(self), name) if name in type(self).model_fields else None
+            if cond is not None and getattr(self, cond.option, None) not in cond.values:
+                now = getattr(self, cond.option, None)
+                out.append((name, f"applies only with {cond.describe()}, and {flag_name(cond.option)} is {now!r}"))
+        return out
 
 
 def _expected(cls: type[BaseModel], name: str, err: dict) -> str:
@@ -131,13 +247,25 @@ def describe_errors(cls: type[BaseModel], exc: ValidationError, names: dict[str,
         where = names.get(name, name)
         if err["type"] == "extra_forbidden":
             known = ", ".join(cls.model_fields)
-            parts.append(f"{where}: unknown option; expected some of: {known}")
+            parts.append(f"{where}: unknown option{suggest(name, cls.model_fields)}; expected some of: {known}")
             continue
         index = "".join(f"[{p}]" for p in loc[1:])
         value = err.get("input")
-        sep = " " if where.startswith("--") else "="
-        parts.append(f"{where}{index}{sep}{value!r}: {_expected(cls, name, err)}")
+        sep = " " if where.startswith("-") else "="
+        hint = suggest(value, _choices(cls, name)) if err["type"] == "literal_error" else ""
+        parts.append(f"{where}{index}{sep}{value!r}: {_expected(cls, name, err)}{hint}")
     return "; ".join(parts)
+
+
+def _choices(cls: type[BaseModel], name: str) -> list:
+    field = cls.model_fields.get(name)
+    if field is None:
+        return []
+    ann = field.annotation
+    args = [a for a in typing.get_args(ann) if a is not type(None)]
+    if typing.get_origin(ann) in (typing.Union, types.UnionType) and len(args) == 1:
+        ann = args[0]
+    return list(typing.get_args(ann)) if typing.get_origin(ann) is typing.Literal else []
 
 
 def field_help(cls: type[BaseModel], name: str) -> str:
@@ -149,3 +277,23 @@ def field_help(cls: type[BaseModel], name: str) -> str:
 def field_default(cls: type[BaseModel], name: str) -> Any:
     field = cls.model_fields[name]
     return field.get_default(call_default_factory=True)
+
+
+def keywords_from(cls: type[BaseModel]):
+    """Decorator of an API function taking ``**options``: its signature (``help()``, Jupyter, IDEs) shows the fields
+    of ``cls`` as keyword arguments with their declared defaults; the function validates them with
+    ``cls.from_dict(options, where)``."""
+
+    def decorate(fn):
+        sig = inspect.signature(fn)
+        params = [p for p in sig.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        taken = {p.name for p in params}
+        params += [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=field_default(cls, name))
+            for name in cls.model_fields
+            if name not in taken
+        ]
+        fn.__signature__ = sig.replace(parameters=params)
+        return fn
+
+    return decorate

@@ -4,6 +4,7 @@ properties of latent spaces (``latent_metrics``) and the reference digit classif
 
 from __future__ import annotations
 
+from vaelab.core.commands import DEFAULT_K
 from vaelab.data import ImageDataset
 from vaelab.evaluate.nll import evaluate_nll, iw_log_likelihood
 from vaelab.evaluate.reconstruction import classifier_accuracy, evaluate_reconstruction
@@ -13,7 +14,7 @@ from vaelab.models import LatentModel
 def evaluate(
     model: LatentModel,
     data: ImageDataset,
-    k: int = 1000,
+    k: int = DEFAULT_K,
     batch_size: int = 100,
     chunk: int | None = None,
     seed: int = 0,

@@ -4,7 +4,8 @@ The importance-weighted bound (Burda, Grosse & Salakhutdinov, *Importance Weight
 
     log p(x) >= L_K = E[ log 1/K sum_k p(x, z_k) / q(z_k | x) ],   z_k ~ q(z | x)
 
-is used, as in the literature, as the estimate of log p(x) with a large K (default 1000). It is computed per
+is used, as in the literature, as the estimate of log p(x) with a large K (default ``DEFAULT_K`` = 1000, declared
+with ``vaelab evaluate``'s options in ``vaelab.core.commands``). It is computed per
 image, vectorised over a batch of images and over K in chunks, with a running logsumexp. All numbers are nats
 per image, averaged over the split; standard errors are over images (std / sqrt(N)).
 """
@@ -16,6 +17,7 @@ import time
 
 import torch
 
+from vaelab.core.commands import DEFAULT_K
 from vaelab.core.errors import ConfigError
 from vaelab.data import ImageDataset
 from vaelab.data.binarize import STATIC_TEST_SEED, binarize_static
@@ -106,7 +108,7 @@ def _binarize_for(model: LatentModel, images: torch.Tensor, binarize: str | None
 def evaluate_nll(
     model: LatentModel,
     data: ImageDataset,
-    k: int = 1000,
+    k: int = DEFAULT_K,
     batch_size: int = 100,
     chunk: int | None = None,
     seed: int = 0,

@@ -17,18 +17,19 @@ its codes need not lie where N(0, I) puts mass (the "holes" that ``vaelab compar
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 import torch.nn.functional as F
 
 from vaelab.core.errors import ConfigError
 from vaelab.core.noise import rand, randn
-from vaelab.core.options import NonNegativeFloat, PositiveInt
+from vaelab.core.options import NonNegativeFloat, OnlyWhen, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 from vaelab.models.networks import Activation, mlp
 
 NOISES = ("none", "gaussian", "salt-pepper")
+NOISY = OnlyWhen("noise", ("gaussian", "salt-pepper"))  # a noise level means something only with a noise
 
 
 class AutoencoderConfig(ModelConfig):
@@ -44,7 +45,7 @@ class AutoencoderConfig(ModelConfig):
     """mse (squared error summed over pixels) or bce (cross-entropy on grey pixels, nats)"""
     noise: Literal["none", "gaussian", "salt-pepper"] = "none"
     """corruption of the input during training and validation"""
-    noise_level: NonNegativeFloat = 0.0
+    noise_level: Annotated[NonNegativeFloat, NOISY] = 0.0
     """Gaussian sigma, or the salt-and-pepper rate (share of pixels replaced)"""
     output: Literal["sigmoid", "linear"] = "sigmoid"
     """sigmoid (pixels in [0, 1]) or linear (the linear autoencoder)"""
@@ -59,7 +60,10 @@ class AutoencoderConfig(ModelConfig):
 class LinearAEConfig(AutoencoderConfig):
     hidden: tuple[PositiveInt, ...] = ()
     latent_dim: PositiveInt = 6  # MNIST's eigenvalues 6 and 7 differ by a third: a gap that SGD finds quickly
-    output: Literal["sigmoid", "linear"] = "linear"
+    output: Literal["linear"] = "linear"
+    """the linear autoencoder's decoder is linear"""
+    noise: Literal["none"] = "none"
+    """the linear autoencoder sees clean inputs"""
 
     def check(self) -> None:
         super().check()
@@ -72,7 +76,7 @@ class LinearAEConfig(AutoencoderConfig):
 class DAEConfig(AutoencoderConfig):
     latent_dim: PositiveInt = 32
     noise: Literal["none", "gaussian", "salt-pepper"] = "gaussian"
-    noise_level: NonNegativeFloat = 0.5
+    noise_level: Annotated[NonNegativeFloat, NOISY] = 0.5
 
     def check(self) -> None:
         super().check()

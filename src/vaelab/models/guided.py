@@ -29,7 +29,7 @@ from vaelab.core.likelihoods import gaussian_kl_standard_normal
 from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
 from vaelab.models.base import ModelOutput
 from vaelab.models.networks import Activation, mlp
-from vaelab.models.vae import GaussianEncoderVAE, VAEConfig
+from vaelab.models.vae import GAUSSIAN, GaussianEncoderVAE, VAEConfig
 
 TRAIN_DEFAULTS = {"epochs": 20, "batch_size": 100, "lr": 1e-3}
 
@@ -41,7 +41,7 @@ class GuidedVAEConfig(VAEConfig):
     latent_dim: PositiveInt = 10
     activation: Activation = "sigmoid"
     likelihood: Literal["bernoulli", "gaussian"] = "gaussian"
-    decoder_std: PositiveFloat | None = 0.5
+    decoder_std: Annotated[PositiveFloat | None, GAUSSIAN] = 0.5
     classifier_hidden: tuple[PositiveInt, ...] = (128,)
     """the classifier MLP's hidden sizes"""
     classifier_weight: NonNegativeFloat = 10.0

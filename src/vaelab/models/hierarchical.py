@@ -28,7 +28,7 @@ interpolations mean what they mean for the one-layer VAE; z1's prior depends on 
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from torch import nn
@@ -41,7 +41,7 @@ from vaelab.core.likelihoods import (
     gaussian_kl_standard_normal,
     standard_normal_log_prob,
 )
-from vaelab.core.options import NonNegativeFloat, PositiveInt
+from vaelab.core.options import NonNegativeFloat, OnlyWhen, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 from vaelab.models.networks import Activation, burda_init_, mlp
 
@@ -67,7 +67,7 @@ class TwoLayerVAEConfig(ModelConfig):
     """Monte-Carlo samples of (z1, z2) per image in the training loss"""
     objective: Literal["elbo", "iwae"] = "elbo"
     """training objective with k samples: elbo or iwae (Burda et al.'s bound L_k)"""
-    kl_estimate: Literal["analytic", "monte-carlo"] = "analytic"
+    kl_estimate: Annotated[Literal["analytic", "monte-carlo"], OnlyWhen("objective", ("elbo",))] = "analytic"
     """the KL terms of the elbo objective's loss: analytic where there is a closed form (H(q(z1|x)) and
     KL(q(z2|z1) || N(0, I))) or monte-carlo (log q - log p at the samples, as Burda et al.'s code trains its VAEs)"""
     variance_head: Literal["logvar", "log_std"] = "logvar"

@@ -25,7 +25,7 @@ u_c; its KL has no closed form and is estimated by Monte-Carlo (log q(z|x) - log
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
 import torch
 from pydantic import field_validator
@@ -40,9 +40,12 @@ from vaelab.core.likelihoods import (
     gaussian_log_prob,
     standard_normal_log_prob,
 )
-from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt
+from vaelab.core.options import NonNegativeFloat, OnlyWhen, PositiveFloat, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 from vaelab.models.networks import Activation, burda_init_, mlp
+
+GAUSSIAN = OnlyWhen("likelihood", ("gaussian",))  # the decoder std and mean function of a Gaussian p(x|z)
+ELBO_ONLY = OnlyWhen("objective", ("elbo",))  # the KL term exists only in the ELBO objective's loss
 
 
 class VAEConfig(ModelConfig):
@@ -56,22 +59,22 @@ class VAEConfig(ModelConfig):
     """hidden-layer activation"""
     likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
     """decoder p(x|z): bernoulli (binarized pixels; the literature's NLL) or gaussian (grey pixels)"""
-    decoder_std: PositiveFloat | None = None
+    decoder_std: Annotated[PositiveFloat | None, GAUSSIAN] = None
     """gaussian only: the fixed decoder std (the seeds' c), or 'learned' (one shared learned std)"""
     beta: NonNegativeFloat = 1.0
     """weight of the KL term (1 gives the ELBO; the seeds' C)"""
     k: PositiveInt = 1
     """Monte-Carlo samples of z per image in the training loss"""
-    decoder_mean: Literal["sigmoid", "identity"] = "sigmoid"
+    decoder_mean: Annotated[Literal["sigmoid", "identity"], GAUSSIAN] = "sigmoid"
     """gaussian only: sigmoid (means in [0, 1]) or identity (with no hidden layer: probabilistic PCA)"""
     objective: Literal["elbo", "iwae"] = "elbo"
     """training objective with k samples: elbo (the k-sample average ELBO) or iwae (Burda et al.'s
     importance-weighted bound L_k); eval numbers are the same for both"""
     prior: Literal["standard", "vampprior"] = "standard"
     """p(z): standard (N(0, I)) or vampprior (mixture of q(z|u) at learned pseudo-inputs; Tomczak & Welling 2018)"""
-    pseudo_inputs: PositiveInt = 500
+    pseudo_inputs: Annotated[PositiveInt, OnlyWhen("prior", ("vampprior",))] = 500
     """vampprior only: C, the number of learned pseudo-inputs u_c (images) of the mixture prior"""
-    kl_estimate: Literal["analytic", "monte-carlo"] = "analytic"
+    kl_estimate: Annotated[Literal["analytic", "monte-carlo"], ELBO_ONLY] = "analytic"
     """the KL term of the elbo objective's loss: analytic (closed form for N(0, I)) or monte-carlo (log q(z|x) -
     log p(z) at the samples, as Burda et al.'s code trains its VAEs); always monte-carlo for the VampPrior"""
     variance_head: Literal["logvar", "log_std"] = "logvar"

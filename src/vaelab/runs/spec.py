@@ -35,6 +35,7 @@ from vaelab.core.options import (
     Str,
     describe_errors,
 )
+from vaelab.core.suggest import suggest
 from vaelab.data import DATASET_NAMES, check_dataset_name, dataset_image_shape, dataset_label, takes_image_size
 from vaelab.models.base import ModelConfig
 from vaelab.models.registry import MODELS, model_names
@@ -155,8 +156,8 @@ class DataConfig(Options):
         except ConfigError:
             raise PydanticCustomError(
                 "dataset_name",
-                "expected one of {names} or folder:PATH (a folder of images)",
-                {"names": ", ".join(DATASET_NAMES)},
+                "expected one of {names} or folder:PATH (a folder of images){hint}",
+                {"names": ", ".join(DATASET_NAMES), "hint": suggest(value, DATASET_NAMES)},
             ) from None
 
     @property
@@ -427,7 +428,7 @@ def resolve(
         file_name, family, sections = split_toml(doc, config_path or Path("<config>"), family)
     family = family or "vae"
     if family not in MODELS:
-        raise ConfigError(f"--model {family!r}: expected one of {model_names()}")
+        raise ConfigError(f"--model {family!r}: expected one of {model_names()}{suggest(family, model_names())}")
     sections["model"].update(model_flags)
     sections["train"] = {**MODELS[family][1].train_defaults, **sections["train"], **train_flags}
     sections["data"].update(data_flags)
@@ -444,7 +445,12 @@ def resolve(
         label = sources.names("model", [key]).get(key, key)
         hint = f"; it belongs to --model {', '.join(owners)}" if owners else ""
         raise ConfigError(f"{label}: not an option of --model {family}{hint}")
+    owner = f"--model {family}"
+    for key, why in config_cls.fixed_options(sections["model"], owner):  # refused, not ignored
+        raise ConfigError(f"{sources.names('model', [key]).get(key, key)}: {why}")
     model_config = validate_section(config_cls, "model", {**sections["model"], "image_shape": image_shape}, sources)
+    for key, why in model_config.inapplicable(sections["model"], owner):
+        raise ConfigError(f"{sources.names('model', [key]).get(key, key)}: {why}")
     train = validate_section(TrainConfig, "train", sections["train"], sources)
     if name is None:
         name = file_name or f"{family}-{dataset_label(data.dataset)}-z{getattr(model_config, 'latent_dim', 'd')}"

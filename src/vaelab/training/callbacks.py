@@ -37,15 +37,27 @@ class Callback:
     def on_train_end(self, trainer) -> None: ...
 
 
+def run_time_left(trainer, steps: int, seconds_per_step: float) -> float:
+    """Seconds left in the whole run at ``seconds_per_step`` (wall time per step, validation included once an
+    epoch has ended): the rest of this epoch and every epoch still to come."""
+    left = (steps - trainer.step_in_epoch) + max(0, trainer.config.epochs - trainer.epoch - 1) * steps
+    return left * seconds_per_step
+
+
 class ProgressBar(Callback):
-    """A tqdm bar per epoch, with the running mean loss every ``every`` steps."""
+    """A tqdm bar per epoch (with its own time left), the running mean loss and the time left in the whole run every
+    ``every`` steps (from the wall time per step measured since this process started training)."""
 
     def __init__(self, every: int = 20):
         self.every, self.bar = every, None
+        self.t0, self.steps_done, self.steps = None, 0, 0
 
     def on_epoch_start(self, trainer, steps: int) -> None:
         from tqdm.auto import tqdm
 
+        if self.t0 is None:
+            self.t0 = time.monotonic()
+        self.steps = steps
         self.bar = tqdm(
             total=steps,
             initial=trainer.step_in_epoch,
@@ -55,9 +67,15 @@ class ProgressBar(Callback):
         )
 
     def on_step_end(self, trainer) -> None:
+        from tqdm import tqdm
+
         self.bar.update(1)
+        self.steps_done += 1
         if trainer.step_in_epoch % self.every == 0:
-            self.bar.set_postfix(loss=f"{trainer.sums.means().get('loss', float('nan')):.2f}")
+            loss = trainer.sums.means().get("loss", float("nan"))
+            per_step = (time.monotonic() - self.t0) / self.steps_done
+            left = tqdm.format_interval(run_time_left(trainer, self.steps, per_step))
+            self.bar.set_postfix_str(f"loss={loss:.2f}, run {left} left")
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         self.on_train_end(trainer)
@@ -72,15 +90,24 @@ class ProgressBar(Callback):
 
 
 class EpochPrinter(Callback):
-    """One line per epoch on stderr: the training loss, the validation terms and the epoch's wall time."""
+    """One line per epoch on stderr: the training loss, the validation terms, the epoch's wall time and the time
+    left in the whole run (the mean epoch time of this process times the epochs to come)."""
+
+    def __init__(self):
+        self.times: list[float] = []
 
     def on_epoch_end(self, trainer, record: dict) -> None:
+        from tqdm import tqdm
+
         shown = {k: v for k, v in record.items() if k.startswith(("train_loss", "val_"))}
         what = (
             "fitted in closed form" if record.get("closed_form") else f"epoch {record['epoch']}/{trainer.config.epochs}"
         )
+        self.times.append(float(record.get("time_s", 0.0)))
+        to_come = max(0, trainer.config.epochs - int(record["epoch"]))
+        eta = f"; run {tqdm.format_interval(to_come * sum(self.times) / len(self.times))} left" if to_come else ""
         print(
-            f"{what} " + " ".join(f"{k}={v:.3f}" for k, v in shown.items()) + f" ({record['time_s']:.1f}s)",
+            f"{what} " + " ".join(f"{k}={v:.3f}" for k, v in shown.items()) + f" ({record['time_s']:.1f}s{eta})",
             file=sys.stderr,
         )
 

@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +28,9 @@ def umap_available() -> bool:
     return importlib.util.find_spec("umap") is not None
 
 
-def reduce_2d(codes: np.ndarray, method: str = "tsne", seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
+def reduce_2d(
+    codes: np.ndarray, method: str = "tsne", seed: int = 0, perplexity: float = 30.0, progress: bool = False
+) -> np.ndarray:
     """Embed ``(N, D)`` codes in 2-D: ``(N, 2)`` float array.
 
     Args:
@@ -33,6 +38,7 @@ def reduce_2d(codes: np.ndarray, method: str = "tsne", seed: int = 0, perplexity
         method: ``tsne`` (scikit-learn, PCA initialisation), ``umap`` (needs ``umap-learn``) or ``pca``.
         seed: random state of t-SNE / UMAP.
         perplexity: t-SNE perplexity (lowered to (N - 1) / 3 for small N).
+        progress: a bar of t-SNE's iterations with the time left (from scikit-learn's own log).
 
     Returns:
         ``(N, 2)`` coordinates, in the method's own units (not latent units, except for D <= 2).
@@ -59,10 +65,41 @@ def reduce_2d(codes: np.ndarray, method: str = "tsne", seed: int = 0, perplexity
         import umap
 
         return np.asarray(umap.UMAP(n_components=2, random_state=seed).fit_transform(codes))
+    return _tsne(codes, seed, perplexity, progress)
+
+
+TSNE_ITERATIONS = 1000  # scikit-learn's default max_iter
+TSNE_LINE = re.compile(r"\[t-SNE\] Iteration (\d+):")
+
+
+class _IterationBar(io.TextIOBase):
+    """A text stream for scikit-learn's t-SNE log (``verbose=2``): each ``Iteration N`` line moves a tqdm bar of
+    ``TSNE_ITERATIONS`` (with its time left); the other lines are dropped."""
+
+    def __init__(self, n: int):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=TSNE_ITERATIONS, desc=f"t-SNE of {n:,} codes", unit="it", leave=False)
+
+    def write(self, text: str) -> int:
+        for match in TSNE_LINE.finditer(text):
+            self.bar.update(int(match.group(1)) - self.bar.n)
+        return len(text)
+
+
+def _tsne(codes: np.ndarray, seed: int, perplexity: float, progress: bool) -> np.ndarray:
     from sklearn.manifold import TSNE
 
     perplexity = min(float(perplexity), (len(codes) - 1) / 3.0)
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(codes)
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, verbose=2 if progress else 0)
+    if not progress:
+        return tsne.fit_transform(codes)
+    stream = _IterationBar(len(codes))
+    try:
+        with contextlib.redirect_stdout(stream):
+            return tsne.fit_transform(codes)
+    finally:
+        stream.bar.close()
 
 
 def write_projector(log_dir: str | Path, codes, labels, images, tag: str = "test_codes") -> dict:

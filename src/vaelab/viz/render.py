@@ -13,25 +13,31 @@ Everything is written against the generic model interface (``encode -> (mu, logv
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 
+from vaelab.core.commands import KINDS, PLOT_KINDS
 from vaelab.core.errors import ConfigError
+from vaelab.core.options import keywords_from
+from vaelab.core.suggest import suggest
 from vaelab.runs.open import open_run
 
-KINDS = (
-    "latent",
-    "manifold",
-    "interpolate",
-    "all-pairs",
-    "samples-per-epoch",
-    "curves",
-    "projector",
-    "reconstructions",
-    "samples",
-    "nll-vs-k",
-)
+
+def declared(kind: str):
+    """Decorator of a figure method ``f(self, o, out, write)``: callers pass the kind's options as keywords
+    (declared once in ``vaelab.core.commands.PLOT_KINDS``), validated into ``o`` (errors name the keyword)."""
+    cls = PLOT_KINDS[kind][0]
+
+    def decorate(method):
+        @functools.wraps(method)
+        def wrapper(self, *, out: Path | None = None, write: bool = True, **options):
+            return method(self, cls.from_dict(options, f"{kind}: "), out=out, write=write)
+
+        return keywords_from(cls)(wrapper)
+
+    return decorate
 
 
 class RunFigures:
@@ -154,15 +160,8 @@ class RunFigures:
         return [k for k in KINDS if k in kinds]
 
     # figure kinds -----------------------------------------------------------------------------------------
-    def latent(
-        self,
-        n: int | None = None,
-        method: str = "tsne",
-        perplexity: float = 30.0,
-        seed: int = 0,
-        out: Path | None = None,
-        write: bool = True,
-    ) -> dict:
+    @declared("latent")
+    def latent(self, o, out: Path | None = None, write: bool = True) -> dict:
         """Test codes coloured by class, class centres labelled; codes above 2-D through ``method``.
 
         Args:
@@ -182,6 +181,7 @@ class RunFigures:
         from vaelab.viz.latent import latent_figure
         from vaelab.viz.style import save_figure
 
+        n, method, perplexity, seed = o.n, o.method, o.perplexity, o.seed
         codes, labels = self.codes(), self.labels
         d = codes.shape[1]
         n = int(n) if n is not None else (len(codes) if d <= 2 else 5000)
@@ -195,8 +195,12 @@ class RunFigures:
             path = out or self.out("latent.png")
         else:
             if self.progress:
-                print(f"{METHOD_TITLES[method]} of {len(codes):,} {d}-D codes ...", flush=True)
-            coords = reduce_2d(codes, method, seed=seed, perplexity=perplexity)
+                slow = ", minutes on a CPU for thousands (fewer with --n; --method pca takes seconds)"
+                print(
+                    f"{METHOD_TITLES[method]} of {len(codes):,} {d}-D codes{slow if method == 'tsne' else ''} ...",
+                    flush=True,
+                )
+            coords = reduce_2d(codes, method, seed=seed, perplexity=perplexity, progress=self.progress)
             m = METHOD_TITLES[method]
             axis, title = (f"{m} 1", f"{m} 2"), f"{m} of {len(codes):,} test {kind} ({d}-D latent)"
             path = out or self.out(f"latent-{method}.png")
@@ -242,21 +246,8 @@ class RunFigures:
         idx = representative_indices(codes, self.labels, [int(digit)])[int(digit)]
         return codes[idx], str(int(digit)), idx
 
-    def manifold(
-        self,
-        size: int = 20,
-        lo: float | None = None,
-        hi: float | None = None,
-        spacing: str = "linear",
-        dims: tuple[int, int] = (0, 1),
-        path_from: int | None = None,
-        path_to: int | None = None,
-        path_from_index: int | None = None,
-        path_to_index: int | None = None,
-        spherical: bool = False,
-        out: Path | None = None,
-        write: bool = True,
-    ) -> dict:
+    @declared("manifold")
+    def manifold(self, o, out: Path | None = None, write: bool = True) -> dict:
         """Decoded images over a ``size x size`` grid of codes on ``[lo, hi]^2`` (default [-2, 2]); optional
         interpolation path (between two classes' representative images, or two test images) in red.
 
@@ -285,16 +276,16 @@ class RunFigures:
         from vaelab.viz.manifold import manifold_figure, render_manifold
         from vaelab.viz.style import save_figure
 
-        if lo is None or hi is None:
-            dlo, dhi = self._default_range()
-            lo, hi = (dlo if lo is None else lo), (dhi if hi is None else hi)
+        size, spacing, dims, spherical = o.size, o.spacing, o.dims, o.spherical
+        path_from, path_to, path_from_index, path_to_index = o.from_digit, o.to_digit, o.from_index, o.to_index
+        lo, hi = o.range if o.range is not None else self._default_range()
         rendered = render_manifold(self.model, size, lo, hi, spacing, dims, progress=self.progress)
         path_codes = labels = None
         if path_from is not None or path_from_index is not None or path_to is not None or path_to_index is not None:
             if (path_from is None and path_from_index is None) or (path_to is None and path_to_index is None):
-                raise ConfigError("--path-from/--path-to: give both ends of the path (digits or test indices)")
-            za, la, _ = self._class_code(path_from, path_from_index, "--path-from")
-            zb, lb, _ = self._class_code(path_to, path_to_index, "--path-to")
+                raise ConfigError("--from/--to: give both ends of the path (digits or test indices)")
+            za, la, _ = self._class_code(path_from, path_from_index, "--from")
+            zb, lb, _ = self._class_code(path_to, path_to_index, "--to")
             path_codes = interpolate_codes(za, zb, 50, spherical)
             labels = (la, lb)
         grid = "inverse-normal-CDF" if spacing == "ppf" else "even"
@@ -304,19 +295,8 @@ class RunFigures:
         rendered.update(figure=fig, files=files, path_codes=path_codes)
         return rendered
 
-    def interpolate(
-        self,
-        from_digit: int | None = 0,
-        to_digit: int | None = 7,
-        from_index: int | None = None,
-        to_index: int | None = None,
-        steps: int = 20,
-        spherical: bool = False,
-        scale: int = 4,
-        duration_ms: int = 100,
-        out: Path | None = None,
-        write: bool = True,
-    ) -> dict:
+    @declared("interpolate")
+    def interpolate(self, o, out: Path | None = None, write: bool = True) -> dict:
         """Codes z(t) from one test image's code to another's; a looping GIF and a strip PNG of the frames.
 
         Args:
@@ -340,8 +320,8 @@ class RunFigures:
         from vaelab.viz.manifold import decode_codes
         from vaelab.viz.style import save_figure
 
-        if int(scale) < 1:
-            raise ConfigError(f"--scale {scale}: expected an integer >= 1")
+        from_digit, to_digit, from_index, to_index = o.from_digit, o.to_digit, o.from_index, o.to_index
+        steps, spherical, scale, duration_ms = o.steps, o.spherical, o.scale, o.duration_ms
         za, la, ia = self._class_code(from_digit if from_index is None else None, from_index, "--from")
         zb, lb, ib = self._class_code(to_digit if to_index is None else None, to_index, "--to")
         codes = interpolate_codes(za, zb, steps, spherical)
@@ -372,14 +352,8 @@ class RunFigures:
             "indices": (ia, ib),
         }
 
-    def all_pairs(
-        self,
-        steps: int = 8,
-        spherical: bool = False,
-        classes: list[int] | None = None,
-        out: Path | None = None,
-        write: bool = True,
-    ) -> dict:
+    @declared("all-pairs")
+    def all_pairs(self, o, out: Path | None = None, write: bool = True) -> dict:
         """The table of interpolation strips between every ordered pair of classes (default 0..9).
 
         Args:
@@ -397,6 +371,7 @@ class RunFigures:
         from vaelab.viz.interpolation import all_pairs, all_pairs_figure, representative_indices
         from vaelab.viz.style import save_figure
 
+        steps, spherical, classes = o.steps, o.spherical, o.classes
         if self.labels is None:
             raise ConfigError(f"all-pairs: {self.config['dataset']['name']} has no labels")
         present = sorted(int(c) for c in np.unique(self.labels))
@@ -415,7 +390,8 @@ class RunFigures:
         files = [save_figure(fig, out or self.out("all-pairs.png"), self.dpi)] if write else []
         return {"figure": fig, "files": files, "strips": strips, "classes": classes, "indices": reps_idx, "reps": reps}
 
-    def samples_per_epoch(self, max_rows: int = 20, out: Path | None = None, write: bool = True) -> dict:
+    @declared("samples-per-epoch")
+    def samples_per_epoch(self, o, out: Path | None = None, write: bool = True) -> dict:
         """Samples decoded from the same prior noise at the end of every epoch (``epoch_samples.npy``).
 
         Args:
@@ -437,13 +413,14 @@ class RunFigures:
         res = samples_per_epoch_figure(
             arr,
             self.conditional,
-            epoch_rows(len(arr), max_rows),
+            epoch_rows(len(arr), o.max_rows),
             f"{self.name}: samples at each epoch's end (same noise every epoch)",
         )
         files = [save_figure(res["figure"], out or self.out("samples-per-epoch.png"), self.dpi)] if write else []
         return {"figure": res["figure"], "files": files, "rows": res["rows"], "canvas": res["canvas"], "samples": arr}
 
-    def curves(self, out: Path | None = None, write: bool = True) -> dict:
+    @declared("curves")
+    def curves(self, o, out: Path | None = None, write: bool = True) -> dict:
         """Loss terms per epoch (train and validation) from ``metrics.jsonl``, nats per image.
 
         Args:
@@ -467,7 +444,8 @@ class RunFigures:
         files = [save_figure(res["figure"], out or self.out("curves.png"), self.dpi)] if write else []
         return {"figure": res["figure"], "files": files, "data": res["data"]}
 
-    def projector(self, n: int = 5000, out: Path | None = None, write: bool = True) -> dict:
+    @declared("projector")
+    def projector(self, o, out: Path | None = None, write: bool = True) -> dict:
         """TensorBoard embedding-projector export of the first ``n`` test codes, sprite and labels
         (``tensorboard --logdir RUN/tensorboard``).
 
@@ -486,9 +464,7 @@ class RunFigures:
 
         if not write:
             raise ConfigError("projector: TensorBoard files, not a figure; write them with vaelab plot RUN projector")
-        if int(n) < 1:
-            raise ConfigError(f"--n {n}: expected at least 1 code")
-        codes = self.codes()[: int(n)]
+        codes = self.codes()[: o.n]
         images = self.test.images[: len(codes)]
         labels = None if self.labels is None else self.labels[: len(codes)]
         paths = write_projector(out or self.run.tensorboard / "projector", codes, labels, images)
@@ -500,7 +476,8 @@ class RunFigures:
             "labels": labels,
         }
 
-    def samples(self, n: int = 64, seed: int = 0, out: Path | None = None, write: bool = True) -> dict:
+    @declared("samples")
+    def samples(self, o, out: Path | None = None, write: bool = True) -> dict:
         """Prior samples, as ``vaelab sample``.
 
         Args:
@@ -517,14 +494,14 @@ class RunFigures:
         from vaelab.viz.gallery import sample_grid
         from vaelab.viz.grids import grid_figure, save_image
 
-        if int(n) < 1:
-            raise ConfigError(f"-n {n}: expected at least 1 sample")
+        n, seed = o.n, o.seed
         grid, imgs = sample_grid(self.model, int(n), seed)
         fig = grid_figure(grid, f"{self.name}: {int(n)} samples from the prior (seed {seed})")
         files = [save_image(grid, out or self.out("samples.png"), scale=2)] if write else []
         return {"figure": fig, "files": files, "images": imgs, "grid": grid}
 
-    def reconstructions(self, n: int = 32, per_row: int = 16, out: Path | None = None, write: bool = True) -> dict:
+    @declared("reconstructions")
+    def reconstructions(self, o, out: Path | None = None, write: bool = True) -> dict:
         """First ``n`` test images above their reconstructions, as ``vaelab reconstruct``.
 
         Args:
@@ -541,15 +518,15 @@ class RunFigures:
         from vaelab.viz.gallery import reconstruction_grid
         from vaelab.viz.grids import grid_figure, save_image
 
-        if int(n) < 1 or int(per_row) < 1:
-            raise ConfigError("-n and --per-row: expected integers >= 1")
+        n, per_row = o.n, o.per_row
         x = self.test.images[: int(n)]
         grid, recon = reconstruction_grid(self.model, x, int(per_row))
         fig = grid_figure(grid, f"{self.name}: test images (odd rows) and their reconstructions (even rows)")
         files = [save_image(grid, out or self.out("reconstructions.png"), scale=2)] if write else []
         return {"figure": fig, "files": files, "images": x, "reconstructions": recon, "grid": grid}
 
-    def nll_vs_k(self, out: Path | None = None, write: bool = True) -> dict:
+    @declared("nll-vs-k")
+    def nll_vs_k(self, o, out: Path | None = None, write: bool = True) -> dict:
         """The importance-weighted test NLL against K (``eval.json``'s ``nll_vs_k``: the first K of one pass's
         samples), with standard errors, the -ELBO and, for a recipe run, the paper's number.
 
@@ -593,7 +570,7 @@ class RunFigures:
             ConfigError: an unknown kind, or as the method raises.
         """
         if kind not in KINDS:
-            raise ConfigError(f"figure kind {kind!r}: expected one of {list(KINDS)}")
+            raise ConfigError(f"figure kind {kind!r}{suggest(kind, KINDS)}; expected one of {', '.join(KINDS)}")
         return getattr(self, kind.replace("-", "_"))(**options)
 
 

@@ -244,11 +244,11 @@ def render_for_report(figs, kind: str, latent_n: int | None = None) -> list[Path
         return figs.latent(n=latent_n)["files"]
     if kind == "manifold":
         if figs.labels is not None and {0, 7} <= set(np.unique(figs.labels).tolist()):
-            return figs.manifold(path_from=0, path_to=7)["files"]
-        return figs.manifold(path_from_index=0, path_to_index=1)["files"]
+            return figs.manifold(from_digit=0, to_digit=7)["files"]
+        return figs.manifold(from_index=0, to_index=1)["files"]
     if kind == "interpolate":
         if figs.labels is not None and {0, 7} <= set(np.unique(figs.labels).tolist()):
-            return figs.interpolate(0, 7)["files"]
+            return figs.interpolate(from_digit=0, to_digit=7)["files"]
         return figs.interpolate(from_index=0, to_index=1)["files"]
     return figs.render(kind)["files"]
 
