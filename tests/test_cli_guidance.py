@@ -46,12 +46,17 @@ def one_line_error(capsys, argv: list[str]) -> str:
         (["plot", "RUN", "lattent"], "unknown figure kind 'lattent'; did you mean 'latent'?"),  # a plot kind
         (["plot", "RUN", "latent", "--method", "tsen"], "did you mean 'tsne'?"),
         (["evaluate", "RUN", "--batchsize", "5"], "did you mean '--batch-size'?"),
+        (["classifier", "train", "--dataset", "mnsit"], "did you mean 'mnist'?"),
+        (["reproduce", "burda-vae-1layer-k2"], "no such recipe; did you mean 'burda-vae-1layer-k5'?"),
     ],
 )
 def test_did_you_mean(capsys, run_dir, argv, expected):
     err = one_line_error(capsys, [run_dir if a == "RUN" else a for a in argv])
     assert expected in err
-    assert "(see `vaelab --help`)" in err if argv[0] == "trian" else f"(see `vaelab {argv[0]}" in err
+    if argv[0] == "trian":
+        assert "(see `vaelab --help`)" in err
+    elif argv[0] != "reproduce":  # a recipe name points to `vaelab reproduce --list`
+        assert f"(see `vaelab {argv[0]}" in err
 
 
 def test_did_you_mean_in_python():

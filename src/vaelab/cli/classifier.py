@@ -6,7 +6,10 @@ from pathlib import Path
 
 
 def cmd_classifier_train(args) -> int:
+    from vaelab.data import check_dataset_name
     from vaelab.evaluate.reference_classifier import train_classifier
+
+    check_dataset_name(args.dataset)  # a misspelt name is bad input (exit 2), with the closest name
 
     result = train_classifier(
         args.out,

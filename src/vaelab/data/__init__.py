@@ -23,6 +23,7 @@ import torch
 
 from vaelab.core.errors import ConfigError, DatasetError
 from vaelab.core.memory import available_memory
+from vaelab.core.suggest import suggest
 from vaelab.data import sklearn_digits
 from vaelab.data.arrays import Parts, Split
 from vaelab.data.binarize import binarize_dynamic, binarize_static
@@ -159,6 +160,7 @@ def check_dataset_name(name: str) -> str:
         return name
     raise ConfigError(
         f"--dataset {name!r}: expected one of {', '.join(DATASET_NAMES)} or folder:PATH (a folder of images)"
+        + suggest(name, DATASET_NAMES)
     )
 
 

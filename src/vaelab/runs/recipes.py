@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.suggest import suggest
 from vaelab.models.registry import MODELS
 from vaelab.runs.spec import RunSpec, TrainConfig, load_toml, resolve
 
@@ -179,8 +180,10 @@ def load_recipe(name: str, folder: str | Path | None = None) -> Recipe:
     folder = recipes_dir(folder)
     path = folder / f"{name}.toml"
     if not name or "/" in name or not path.is_file():
-        known = ", ".join(p.stem for p in sorted(folder.glob("*.toml")))
-        raise ConfigError(f"recipe {name!r}: no such recipe; expected one of: {known} (see vaelab reproduce --list)")
+        stems = [p.stem for p in sorted(folder.glob("*.toml"))]
+        hint = suggest(name, stems)
+        known = "" if hint else f"; expected one of: {', '.join(stems)}"
+        raise ConfigError(f"recipe {name!r}: no such recipe{hint}{known} (see vaelab reproduce --list)")
     return parse_recipe(load_toml(path), path)
 
 
