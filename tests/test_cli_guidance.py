@@ -100,7 +100,7 @@ def test_bad_value_is_one_line_and_exit_2(capsys, run_dir, argv, expected):
         (["train", "--decoder-mean", "identity"], "--decoder-mean: applies only with --likelihood gaussian"),
         (["train", "--pseudo-inputs", "50"], "--pseudo-inputs: applies only with --prior vampprior"),
         (["train", "--model", "guided-vae", "--objective", "iwae"], "--objective: not an option of --model guided-vae"),
-        (["train", "--model", "guided-vae", "--prior", "standard"], "--prior: not an option of --model guided-vae"),
+        (["train", "--model", "guided-vae", "--prior", "vampprior"], "--prior: not an option of --model guided-vae"),
         (["train", "--model", "ae", "--noise-level", "0.3"], "--noise-level: applies only with --noise"),
         (["train", "--model", "linear-ae", "--noise", "gaussian"], "--noise: not an option of --model linear-ae"),
         (["train", "--objective", "iwae", "--kl-estimate", "monte-carlo"], "--kl-estimate: applies only with"),
@@ -118,6 +118,8 @@ def test_applicable_options_pass_and_python_keywords_are_checked_the_same_way():
     assert spec.model_config.likelihood == "gaussian" and spec.model_config.decoder_std is None
     spec = resolve("vae", "v", {"prior": "vampprior", "pseudo_inputs": 50}, {}, {})
     assert spec.model_config.pseudo_inputs == 50
+    spec = resolve("vae-2layer", "l", {"likelihood": "bernoulli"}, {}, {})  # stating a fixed value (as recipes do)
+    assert spec.model_config.likelihood == "bernoulli"
     with pytest.raises(ConfigError, match="decoder.std: applies only with --likelihood gaussian"):
         resolve("vae", "b", {"decoder_std": 0.5}, {}, {})  # vaelab.train(decoder_std=0.5) goes through resolve
 

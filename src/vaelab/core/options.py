@@ -173,18 +173,18 @@ class Options(BaseModel):
         return field_default(cls, name)
 
     @classmethod
-    def fixed_options(cls, given: Iterable[str], owner: str = "this configuration") -> list[tuple[str, str]]:
-        """The options among ``given`` that are fixed in ``cls`` (a one-value ``Literal``), each with the reason (to
-        follow the option's name); ``owner`` names the configuration (e.g. ``--model guided-vae``)."""
+    def fixed_options(cls, given: dict, owner: str = "this configuration") -> list[tuple[str, str]]:
+        """The options in ``given`` (name -> value) that are fixed in ``cls`` (a one-value ``Literal``) and given
+        another value, each with the reason (to follow the option's name); ``owner`` names the configuration (e.g.
+        ``--model guided-vae``). Stating the fixed value itself (as a recipe may) is accepted."""
         fixed = [(name, fixed_value(cls, name)) for name in given if name in cls.model_fields]
-        return [(name, f"not an option of {owner} (always {v[0]!r})") for name, v in fixed if v is not None]
+        return [(name, f"not an option of {owner} (always {v[0]!r})") for name, v in fixed if v and given[name] != v[0]]
 
-    def inapplicable(self, given: Iterable[str], owner: str = "this configuration") -> list[tuple[str, str]]:
-        """The options among ``given`` (names set explicitly) that do not apply to this configuration, each with the
-        reason (to follow the option's name): fixed here (``fixed_options``), or its ``OnlyWhen`` condition is
-        false for these values."""
-        given = list(given)
-        out = type(self).fixed_options(given, owner)
+    def inapplicable(self, given: Iterable[str]) -> list[tuple[str, str]]:
+        """The options among ``given`` (names set explicitly) whose ``OnlyWhen`` condition is false for these
+        values, each with the reason (to follow the option's name). (Fixed options: ``fixed_options``, checked
+        before validation.)"""
+        out = []
         for name in given:
             cond = only_when(type(self), name) if name in type(self).model_fields else None
             if cond is not None and getattr(self, cond.option, None) not in cond.values:

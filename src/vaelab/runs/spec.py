@@ -449,7 +449,7 @@ def resolve(
     for key, why in config_cls.fixed_options(sections["model"], owner):  # refused, not ignored
         raise ConfigError(f"{sources.names('model', [key]).get(key, key)}: {why}")
     model_config = validate_section(config_cls, "model", {**sections["model"], "image_shape": image_shape}, sources)
-    for key, why in model_config.inapplicable(sections["model"], owner):
+    for key, why in model_config.inapplicable(sections["model"]):
         raise ConfigError(f"{sources.names('model', [key]).get(key, key)}: {why}")
     train = validate_section(TrainConfig, "train", sections["train"], sources)
     if name is None:
