@@ -59,7 +59,7 @@ def cli_page() -> str:
     os.environ["COLUMNS"] = "110"  # argparse wraps the help text to this width
     from vaelab.cli.main import build_parser
 
-    parser = build_parser()
+    parser = build_parser(full=True)  # every command built (vaelab builds only the one it runs)
     commands = list(_commands(parser))
     lines = [
         "# Command line",
