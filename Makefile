@@ -24,7 +24,8 @@ help:
 	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
 	@echo "make test   install the dev extras, lint, build the manual and run the whole test suite"
 	@echo "make docs   the manual (MkDocs, --strict) into build/docs/, with the live explorer of a small demo model"
-	@echo "make bench  training throughput vs a pytorch/examples-style loop, NLL wall time, memory"
+	@echo "make bench  Burda's batch-20 step vs a bare and a hand-written loop (docs/guide/performance.md), training"
+	@echo "           throughput vs a pytorch/examples-style loop, NLL wall time, memory"
 	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package (developers; vaelab"
 	@echo "           otherwise fetches the pinned files itself, SHA-512 checked, into ~/.cache/vaelab)"
 	@echo "make data   fetch the emoji sets (npm tarballs, SHA-512 checked) and decode them into the cache (the tests"
@@ -92,6 +93,8 @@ lint: install lint-web
 	$(BIN)/lint-imports
 
 bench: install web
+	$(BIN)/python benchmarks/bench_step.py
+	$(BIN)/python benchmarks/render_performance.py bench-results/step.json
 	$(BIN)/python benchmarks/bench_train.py
 	$(BIN)/python benchmarks/bench_nll.py --k5000
 	$(BIN)/python benchmarks/bench_explorer.py

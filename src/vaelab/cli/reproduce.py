@@ -69,6 +69,12 @@ def _add_reproduce(p) -> None:
         help="torch.compile the training steps (reduce-overhead: also CUDA graphs); may change when resuming",
     )
     p.add_argument(
+        "--backward",
+        choices=("autograd", "manual"),
+        help="how gradients are computed: autograd, or manual (by hand, for the plain MLP VAE with k = 1: faster "
+        "steps on a CPU, equal to autograd's up to float32 rounding); may change when resuming",
+    )
+    p.add_argument(
         "--reuse-eval",
         action="store_true",
         help="with --resume on a finished run: rewrite result.json from its eval.json instead of evaluating again "
@@ -138,7 +144,10 @@ def cmd_reproduce(args) -> int:
         raise ConfigError(f"--stop-after {args.stop_after}: expected minutes > 0")
     recipe = load_recipe(args.recipe, args.recipes)
     train_flags = {
-        k: v for k, v in (("epochs", args.epochs), ("device", args.device), ("compile", args.compile)) if v is not None
+        k: v
+        for k, v in (("epochs", args.epochs), ("device", args.device), ("compile", args.compile),
+                     ("backward", args.backward))  # fmt: skip
+        if v is not None
     }
     if args.no_progress:
         train_flags["progress"] = False
@@ -228,7 +237,8 @@ def _train(args, spec, recipe, not_applied, run_path, callbacks=()):
             )
             if not same:
                 raise ConfigError(f"--resume: {run.path} was not made from recipe {recipe.name} (another model)")
-        overrides = {k: v for k, v in spec.train.to_dict().items() if k in ("device", "progress", "compile")}
+        given = ("device", "progress", "compile") + (("backward",) if args.backward else ())
+        overrides = {k: v for k, v in spec.train.to_dict().items() if k in given}
         if args.epochs is not None:
             overrides["epochs"] = args.epochs
         if args.data_dir is not None:

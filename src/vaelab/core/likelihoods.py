@@ -22,7 +22,13 @@ LOG_2PI = math.log(2 * math.pi)
 
 def bernoulli_log_prob(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """log Bernoulli(x | sigmoid(logits)) summed over the last axis; ``x`` may be any value in [0, 1]."""
-    return -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
+    return -bernoulli_nll(logits, x)
+
+
+def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """-log Bernoulli(x | sigmoid(logits)) summed over the last axis (``bernoulli_log_prob`` negated, bit for bit,
+    one operation fewer)."""
+    return F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction="none").sum(-1)
 
 
 def gaussian_log_prob(mean: torch.Tensor, log_std: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -28,22 +28,26 @@ from vaelab.core.io import CHECKPOINT_FORMAT
 from vaelab.core.noise import ShardedGenerator
 from vaelab.data import ImageDataset, binarize_dynamic, binarize_static
 from vaelab.models import LatentModel
+from vaelab.models.manual_grad import elbo_with_grads, manual_backward_problem
 from vaelab.runs.spec import TrainConfig, patience_exhausted
 from vaelab.training.distributed import Distributed
 from vaelab.training.optimizers import make_optimizer
 from vaelab.training.schedules import kl_scale, learning_rate
 
 VAL_BINARIZE_SEED = 1  # fixed binarization of the validation split
+FINITE_CHECK_STEPS = 200  # on accelerators, steps between reads of the loss sums (each read waits for the device)
 VAL_NOISE_SEED = 2  # fixed reparameterization noise for validation
 EVAL_BATCH = 500  # images per forward pass when measuring a split
 
 
 class NonFiniteLoss(TrainingError):
-    """The loss became NaN or infinite (``epoch`` and ``step`` say where, 1-based)."""
+    """The loss became NaN or infinite (``epoch`` and ``step`` say where, 1-based; with ``first_step``, the loss
+    was checked for a span of steps at once and became non-finite at one of ``first_step`` .. ``step``)."""
 
-    def __init__(self, value: float, epoch: int, step: int):
-        super().__init__(f"non-finite loss ({value}) at epoch {epoch}, step {step}")
-        self.value, self.epoch, self.step = value, epoch, step
+    def __init__(self, value: float, epoch: int, step: int, first_step: int | None = None):
+        where = f"step {step}" if first_step is None or first_step == step else f"one of steps {first_step}-{step}"
+        super().__init__(f"non-finite loss ({value}) at epoch {epoch}, {where}")
+        self.value, self.epoch, self.step, self.first_step = value, epoch, step, first_step
 
 
 class TermSums:
@@ -58,7 +62,7 @@ class TermSums:
     @torch.no_grad()
     def add(self, terms: dict[str, torch.Tensor]) -> None:
         """Add one batch's per-image terms (each ``(N,)``)."""
-        step = torch.stack([v.detach().sum() for v in terms.values()]).double()
+        step = torch.stack([v.sum() for v in terms.values()]).double()  # no_grad: nothing to detach
         if self.sums is None:
             self.keys, self.sums = list(terms), step
         else:
@@ -73,6 +77,10 @@ class TermSums:
 
     def state_dict(self) -> dict:
         return {"keys": list(self.keys), "sums": self.sums, "count": self.count}
+
+    def total(self, key: str) -> float:
+        """The running sum of one term (reads it from the device: a synchronisation); 0 before any step."""
+        return 0.0 if self.sums is None else float(self.sums[self.keys.index(key)])
 
     def all_reduce_(self, dist) -> None:
         """Sum the running sums and counts over the processes of a torchrun job (``Distributed``)."""
@@ -145,6 +153,22 @@ def score(val: dict, train: dict) -> float:
     return src["elbo"] if "elbo" in src else -src["loss"]
 
 
+def check_manual_backward(model: LatentModel, model_name: str, config: TrainConfig, dist) -> None:
+    """Raise ``ConfigError`` (one line) unless ``backward = "manual"`` can train ``model`` with ``config``."""
+    problem = manual_backward_problem(model, model_name)
+    if problem is None and config.precision != "fp32":
+        problem = f"precision = {config.precision!r} (it needs 'fp32')"
+    if problem is None and config.compile != "off":
+        problem = f"compile = {config.compile!r} (it needs 'off')"
+    if problem is None and dist is not None:
+        problem = "the run is one of several torchrun processes (it needs one process)"
+    if problem is not None:
+        raise ConfigError(
+            f"backward='manual': the hand-written gradients cover the MLP vae with k = 1, the elbo objective, the "
+            f"standard prior and a Bernoulli decoder; here {problem}; use backward='autograd'"
+        )
+
+
 STOP_SIGNALS = tuple(
     s for s in (getattr(signal, n, None) for n in ("SIGINT", "SIGTERM", "SIGUSR1")) if s is not None
 )  # SIGUSR1 does not exist on Windows
@@ -198,7 +222,8 @@ class Trainer:
         dist: this process's place in a torchrun job (``vaelab.training.distributed``), or None for one process.
 
     Raises:
-        ConfigError: an empty training split, or an unavailable device.
+        ConfigError: an empty training split, an unavailable device, or ``backward = "manual"`` for a model, a
+            precision, ``compile`` or torchrun that it does not support.
     """
 
     def __init__(
@@ -217,6 +242,9 @@ class Trainer:
         self.device = select_device(config.device, None if dist is None else dist.local_rank)
         self.model = model.to(self.device)
         self.net = model if dist is None else dist.wrap(model, self.device)  # what the steps call
+        self.manual = config.backward == "manual"
+        if self.manual:
+            check_manual_backward(model, model_name, config, dist)
         if config.compile != "off":
             self.net = torch.compile(self.net, mode=config.compile)
         self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=config.precision == "bf16")
@@ -241,6 +269,11 @@ class Trainer:
         self.stop_requested = False
         self.stop_signal: int | None = None
         self.train_seconds = 0.0  # optimisation time of the current epoch so far
+        # Each step's loss is read on the host (a synchronisation) on CPUs, where it costs nothing, and under
+        # torchrun; on an accelerator, the epoch's loss sum is read every FINITE_CHECK_STEPS steps and before any
+        # state leaves the trainer (state_dict, epoch records) instead, so that the device runs ahead of the host.
+        self.check_every_step = self.device.type == "cpu" or dist is not None
+        self.checked_step = 0  # steps of this epoch whose loss is known to be finite
 
     @property
     def steps_per_epoch(self) -> int:
@@ -248,7 +281,12 @@ class Trainer:
 
     # state ------------------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        """Everything a resumed run needs, as a checkpoint dict (tensors, numbers, strings, lists, dicts)."""
+        """Everything a resumed run needs, as a checkpoint dict (tensors, numbers, strings, lists, dicts).
+
+        Raises:
+            NonFiniteLoss: a step since the last check had a non-finite loss (so no such state is ever saved).
+        """
+        self.check_finite()
         return checkpoint_state(
             self.model_name,
             self.model,
@@ -275,6 +313,7 @@ class Trainer:
         self.sums.load_state_dict(state["sums"], self.device)
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.best_epoch = int(state.get("best_epoch", self.epoch))
+        self.checked_step = self.step_in_epoch
 
     def request_stop(self, signum: int | None = None) -> None:
         """Ask the loop to stop after the current step (what Ctrl-C, SIGTERM and SIGUSR1 do; ``signum`` says which
@@ -290,7 +329,8 @@ class Trainer:
         global batch size times the number of processes, whose gradients DDP averages.
 
         Raises:
-            NonFiniteLoss: the batch's loss is NaN or infinite (the parameters are not updated).
+            NonFiniteLoss: the batch's loss is NaN or infinite (the parameters are not updated); on an accelerator
+                outside torchrun, found up to ``FINITE_CHECK_STEPS`` steps later (``check_finite``).
         """
         bs = self.config.batch_size
         idx = self.perm[self.step_in_epoch * bs : (self.step_in_epoch + 1) * bs]
@@ -305,19 +345,39 @@ class Trainer:
         if self.binarize == "dynamic":
             x = binarize_dynamic(x, generator)
         y = None if self.y_train is None else self.y_train.index_select(0, idx_local)
-        with self.autocast:
-            out = self.net(x, y, generator=generator)
+        if self.manual:  # the forward pass, and the gradients written into .grad
+            out = elbo_with_grads(self.model, x, generator, world / len(idx))
+        else:
+            with self.autocast:
+                out = self.net(x, y, generator=generator)
         loss = out.loss.float().sum() * (world / len(idx))
-        if not torch.isfinite(loss):
-            raise NonFiniteLoss(loss.item(), self.epoch + 1, self.step_in_epoch + 1)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if self.check_every_step:
+            value = loss.item()  # on a CPU a plain read; torch.isfinite(loss) costs two operations more
+            if not math.isfinite(value):
+                raise NonFiniteLoss(value, self.epoch + 1, self.step_in_epoch + 1)
+        if not self.manual:
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         if self.config.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
         self.sums.add(out.terms())
         self.step_in_epoch += 1
         self.global_step += 1
+        if self.check_every_step:
+            self.checked_step = self.step_in_epoch
+        elif self.step_in_epoch - self.checked_step >= FINITE_CHECK_STEPS:
+            self.check_finite()
+
+    def check_finite(self) -> None:
+        """Raise ``NonFiniteLoss`` if the loss of a step of this epoch not yet checked was NaN or infinite (read
+        from the epoch's running loss sum, which any such step makes non-finite)."""
+        if self.checked_step == self.step_in_epoch:
+            return
+        value = self.sums.total("loss")
+        if not math.isfinite(value):
+            raise NonFiniteLoss(value, self.epoch + 1, self.step_in_epoch, self.checked_step + 1)
+        self.checked_step = self.step_in_epoch
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
@@ -334,13 +394,14 @@ class Trainer:
         self.model.kl_scale = kl_scale(self.config, self.epoch)
 
     def _end_epoch(self, t0: float) -> dict:
+        self.check_finite()
         if self.dist is not None:  # every process's sums, for the one record rank 0 writes
             self.sums.all_reduce_(self.dist)
         train = self.sums.means()
         images = self.sums.count
         val = self.validate()
         self.epoch += 1
-        self.step_in_epoch = 0
+        self.step_in_epoch = self.checked_step = 0
         s = score(val, train)
         best = s > self.best_score
         if best:
