@@ -163,10 +163,16 @@ class FlatNet:
         for k in ORDER:
             n = params[k].numel()
             if k == "Wmu":
-                self.p["Wh"], self.g["Wh"] = self.flat[at : at + 2 * n].view(100, 200), self.grad[at : at + 2 * n].view(100, 200)
+                self.p["Wh"], self.g["Wh"] = (
+                    self.flat[at : at + 2 * n].view(100, 200),
+                    self.grad[at : at + 2 * n].view(100, 200),
+                )
             if k == "bWmu":
                 self.p["bh"], self.g["bh"] = self.flat[at : at + 2 * n], self.grad[at : at + 2 * n]
-            self.p[k], self.g[k] = self.flat[at : at + n].view(params[k].shape), self.grad[at : at + n].view(params[k].shape)
+            self.p[k], self.g[k] = (
+                self.flat[at : at + n].view(params[k].shape),
+                self.grad[at : at + n].view(params[k].shape),
+            )
             at += n
 
     def grads(self, x: torch.Tensor, eps: torch.Tensor) -> None:
@@ -207,8 +213,9 @@ def hand_stepper(data):
     def step():
         net.grads(*batches.next())
         torch._foreach_add_([step_count], 1)
-        torch._fused_adam_([net.flat], [net.grad], [m], [v], [], [step_count], amsgrad=False, lr=1e-3, beta1=0.99,
-                           beta2=0.999, weight_decay=0.0, eps=1e-4, maximize=False, grad_scale=None, found_inf=None)  # fmt: skip
+        adam = {"amsgrad": False, "lr": 1e-3, "beta1": 0.99, "beta2": 0.999, "weight_decay": 0.0, "eps": 1e-4}
+        torch._fused_adam_([net.flat], [net.grad], [m], [v], [], [step_count], **adam, maximize=False,
+                           grad_scale=None, found_inf=None)  # fmt: skip
 
     return step
 
@@ -328,14 +335,20 @@ def print_report(result: dict) -> None:
               f"{row['wall_ratio_to_bare']:14.3f} {row['cpu_ratio_to_hand']:7.3f}")  # fmt: skip
     ratio = s["vaelab"]["cpu_ratio_to_bare"]
     verdict = "met" if ratio <= TARGET_RATIO else "NOT met"
-    print(f"  vaelab's step / the bare loop's: {ratio:.3f} (target <= {TARGET_RATIO}: {verdict}); hand-written "
-          f"gradients checked against autograd: largest relative difference {result['hand_grad_error']:.1e}")
+    print(
+        f"  vaelab's step / the bare loop's: {ratio:.3f} (target <= {TARGET_RATIO}: {verdict}); hand-written "
+        f"gradients checked against autograd: largest relative difference {result['hand_grad_error']:.1e}"
+    )
     print("\n  where the time goes (torch.profiler, self CPU ms per step; the profiler inflates every operation):")
     names = list(result["profile"])
     print("  " + f"{'':32s}" + "".join(f"{n:>15s}" for n in names))
     for group in next(iter(result["profile"].values()))["groups_ms"]:
         print("  " + f"{group:32s}" + "".join(f"{result['profile'][n]['groups_ms'][group]:15.3f}" for n in names))
-    print("  " + f"{'operations per step':32s}" + "".join(f"{result['profile'][n]['aten_ops_per_step']:15.0f}" for n in names))
+    print(
+        "  "
+        + f"{'operations per step':32s}"
+        + "".join(f"{result['profile'][n]['aten_ops_per_step']:15.0f}" for n in names)
+    )
 
 
 def main() -> int:
@@ -351,7 +364,9 @@ def main() -> int:
     model_name, model_options, train_options, data = recipe_setup()
     error = hand_grads_error(data)
     if not error < 1e-5:
-        print(f"the hand-written gradients differ from autograd's by {error:.2e} (relative): not timed", file=sys.stderr)
+        print(
+            f"the hand-written gradients differ from autograd's by {error:.2e} (relative): not timed", file=sys.stderr
+        )
         return 1
     steppers = {
         "bare": bare_stepper(data),

@@ -17,9 +17,9 @@ PAGE = ROOT / "docs" / "guide" / "performance.md"
 KEPT_JSON = ROOT / "docs" / "results" / "bench-step.json"
 
 STEPPERS = {
-    "vaelab": "vaelab, `backward = \"autograd\"` (the default)",
-    "vaelab-manual": "vaelab, `backward = \"manual\"`",
-    "vaelab-compile": "vaelab, `compile = \"default\"` with inductor's C++ wrapper",
+    "vaelab": 'vaelab, `backward = "autograd"` (the default)',
+    "vaelab-manual": 'vaelab, `backward = "manual"`',
+    "vaelab-compile": 'vaelab, `compile = "default"` with inductor\'s C++ wrapper',
     "bare": "a bare eager PyTorch autograd loop, the same arithmetic",
     "hand": "gradients written by hand, one fused Adam over a flat buffer",
 }
@@ -86,7 +86,9 @@ def _profile(profile: dict) -> str:
     lines = ["| self CPU ms per step | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
     for group in next(iter(profile.values()))["groups_ms"]:
         lines.append(f"| {group} | " + " | ".join(f"{profile[n]['groups_ms'][group]:.2f}" for n in names) + " |")
-    lines.append("| operations per step | " + " | ".join(f"{profile[n]['aten_ops_per_step']:.0f}" for n in names) + " |")
+    lines.append(
+        "| operations per step | " + " | ".join(f"{profile[n]['aten_ops_per_step']:.0f}" for n in names) + " |"
+    )
     return "\n".join(lines)
 
 
@@ -122,7 +124,7 @@ def render(result: dict, source: str) -> str:
         _table(s),
         "",
         f"vaelab's default step takes **{ratio:.2f}x** the bare loop's CPU time ({verdict} the target of "
-        f"{target}x); with `backward = \"manual\"` **{s['vaelab-manual']['cpu_ratio_to_bare']:.2f}x**, which is "
+        f'{target}x); with `backward = "manual"` **{s["vaelab-manual"]["cpu_ratio_to_bare"]:.2f}x**, which is '
         f"{s['vaelab-manual']['cpu_ratio_to_hand']:.2f}x the hand-written loop's.\n",
         "## Where the time goes\n",
         "`torch.profiler`, self CPU time per step in groups of operations (the profiler adds a few microseconds to "

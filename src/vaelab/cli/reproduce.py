@@ -145,8 +145,12 @@ def cmd_reproduce(args) -> int:
     recipe = load_recipe(args.recipe, args.recipes)
     train_flags = {
         k: v
-        for k, v in (("epochs", args.epochs), ("device", args.device), ("compile", args.compile),
-                     ("backward", args.backward))  # fmt: skip
+        for k, v in (
+            ("epochs", args.epochs),
+            ("device", args.device),
+            ("compile", args.compile),
+            ("backward", args.backward),
+        )  # fmt: skip
         if v is not None
     }
     if args.no_progress:
