@@ -59,8 +59,9 @@ OPTIONS = """\
   decoder, the reparameterized Gaussian and the KL terms have closed-form gradients). It covers the `vae` family
   with k = 1, the ELBO objective, the standard normal prior, a Bernoulli decoder and a tanh, sigmoid or relu
   activation, in fp32, without `compile` or torchrun; other runs are refused in one line. Its gradients equal
-  autograd's up to float32 rounding (2e-6 relative at most on MNIST in the tests), not bit for bit, so it is an
-  option: a run keeps the backward it was started with, and `--backward` may change when resuming.
+  autograd's up to float32 rounding (`tests/test_step_speed.py` checks it on MNIST), not bit for bit, so it is an
+  option: a run keeps the backward it was started with, and `--backward` may change when resuming. In this bench
+  run they differed from autograd's by {manual_error:.1e} at most, relative to each parameter's largest gradient.
 * **No host synchronisation per step on accelerators.** On a CPU the loss is checked after every step (a plain read);
   on a GPU it is read every 200 steps, at each epoch's end and before any checkpoint or relay snapshot is taken, so
   a non-finite loss never reaches a saved file, and the device runs ahead of the host in between.
@@ -102,9 +103,10 @@ def render(result: dict, source: str) -> str:
         c = s["vaelab-compile"]
         compile_note = (
             f" (measured: {c['cpu_ratio_to_bare']:.2f}x the bare loop's CPU time, against "
-            f"{ratio:.2f}x for eager vaelab, after {result['compile_seconds']:.0f} s of compiling)"
+            f"{ratio:.2f}x for eager vaelab; its first step, which compiles, took "
+            f"{result['compile_first_step_seconds']:.0f} s, with inductor's cache of earlier runs)"
         )
-    elif result.get("compile_seconds") is None:
+    else:
         compile_note = " (not timed in this run: `python benchmarks/bench_step.py --compile` adds it)"
     parts = [
         INTRO.format(
@@ -128,10 +130,11 @@ def render(result: dict, source: str) -> str:
         f"{s['vaelab-manual']['cpu_ratio_to_hand']:.2f}x the hand-written loop's.\n",
         "## Where the time goes\n",
         "`torch.profiler`, self CPU time per step in groups of operations (the profiler adds a few microseconds to "
-        "every operation, so these exceed the times above; time it attributes to no operation is Python):\n",
+        "every operation, so these exceed the times above; time it attributes to no operation is Python; on a busy "
+        "machine the groups' times vary by half between runs, the operation counts not at all):\n",
         _profile(result["profile"]),
         "",
-        OPTIONS.format(compile_note=compile_note),
+        OPTIONS.format(compile_note=compile_note, manual_error=result["manual_grad_error"]),
     ]
     return "\n".join(parts)
 

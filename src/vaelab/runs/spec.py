@@ -106,8 +106,8 @@ class TrainConfig(Options):
     a GPU, where launching kernels costs more than the arithmetic)"""
     backward: Literal["autograd", "manual"] = "autograd"
     """how the gradients are computed: autograd (PyTorch's) or manual (written out by hand for the MLP vae with k = 1,
-    the elbo objective, the standard prior, a Bernoulli decoder and a tanh, sigmoid or relu activation: about 1.4x
-    faster steps on a CPU at batch 20, equal to autograd's up to float32 rounding; vaelab.models.manual_grad)"""
+    the elbo objective, the standard prior, a Bernoulli decoder and a tanh, sigmoid or relu activation: faster steps
+    on a CPU at small batches, equal to autograd's up to float32 rounding; vaelab.models.manual_grad)"""
     checkpoint_every: PositiveFloat | None = None
     """minutes: also write checkpoints/last.pt mid-epoch once this much time has passed since the last one, so that
     a kill -9 loses at most that much work on long epochs; default: only at epoch ends and on a stop signal"""

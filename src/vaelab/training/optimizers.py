@@ -45,8 +45,8 @@ from vaelab.runs.spec import TrainConfig
 
 class FusedAdam(torch.optim.Adam):
     """PyTorch's Adam (Kingma & Ba 2015), whose fused steps skip ``torch.optim.Adam.step``'s per-step bookkeeping
-    (``fused_adam_step``): the same update, bit for bit, about 0.4 ms less per step on a CPU for Burda et al.'s
-    784-200-200-50 network. Arguments and errors as ``torch.optim.Adam``."""
+    (``fused_adam_step``): the same update, bit for bit, cheaper on a CPU for small networks such as Burda et al.'s
+    784-200-200-50 (docs/guide/performance.md). Arguments and errors as ``torch.optim.Adam``."""
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -132,8 +132,8 @@ def fused_adam_ready(optimizer: torch.optim.Adam, group: dict) -> bool:
 def fused_adam_step(optimizer: torch.optim.Adam, group: dict) -> None:
     """One fused Adam update of ``group`` (``fused_adam_ready``): the two kernels ``torch.optim.Adam.step`` ends
     in (the step counts, then ``torch._fused_adam_``), without its per-step regrouping of the tensors by device and
-    dtype, which costs about as much as the kernel itself for the small networks of Burda et al. at batch 20 on a
-    CPU. The same arithmetic, so the same bits."""
+    dtype, a large part of a CPU step's cost for small networks such as Burda et al.'s at batch 20. The same
+    arithmetic, so the same bits."""
     params = group["params"]
     states = [optimizer.state[p] for p in params]
     steps = [s["step"] for s in states]
