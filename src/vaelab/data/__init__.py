@@ -8,7 +8,8 @@ sets' and CelebA's own validation images). Datasets without an official test spl
 
 Dataset names: the catalogue's (``CATALOG``: ``mnist``, ``fashion-mnist``, ``frey-face``, ``olivetti-faces``,
 ``emoji`` and its variants (``vaelab.data.emoji``), ``celeba`` (``vaelab.data.celeba``)), ``sklearn-digits``
-(``vaelab.data.sklearn_digits``) and ``folder:PATH`` (your own images, ``vaelab.data.folder``).
+(``vaelab.data.sklearn_digits``), ``folder:PATH`` (your own images, ``vaelab.data.folder``) and ``memory:<digest>``
+(images given from Python as tensors, arrays or a torch Dataset, ``vaelab.data.memory``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from vaelab.data.files import open_data_file
 from vaelab.data.folder import PREFIX as FOLDER_PREFIX
 from vaelab.data.folder import folder_path
 from vaelab.data.idx import read_idx, read_idx_pair
+from vaelab.data.memory import is_memory_name
 
 SPLITS = ("train", "val", "test", "train-full")
 _FIXED_SPLIT_SEED = 1234  # permutation that carves test from datasets without an official test split
@@ -39,7 +41,8 @@ _FIXED_SPLIT_SEED = 1234  # permutation that carves test from datasets without a
 
 @dataclass
 class ImageDataset:
-    """A split of a dataset held in memory.
+    """A split of a dataset held in memory. It unpacks as ``images, labels = dataset`` (``len(dataset)`` is the
+    number of images).
 
     Attributes:
         images: float32 tensor ``(N, C, H, W)``, pixels in [0, 1].
@@ -61,6 +64,9 @@ class ImageDataset:
 
     def __len__(self) -> int:
         return self.images.shape[0]
+
+    def __iter__(self):  # ``images, labels = run.data("test")``
+        return iter((self.images, self.labels))
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -156,7 +162,7 @@ def check_dataset_name(name: str) -> str:
     """
     if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
         return FOLDER_PREFIX + str(folder_path(name))
-    if name in DATASET_NAMES:
+    if name in DATASET_NAMES or (is_memory_name(name) and len(name) > len("memory:")):
         return name
     raise ConfigError(
         f"--dataset {name!r}: expected one of {', '.join(DATASET_NAMES)} or folder:PATH (a folder of images)"
@@ -174,6 +180,8 @@ def dataset_label(name: str) -> str:
     if name.startswith(FOLDER_PREFIX):
         base = Path(name[len(FOLDER_PREFIX) :]).name or "images"
         return "folder-" + (re.sub(r"[^A-Za-z0-9._-]+", "-", base).strip("-.") or "images")
+    if is_memory_name(name):
+        return "memory-" + re.sub(r"[^A-Za-z0-9]+", "", name.split(":", 1)[1])[:8]
     return name
 
 
@@ -205,6 +213,10 @@ def dataset_image_shape(
         return probe_shape(folder_path(name), image_size, channels, skip_bad_images, strict_data)
     if name == sklearn_digits.NAME:
         return sklearn_digits.IMAGE_SHAPE
+    if is_memory_name(name):
+        from vaelab.data import memory
+
+        return memory.image_shape(name)
     shape = get_spec(name).image_shape
     if image_size is not None and name in RESIZABLE:
         return (shape[0], int(image_size[0]), int(image_size[1]))
@@ -337,6 +349,10 @@ def load_dataset(
     """
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r}; expected one of {SPLITS}")
+    if is_memory_name(name):  # fixed splits, given from Python (vaelab.data.memory)
+        from vaelab.data import memory
+
+        return memory.lookup(name, split).subset(limit)
     parts = _read(name, split, data_dir, allow_download, image_size, channels, skip_bad_images, strict_data)
     return _to_dataset(_pick(parts, split, val_size, name), parts, name, split, limit)
 

@@ -3,6 +3,7 @@
 from vaelab.models.autoencoder import Autoencoder, DenoisingAutoencoder, LinearAutoencoder
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 from vaelab.models.conv import ConvVAE, ConvVAEConfig
+from vaelab.models.custom import CustomVAE, CustomVAEConfig
 from vaelab.models.guided import GuidedVAE, GuidedVAEConfig
 from vaelab.models.hierarchical import TwoLayerVAE, TwoLayerVAEConfig
 from vaelab.models.pca import PCAConfig, PCAModel
@@ -24,6 +25,8 @@ __all__ = [
     "LinearAutoencoder",
     "ConvVAE",
     "ConvVAEConfig",
+    "CustomVAE",
+    "CustomVAEConfig",
     "GuidedVAE",
     "GuidedVAEConfig",
     "PCAConfig",

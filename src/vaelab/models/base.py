@@ -77,6 +77,7 @@ class LatentModel(nn.Module):
     has_classifier = False  # classify(x) -> class logits (N, num_classes)
     closed_form = False  # fitted by fit(images) in closed form (PCA), not by the trainer's gradient steps
     linear_decoder = False  # decoder_weight (P, D) spans the decoder's subspace (vaelab subspace)
+    takes_networks = False  # built as model_cls(config, networks) with given encoder / decoder modules (custom-vae)
     train_defaults: dict = {}  # training options the family prefers over TrainConfig's defaults
 
     def __init__(self, config: ModelConfig):

@@ -13,6 +13,7 @@ from vaelab.models.autoencoder import (
 )
 from vaelab.models.base import LatentModel, ModelConfig
 from vaelab.models.conv import ConvVAE, ConvVAEConfig
+from vaelab.models.custom import CustomVAE, CustomVAEConfig, Networks
 from vaelab.models.guided import GuidedVAE, GuidedVAEConfig
 from vaelab.models.hierarchical import TwoLayerVAE, TwoLayerVAEConfig
 from vaelab.models.pca import PCAConfig, PCAModel
@@ -27,6 +28,7 @@ MODELS: dict[str, tuple[type[ModelConfig], type[LatentModel]]] = {
     "guided-vae": (GuidedVAEConfig, GuidedVAE),
     "conv-vae": (ConvVAEConfig, ConvVAE),
     "vae-2layer": (TwoLayerVAEConfig, TwoLayerVAE),
+    "custom-vae": (CustomVAEConfig, CustomVAE),
 }
 
 
@@ -34,17 +36,24 @@ def model_names() -> list[str]:
     return sorted(MODELS)
 
 
-def build_model(name: str, config: dict | ModelConfig) -> LatentModel:
+def build_model(name: str, config: dict | ModelConfig, networks: Networks | None = None) -> LatentModel:
     """Make the model ``name`` from a config dict (checked) or config object.
+
+    Args:
+        networks: for ``custom-vae``, the encoder and decoder modules (copied); None imports the classes its config
+            names (``vaelab.models.custom``). Ignored by the other families.
 
     Raises:
         ConfigError: unknown model name or bad option.
+        CheckpointError: a ``custom-vae`` without ``networks`` whose classes cannot be imported or built.
     """
     if name not in MODELS:
         raise ConfigError(f"--model {name!r}: expected one of {model_names()}")
     config_cls, model_cls = MODELS[name]
     if not isinstance(config, ModelConfig):
         config = config_cls.from_dict(dict(config))
+    if model_cls.takes_networks:
+        return model_cls(config, networks)
     return model_cls(config)
 
 
