@@ -92,7 +92,7 @@ def test_train_returns_a_run_and_resume_does_not_train_again(digits_run, tmp_pat
                      hidden=(64,), resume=True, progress=False)  # fmt: skip
     with pytest.raises(ConfigError, match="unknown option latnet_dim=2"):
         vaelab.train("vae", latnet_dim=2, runs_dir=tmp_path)
-    with pytest.raises(ConfigError, match="--latent-dim 0: expected an integer >= 1"):
+    with pytest.raises(ConfigError, match="^latent_dim=0: expected an integer >= 1"):
         vaelab.train("vae", latent_dim=0, dataset="sklearn-digits", runs_dir=tmp_path)
     with pytest.raises(CheckpointError, match="not a vaelab run directory"):
         vaelab.load_run(tmp_path / "nothing")

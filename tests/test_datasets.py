@@ -331,7 +331,7 @@ def test_celeba_offline_without_files_is_one_line(tmp_path):
         load_dataset("celeba", "train", tmp_path)
     msg = str(err.value)
     assert "\n" not in msg and "list_attr_celeba.txt" in msg and "img_align_celeba/" in msg and "--data-dir" in msg
-    with pytest.raises(ConfigError, match="--strict-data"):
+    with pytest.raises(ConfigError, match="strict_data="):
         load_dataset("celeba", "train", tmp_path, strict_data=True)
 
 

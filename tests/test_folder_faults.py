@@ -56,7 +56,7 @@ def test_symlink_loop_followed_once_with_one_warning_or_refused(tmp_path, caplog
     assert len(lines) == 1 and "2 symbolic link(s)" in lines[0] and "a/again" in lines[0] and "\n" not in lines[0]
     with pytest.raises(ConfigError) as err:
         load_dataset(f"folder:{root}", "train", strict_data=True)
-    assert "a/again" in str(err.value) and "--strict-data" in str(err.value) and "\n" not in str(err.value)
+    assert "a/again" in str(err.value) and "strict_data=True" in str(err.value) and "\n" not in str(err.value)
 
 
 # As in tests/test_data.py: root reads a chmod-000 file anyway, so the child drops to uid 65534 after its imports.
@@ -120,7 +120,7 @@ def test_unreadable_folder_and_file_counted_named_or_refused():
     assert sorted(u["file"] for u in out["unreadable"]) == ["3-00.png", "locked"]
     assert len(out["lines"]) == 1 and "2 unreadable file(s) or folder(s) left out" in out["lines"][0]
     assert "locked (permission denied)" in out["lines"][0] and "3-00.png" in out["lines"][0]
-    assert "--strict-data" in out["strict"] and "locked" in out["strict"]
+    assert "strict_data=True" in out["strict"] and "locked" in out["strict"]
 
 
 def _big_png(path: Path, width: int, height: int) -> None:
@@ -181,7 +181,7 @@ def test_huge_png_first_in_folder_checked_from_its_header(tmp_path):
     assert out["baseline_mib"] < 400, out  # the child's own imports, not an inherited peak
     huge = str(root / "000-huge.png")
     assert out["default"].startswith(f"ConfigError: {huge}: the first image is 12000x12000 pixels (from its header)")
-    assert "--image-size" in out["default"] and "\n" not in out["default"] and out["default_s"] < 30
+    assert "image_size='64x64'" in out["default"] and "\n" not in out["default"] and out["default_s"] < 30
     assert out["sized"].startswith(f"DatasetError: {huge}: not a readable image (ImageTooLarge: 12000x12000")
     assert out["n"] == 6 and [s["file"] for s in out["skipped"]] == ["000-huge.png"]
     # measured here: 234 MiB; 1,875 MiB (and 13 s) when the PNG is decoded (MAX_DECODE_PIXELS raised)

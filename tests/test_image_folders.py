@@ -104,7 +104,7 @@ def test_unlabelled_folder_and_decoding(unlabelled, tmp_path):
 
 
 def test_a_corrupt_file_is_an_error_naming_it(labelled):
-    with pytest.raises(DatasetError, match=r"squares/broken\.png: not a readable image .*--skip-bad-images"):
+    with pytest.raises(DatasetError, match=r"squares/broken\.png: not a readable image .*skip_bad_images=True"):
         load_dataset(f"folder:{labelled}", "train", image_size=(16, 16), channels=3)
 
 

@@ -42,5 +42,7 @@ def test_every_family_declares_its_capabilities():
         assert issubclass(model_cls, LatentModel), name
         for cap in capabilities:
             assert isinstance(getattr(model_cls, cap), bool), (name, cap)
-        assert model_cls.has_importance_weights == (name in ("vae", "conv-vae", "guided-vae", "vae-2layer", "custom-vae")), name
+        assert model_cls.has_importance_weights == (
+            name in ("vae", "conv-vae", "guided-vae", "vae-2layer", "custom-vae")
+        ), name
         assert model_cls.closed_form == (name == "pca"), name

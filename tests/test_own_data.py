@@ -76,12 +76,19 @@ def test_train_from_arrays_then_evaluate_sample_plot_pack(tmp_path, mnist):
     # 60 test images carved first (10 %), then 54 validation images (10 % of the 540 left)
     assert ds["name"].startswith("memory:") and run.name == f"vae-memory-{ds['name'][7:15]}-z2"
     assert (ds["n_train"], ds["n_val"]) == (486, 54) and record["carved"] == ["test", "val"]
-    assert record["splits"]["train"] == {"shape": [486, 1, 28, 28], "labels": True, "sha256": record["splits"]["train"]["sha256"]}
+    assert record["splits"]["train"] == {
+        "shape": [486, 1, 28, 28],
+        "labels": True,
+        "sha256": record["splits"]["train"]["sha256"],
+    }
     # run.data unpacks as (images, labels): the carved test split, whose pixels are x's (uint8 / 255)
     images, labels = run.data("test")
     assert images.shape == (60, 1, 28, 28) and labels.dtype == torch.int64
     assert digest(images, labels) == record["splits"]["test"]["sha256"]
-    rows = [int(np.flatnonzero((x.reshape(600, -1) == (images[i, 0] * 255).round().numpy().reshape(-1)).all(1))[0]) for i in range(3)]
+    rows = [
+        int(np.flatnonzero((x.reshape(600, -1) == (images[i, 0] * 255).round().numpy().reshape(-1)).all(1))[0])
+        for i in range(3)
+    ]
     assert [int(y[r]) for r in rows] == labels[:3].tolist()
     ev = run.evaluate(k=5)
     assert ev["split"] == "test" and ev["n_images"] == 60 and np.isfinite(ev["nll"])
@@ -101,7 +108,11 @@ def test_train_from_a_dataset_and_reopen_with_the_data(tmp_path, mnist):
     run = vaelab.train(data=train, test_data=test, latent_dim=2, hidden=(32,), name="ds", runs_dir=tmp_path, **FAST)
     record = run.config["dataset"]["memory"]
     assert record["carved"] == ["val"] and record["source"] == "Dataset torch.utils.data.dataset.TensorDataset"
-    assert record["splits"]["test"] == {"shape": [100, 1, 28, 28], "labels": False, "sha256": digest(torch.from_numpy(test[:, None]).float() / 255, None)}
+    assert record["splits"]["test"] == {
+        "shape": [100, 1, 28, 28],
+        "labels": False,
+        "sha256": digest(torch.from_numpy(test[:, None]).float() / 255, None),
+    }
     ev = run.evaluate(k=5)
     path = run.path
     del run
@@ -136,7 +147,9 @@ def test_custom_encoder_and_decoder(tmp_path, mnist):
     assert cfg["model_config"]["encoder"] == "test_own_data:Encoder"
     assert cfg["networks"]["decoder"]["class"] == "test_own_data:Decoder" and cfg["networks"]["decoder"]["importable"]
     assert all(torch.equal(v, encoder.state_dict()[k]) for k, v in before.items())  # yours are copied, not trained
-    assert isinstance(run.model.encoder, Encoder) and not torch.equal(run.model.encoder.net[0].weight, before["net.0.weight"])
+    assert isinstance(run.model.encoder, Encoder) and not torch.equal(
+        run.model.encoder.net[0].weight, before["net.0.weight"]
+    )
     ev = run.evaluate(k=5)
     assert np.isfinite(ev["nll"]) and ev["n_images"] == 40
     assert run.sample(3).shape == (3, 1, 28, 28)
@@ -144,12 +157,22 @@ def test_custom_encoder_and_decoder(tmp_path, mnist):
     assert fig.axes
     meta = run.export()  # ONNX encoder and decoder, checked with onnxruntime
     assert meta["latent_dim"] == 2
-    packed = run.pack(tmp_path / "conv-pack")
-    # the classes are importable and built without arguments: the pack loads from its config alone
-    fresh = vaelab.load_run(packed.path, test_data=run.data("test").images)
-    assert fresh.evaluate(k=5)["nll"] == pytest.approx(ev["nll"])
+    # the classes are importable and built without arguments: the run folder loads from its config alone
+    fresh = vaelab.load_run(run.path)
+    assert fresh.dir.networks is None and fresh.evaluate(k=5)["nll"] == ev["nll"]
     for name, value in run.model.state_dict().items():
         assert torch.equal(value, fresh.model.state_dict()[name]), name
+    # a pack is untrusted input: its classes are never imported; given the modules, it loads the same weights
+    packed = run.pack(tmp_path / "conv-pack")
+    with pytest.warns(UserWarning, match="never imported; loading the model needs encoder="):
+        bare = vaelab.load(packed.path)
+    with pytest.raises(CheckpointError, match="never imported from its config.json") as exc:
+        _ = bare.model
+    _one_line(exc)
+    shared = vaelab.load(packed.path, encoder=Encoder(), decoder=Decoder())
+    assert shared.evaluate(k=5)["nll"] == ev["nll"]
+    for name, value in run.model.state_dict().items():
+        assert torch.equal(value, shared.model.state_dict()[name]), name
 
 
 def test_modules_defined_in_a_notebook_need_passing_again(tmp_path, mnist, capsys):
@@ -181,12 +204,12 @@ def test_modules_defined_in_a_notebook_need_passing_again(tmp_path, mnist, capsy
     with pytest.warns(UserWarning, match="encoder="):
         bare = vaelab.load_run(path, data=x[:300])
     with pytest.raises(CheckpointError, match=r"encoder .*NotebookEncoder: defined in a script or notebook") as exc:
-        bare.model
+        _ = bare.model
     _one_line(exc)
     with pytest.raises(CheckpointError, match="encoder="):
         vaelab.train(data=x[:300], name="nb", runs_dir=tmp_path, resume=True, epochs=2, progress=False)
     with pytest.raises(ConfigError, match="do not fit the run's weights"):
-        vaelab.load_run(path, data=x[:300], encoder=NotebookDecoder(), decoder=NotebookDecoder()).model
+        vaelab.load_run(path, data=x[:300], encoder=NotebookDecoder(), decoder=NotebookDecoder())
     again = vaelab.load_run(path, data=x[:300], **{k: type(v)() for k, v in nets.items()})
     assert torch.equal(again.model.decoder.fc.weight, run.model.decoder.fc.weight)
     more = vaelab.train(data=x[:300], name="nb", runs_dir=tmp_path, resume=True, epochs=2, progress=False, **nets)
@@ -212,27 +235,54 @@ class _OneTensor(nn.Module):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"data": np.zeros((5, 28, 28, 3), np.uint8)}, r"data=: shape \(5, 28, 28, 3\): C = 28; expected 1 or 3 channels \(channels last"),
+        (
+            {"data": np.zeros((5, 28, 28, 3), np.uint8)},
+            r"data=: shape \(5, 28, 28, 3\): C = 28; expected 1 or 3 channels \(channels last",
+        ),
         ({"data": np.full((5, 28, 28), 2.0)}, r"data=: values from 2 to 2; expected pixel values in \[0, 1\]"),
         ({"data": np.zeros((5, 28, 28), np.int32)}, r"data=: dtype int32; expected float values in \[0, 1\] or uint8"),
         ({"data": torch.full((5, 1, 8, 8), float("nan"))}, r"data=: holds NaN"),
         ({"data": torch.zeros(5, 784)}, r"data=: shape \(5, 784\); expected images \(N, C, H, W\) or \(N, H, W\)"),
         ({"data": [1, 2, 3]}, r"data=: a list of 3 items"),
         ({"data": "mnist"}, r"data=: got str"),
-        ({"data": (np.zeros((5, 8, 8)), np.zeros(5))}, r"data=: labels of dtype float64; expected integer class labels"),
+        (
+            {"data": (np.zeros((5, 8, 8)), np.zeros(5))},
+            r"data=: labels of dtype float64; expected integer class labels",
+        ),
         ({"data": (np.zeros((5, 8, 8)), np.zeros(4, int))}, r"data=: labels of shape \(4,\); expected \(5,\)"),
         ({"data": _Pairs([(torch.zeros(1, 8, 8), 1), (torch.zeros(1, 8, 9), 2)])}, r"data=: items of different shapes"),
         ({"data": _Pairs([(torch.zeros(1, 8, 8), 1), torch.zeros(1, 8, 8)])}, r"data=: some items have a label"),
-        ({"data": np.zeros((20, 8, 8)), "val_data": np.zeros((5, 9, 8))}, r"val_data=: images of shape \(1, 9, 8\); expected \(1, 8, 8\)"),
-        ({"data": np.zeros((20, 8, 8)), "val_data": np.zeros((5, 8, 8)), "val_size": 3}, r"val_size=3: only when val_data is not given"),
+        (
+            {"data": np.zeros((20, 8, 8)), "val_data": np.zeros((5, 9, 8))},
+            r"val_data=: images of shape \(1, 9, 8\); expected \(1, 8, 8\)",
+        ),
+        (
+            {"data": np.zeros((20, 8, 8)), "val_data": np.zeros((5, 8, 8)), "val_size": 3},
+            r"val_size=3: only when val_data is not given",
+        ),
         ({"test_data": np.zeros((5, 8, 8))}, r"test_data=: only with data="),
         ({"data": np.zeros((20, 8, 8)), "dataset": "mnist"}, r"dataset='mnist' and data=: give one"),
         ({"data": np.zeros((20, 8, 8)), "encoder": _OneTensor()}, r"encoder= and decoder=: give both"),
-        ({"data": np.zeros((20, 8, 8)), "encoder": _OneTensor(), "decoder": _OneTensor()}, r"encoder=: returned a tensor of shape \(2, 4\); expected \(mu, logvar\)"),
-        ({"data": np.zeros((20, 8, 8)), "encoder": Encoder(), "decoder": Decoder()}, r"encoder=: failed on a probe batch"),
-        ({"data": np.zeros((20, 8, 8)), "encoder": "Encoder", "decoder": _OneTensor()}, r"encoder=: got str; expected a torch.nn.Module"),
-        ({"data": np.zeros((20, 28, 28)), "model": "ae", "encoder": Encoder(), "decoder": Decoder()}, r"encoder= / decoder=: .*model='ae'"),
-        ({"data": np.zeros((20, 28, 28)), "encoder": Encoder(), "decoder": Decoder(), "latent_dim": 3}, r"latent_dim=3: .*encoder gives D = 2"),
+        (
+            {"data": np.zeros((20, 8, 8)), "encoder": _OneTensor(), "decoder": _OneTensor()},
+            r"encoder=: returned a tensor of shape \(2, 4\); expected \(mu, logvar\)",
+        ),
+        (
+            {"data": np.zeros((20, 8, 8)), "encoder": Encoder(), "decoder": Decoder()},
+            r"encoder=: failed on a probe batch",
+        ),
+        (
+            {"data": np.zeros((20, 8, 8)), "encoder": "Encoder", "decoder": _OneTensor()},
+            r"encoder=: got str; expected a torch.nn.Module",
+        ),
+        (
+            {"data": np.zeros((20, 28, 28)), "model": "ae", "encoder": Encoder(), "decoder": Decoder()},
+            r"encoder= / decoder=: .*model='ae'",
+        ),
+        (
+            {"data": np.zeros((20, 28, 28)), "encoder": Encoder(), "decoder": Decoder(), "latent_dim": 3},
+            r"latent_dim=3: .*encoder gives D = 2",
+        ),
     ],
 )
 def test_bad_input_is_one_line_naming_the_keyword(tmp_path, kwargs, message):
@@ -256,7 +306,15 @@ def test_errors_name_keywords_in_python_and_flags_on_the_command_line(tmp_path, 
         vaelab.train(data=x[:50], name="r", latent_dim=2, hidden=(8,), runs_dir=tmp_path, **FAST)
     assert "continue it with resume=True or choose another name=" in _one_line(exc)
     with pytest.raises(ConfigError, match=r"resume=True.*batch_size=50 but the run"):
-        vaelab.train(data=x[:50], name="r", latent_dim=2, hidden=(8,), runs_dir=tmp_path, resume=True, **{**FAST, "batch_size": 50})
+        vaelab.train(
+            data=x[:50],
+            name="r",
+            latent_dim=2,
+            hidden=(8,),
+            runs_dir=tmp_path,
+            resume=True,
+            **{**FAST, "batch_size": 50},
+        )
     with pytest.raises(ConfigError, match=r"^split='bogus': expected test, val or train"):
         run.evaluate(split="bogus")
     with pytest.raises(ConfigError, match=r"^k=0: expected an integer >= 1"):
@@ -294,5 +352,7 @@ def test_coming_from_pythae_page_runs(tmp_path, data_dir, monkeypatch):
                 exec(compile(code, "coming-from-pythae.md", "exec"), namespace)
     printed = out.getvalue()
     assert "custom-vae 2" in printed and "True" in printed and "False" not in printed, printed
-    assert uploads == [(tmp_path / "shared" / "my-vae", "your-name/my-vae")]
+    assert [(Path(folder).resolve(), repo) for folder, repo in uploads] == [
+        ((tmp_path / "shared" / "my-vae").resolve(), "your-name/my-vae")
+    ]
     assert (tmp_path / "shared" / "my-vae" / "model.safetensors").is_file()

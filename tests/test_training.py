@@ -91,7 +91,7 @@ def test_interrupt_and_resume_is_exact(tmp_path, data_dir):
 
 def test_resume_extends_training_and_refuses_overwrite(tmp_path, data_dir):
     run, _, _ = _train(tmp_path / "r", data_dir, epochs=1, limit=500)
-    with pytest.raises(ConfigError, match="already holds a run; continue it with --resume"):
+    with pytest.raises(ConfigError, match="already holds a run; continue it with resume=True or choose another name="):
         _train(tmp_path / "r", data_dir, epochs=1, limit=500)
     run, trainer, records = _train(tmp_path / "r", data_dir, epochs=2, limit=500, resume=True)
     assert [r["epoch"] for r in run.read_metrics()] == [1, 2]
@@ -154,7 +154,7 @@ def test_bad_train_config():
         TrainConfig.from_dict({"lr": -1})
     with pytest.raises(ConfigError, match="binarize='sometimes': expected one of"):
         TrainConfig.from_dict({"binarize": "sometimes"})
-    with pytest.raises(ConfigError, match="--device 'tpu'"):
+    with pytest.raises(ConfigError, match="device='tpu'"):
         from vaelab.core.device import select_device
 
         select_device("tpu")

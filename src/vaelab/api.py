@@ -35,6 +35,7 @@ from vaelab.core.commands import (
     SampleOptions,
 )
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import option
 from vaelab.core.options import keywords_from
 from vaelab.core.suggest import suggest
 from vaelab.runs.files import RunFiles
@@ -74,10 +75,15 @@ def _sections(family: str, options: dict) -> tuple[dict, dict, dict]:
 
 
 def train(
-    model: str = "vae",
+    model: str | None = None,
     *,
     name: str | None = None,
     dataset: str | None = None,
+    data=None,
+    val_data=None,
+    test_data=None,
+    encoder=None,
+    decoder=None,
     runs_dir: str | Path = "runs",
     config: str | Path | None = None,
     resume: bool = False,
@@ -86,10 +92,26 @@ def train(
 ) -> Run:
     """Train a model into ``runs_dir/name`` and return the ``Run``: what ``vaelab train`` does, from Python.
 
+    Your own images and networks (docs/guide/coming-from-pythae.md), as pythae's ``TrainingPipeline(train_data=...,
+    eval_data=...)`` and custom encoders take them:
+
+        run = vaelab.train(data=(images, labels), test_data=test_images, encoder=MyEncoder(), decoder=MyDecoder())
+
     Args:
-        model: the model family (``vae``, ``conv-vae``, ``ae``, ``dae``, ``linear-ae``, ``pca``, ``guided-vae``).
+        model: the model family (``vae``, the default; ``conv-vae``, ``ae``, ``dae``, ``linear-ae``, ``pca``,
+            ``guided-vae``, ``vae-2layer``; ``custom-vae`` with ``encoder`` and ``decoder``).
         name: the run's name (default ``<model>-<dataset>-z<D>``); the run is written to ``runs_dir/name``.
-        dataset: ``mnist`` (default), ``frey-face``, ``olivetti-faces``, ``sklearn-digits`` or ``folder:PATH``.
+        dataset: ``mnist`` (default), ``frey-face``, ``olivetti-faces``, ``sklearn-digits``, ... or ``folder:PATH``.
+        data: your training images instead of ``dataset``: a tensor or numpy array ``(N, C, H, W)`` or ``(N, H, W)``
+            with values in [0, 1] (or uint8 0..255), an ``(images, labels)`` pair with integer labels ``(N,)``, or a
+            ``torch.utils.data.Dataset`` of images or ``(image, label)`` pairs (``vaelab.data.memory``).
+        val_data, test_data: the validation and test images, in the same forms; a split not given is carved from
+            ``data`` (test: a fixed, seeded 10 %; validation: the last ``val_size`` images of the rest, default 10 %).
+        encoder, decoder: your ``nn.Module``s (both; family ``custom-vae``, ``vaelab.models.custom``): the encoder
+            maps ``x (N, C, H, W)`` to ``(mu, logvar)``, each ``(N, D)``; the decoder maps ``z (N, D)`` to
+            ``(N, C, H, W)`` or ``(N, C*H*W)`` Bernoulli logits (Gaussian pre-sigmoid means with
+            ``likelihood="gaussian"``). D is read from the encoder. They are copied: the trained ones are
+            ``run.model.encoder`` / ``run.model.decoder``.
         runs_dir: the folder of runs.
         config: a TOML file of options (tables ``[model]``, ``[train]``, ``[data]``); keyword options win.
         resume: if the run ``name`` exists, continue it (to ``epochs``) or, when it is complete, just return it;
@@ -106,51 +128,135 @@ def train(
         The trained ``Run``.
 
     Raises:
-        ConfigError: an unknown or bad option (named as its flag, e.g. ``--latent-dim``), an existing run that
+        ConfigError: an unknown or bad option (named as its keyword, e.g. ``latent_dim=0``), bad ``data`` /
+            ``encoder`` / ``decoder`` (one line naming the keyword and what was expected), an existing run that
             reached a checkpoint (without ``resume``), a missing image folder.
+        CheckpointError: ``resume`` of a ``custom-vae`` run whose modules must be given again.
         DatasetError, TrainingError, StorageError, RunBusyError: as ``vaelab train``.
     """
     from vaelab.runs.folder import RunDir
-    from vaelab.runs.spec import RESUMABLE_OPTIONS, RunSpec
     from vaelab.training.lifecycle import create_run, resume_run
 
-    if dataset is not None:
-        options["dataset"] = dataset
-    family = model
-    model_flags, train_flags, data_flags = _sections(family, options)
+    mem = _own_data(options, dataset, data, val_data, test_data)
+    family, networks = _own_networks(model, encoder, decoder, options)
+    model_flags, train_flags, data_flags = _sections(family or "vae", options)
     spec = resolve(family, name, model_flags, train_flags, data_flags, Path(config) if config else None)
+    if networks is not None:
+        spec = _fit_latent_dim(spec, networks, family, name, (model_flags, train_flags, data_flags), config)
     path = Path(runs_dir) / spec.name
     run = RunDir(path)
     if resume and run.exists():
-        saved = RunSpec.from_config(run.load_config(), run.config_path)
-        given = {"model": spec.model, **spec.model_config.to_dict(), **spec.train.to_dict(), **spec.data.to_dict()}
-        have = {"model": saved.model, **saved.model_config.to_dict(), **saved.train.to_dict(), **saved.data.to_dict()}
-        explicit = {"model", *model_flags, *train_flags, *data_flags}
-        for key in sorted(explicit - set(RESUMABLE_OPTIONS)):
-            if key in given and given[key] != have.get(key):
-                raise ConfigError(
-                    f"vaelab.train(resume=True): {key}={given[key]!r} but the run {path} was made with "
-                    f"{have.get(key)!r}; choose another name to train a new run"
-                )
-        overrides = {k: v for k, v in spec.train.to_dict().items() if k in RESUMABLE_OPTIONS and k in train_flags}
-        overrides.setdefault("progress", spec.train.progress)
-        if "data_dir" in data_flags:
-            overrides["data_dir"] = data_flags["data_dir"]
-        result = resume_run(path, overrides, list(callbacks))
+        explicit = {*model_flags, *train_flags, *data_flags} | ({"model"} if family is not None else set())
+        overrides = _resumable(run, spec, explicit, train_flags, data_flags, networks)
+        result = resume_run(path, overrides, list(callbacks), networks=networks)
     else:
-        result = create_run(spec, runs_dir, callbacks=list(callbacks))
-    out = Run(result.run.path)
+        result = create_run(spec, runs_dir, callbacks=list(callbacks), networks=networks)
+    out = Run(result.run.path, encoder=encoder, decoder=decoder)
+    out._memory = mem or out._memory
     out.interrupted = result.interrupted
     return out
 
 
-def load_run(path: str | Path) -> Run:
+def _own_data(options: dict, dataset, data, val_data, test_data):
+    """``data=`` / ``val_data=`` / ``test_data=`` checked and registered (``vaelab.data.memory.build``) as the
+    dataset option; returns the ``MemoryData`` (the caller keeps it alive) or None."""
+    from vaelab.data import memory
+
+    if data is None:
+        for key, value in (("val_data", val_data), ("test_data", test_data)):
+            if value is not None:
+                raise ConfigError(f"{key}=: only with data= (your training images)")
+        if dataset is not None:
+            options["dataset"] = dataset
+        return None
+    if dataset is not None:
+        raise ConfigError(f"dataset={dataset!r} and data=: give one (a named dataset, or your images)")
+    mem = memory.build(data, val_data, test_data, options.pop("val_size", None))
+    options["dataset"] = mem.key
+    return mem
+
+
+def _own_networks(model, encoder, decoder, options: dict):
+    """``(family, Networks or None)`` for ``encoder=`` / ``decoder=``: both given (family ``custom-vae``, their
+    import paths as its options), or neither."""
+    from torch import nn
+
+    from vaelab.models.custom import Networks, import_path
+
+    if encoder is None and decoder is None:
+        return model, None
+    if encoder is None or decoder is None:
+        raise ConfigError("encoder= and decoder=: give both (nn.Module), or neither for the built-in networks")
+    if model not in (None, "vae", "custom-vae"):
+        raise ConfigError(
+            f"encoder= / decoder=: your modules make a VAE (model='custom-vae'), not model={model!r}, which builds "
+            "its own networks"
+        )
+    for key, module in (("encoder", encoder), ("decoder", decoder)):
+        if not isinstance(module, nn.Module):
+            raise ConfigError(f"{key}=: got {type(module).__name__}; expected a torch.nn.Module")
+        options[key] = import_path(module)
+    return "custom-vae", Networks(encoder, decoder)
+
+
+def _fit_latent_dim(spec, networks, family, name, sections, config):
+    """Check the modules on a probe batch of the data's image shape (``check_networks``) and resolve the spec
+    again with the latent size D their output has (``latent_dim=`` given must agree)."""
+    import torch
+
+    from vaelab.models.custom import check_networks
+
+    model_flags, train_flags, data_flags = sections
+    d = check_networks(networks.encoder, networks.decoder, torch.rand(2, *spec.model_config.image_shape))
+    if model_flags.get("latent_dim", d) != d:
+        raise ConfigError(
+            f"{option('latent_dim', model_flags['latent_dim'])}: the encoder gives D = {d} (mu and logvar of shape "
+            f"(N, {d})); leave latent_dim out or make them agree"
+        )
+    model_flags = {**model_flags, "latent_dim": d}
+    return resolve(family, name, model_flags, train_flags, data_flags, Path(config) if config else None)
+
+
+def _resumable(run, spec, explicit: set, train_flags: dict, data_flags: dict, networks) -> dict:
+    """For ``resume=True``: refuse an explicit option that differs from the saved run (or modules of another
+    architecture), and return the ``resume_run`` overrides (the resumable options given)."""
+    from vaelab.models.custom import check_architecture
+    from vaelab.runs.spec import RESUMABLE_OPTIONS, RunSpec
+
+    config = run.load_config()
+    saved = RunSpec.from_config(config, run.config_path)
+    given = {"model": spec.model, **spec.model_config.to_dict(), **spec.train.to_dict(), **spec.data.to_dict()}
+    have = {"model": saved.model, **saved.model_config.to_dict(), **saved.train.to_dict(), **saved.data.to_dict()}
+    for key in sorted(explicit - set(RESUMABLE_OPTIONS)):
+        if key in given and given[key] != have.get(key):
+            memory = str(given[key]).startswith("memory:")
+            what = f"data= holds other images ({given[key]})" if memory else f"{key}={given[key]!r}"
+            raise ConfigError(
+                f"vaelab.train(resume=True): {what} but the run {run.path} was made with "
+                f"{have.get(key)!r}; choose another name to train a new run"
+            )
+    if networks is not None:
+        check_architecture(config.get("networks"), networks)
+    overrides = {k: v for k, v in spec.train.to_dict().items() if k in RESUMABLE_OPTIONS and k in train_flags}
+    overrides.setdefault("progress", spec.train.progress)
+    if "data_dir" in data_flags:
+        overrides["data_dir"] = data_flags["data_dir"]
+    return overrides
+
+
+def load_run(path: str | Path, **given) -> Run:
     """Open a run folder (``runs/<name>``) or a packed model folder (``vaelab pack``).
+
+    Args:
+        path: the folder.
+        **given: for a run trained from Python with your own data or networks, what its config cannot re-create
+            (``data``, ``val_data``, ``test_data``, ``encoder``, ``decoder``; see ``Run``). Without them it warns.
 
     Raises:
         CheckpointError: no ``config.json`` there. PackError: a packed folder with a malformed field.
+        ConfigError: data or modules given that differ from the recorded ones.
     """
-    return Run(path)
+    return Run(path, **given)
 
 
 def load(
@@ -160,6 +266,7 @@ def load(
     cache_dir: str | Path | None = None,
     token: str | bool | None = None,
     local_files_only: bool = False,
+    **given,
 ) -> Run:
     """Open a model the way diffusers' ``from_pretrained`` does: a local run folder or packed folder, or else a
     model repository on the Hugging Face Hub (``ORG/NAME``), downloaded into the Hub's cache with
@@ -172,6 +279,8 @@ def load(
         cache_dir: the Hub cache (default ``HF_HUB_CACHE``, else ``~/.cache/huggingface/hub``).
         token: for private repositories (default: the token ``hf auth login`` saved, or ``HF_TOKEN``).
         local_files_only: use the cache only, as when ``HF_HUB_OFFLINE=1``.
+        **given: ``encoder``, ``decoder`` (a ``custom-vae``: a pack's classes are never imported) and ``data``,
+            ``val_data``, ``test_data`` (a model trained on your images), as for ``Run``.
 
     Returns:
         A ``Run`` (``run.model`` is the ``torch.nn.Module``).
@@ -186,8 +295,8 @@ def load(
     text = str(path_or_repo_id)
     path = Path(text).expanduser()
     if path.exists() or isinstance(path_or_repo_id, Path) or text.startswith((".", "/", "~")) or text.count("/") > 1:
-        return Run(path)
-    return Run(download(text, revision, cache_dir, token, local_files_only))
+        return Run(path, **given)
+    return Run(download(text, revision, cache_dir, token, local_files_only), **given)
 
 
 @keywords_from(EvaluateOptions)
@@ -225,6 +334,38 @@ def evaluate_run(run, **options) -> dict:
     result["checkpoint"] = "packed" if rd.is_packed else o.checkpoint
     rd.save_eval(result)
     return result
+
+
+def _given_data(config: dict, data, val_data, test_data):
+    """The ``MemoryData`` of a run trained on images given from Python: restored from what is given (checked against
+    the record, ``vaelab.data.memory.restore``), else the one still loaded in this process, else None."""
+    from vaelab.data import memory
+
+    ds = config.get("dataset") or {}
+    name, given = ds.get("name"), {"data": data, "val_data": val_data, "test_data": test_data}
+    if not memory.is_memory_name(name):
+        for key, value in given.items():
+            if value is not None:
+                raise ConfigError(f"{key}=: the run was trained on dataset {name!r}, which it loads itself")
+        return None
+    if all(value is None for value in given.values()):
+        return memory.loaded(name)
+    return memory.restore(name, ds.get("memory") or {}, data, val_data, test_data)
+
+
+def _warn_missing(path: Path, config: dict, packed: bool, networks_given: bool) -> None:
+    """Warn when the run cannot be re-created from its config alone and what is missing was not given
+    (``vaelab.runs.recreate``; a pack's data is not asked for: its numbers are in its eval.json)."""
+    from vaelab.runs.recreate import missing_pieces
+
+    missing = missing_pieces(config, packed, networks_given, data=not packed)
+    if missing:
+        warnings.warn(
+            f"{path}: cannot be re-created from its config.json alone: {'; '.join(missing)} "
+            "(pass them to vaelab.load_run / vaelab.load)",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 class Explorer:
@@ -274,8 +415,16 @@ class Explorer:
 class Run:
     """A trained run (``runs/<name>``) or a packed model folder, for notebooks and scripts.
 
+    A run trained from Python with your own images or networks (``vaelab.train(data=..., encoder=...)``) records
+    what it can in ``config.json`` (``vaelab.runs.recreate``); opened in a new session it takes again what the config
+    cannot re-create, each checked against the record, and warns (``UserWarning``) naming what is missing.
+
     Args:
         path: the folder.
+        data, val_data, test_data: the images the run was trained on, as ``vaelab.train`` took them (a split
+            carved from ``data`` comes back with ``data``); each is checked against the recorded SHA-256.
+        encoder, decoder: a ``custom-vae``'s modules, built as for training (the run's weights are loaded into
+            copies); needed when their classes cannot be imported by name, and always for a packed folder.
 
     Attributes:
         path: the folder. dir: its ``vaelab.runs.folder.RunDir`` or ``vaelab.runs.pack_read.PackedRun``.
@@ -283,14 +432,30 @@ class Run:
 
     Raises:
         CheckpointError: no ``config.json`` in ``path``.
+        ConfigError: data or modules given that differ from the recorded ones, or given to a run that did not
+            use them.
     """
 
-    def __init__(self, path: str | Path):
-        self.dir = open_run(path)
+    def __init__(self, path: str | Path, *, data=None, val_data=None, test_data=None, encoder=None, decoder=None):
+        from vaelab.models.custom import Networks, check_architecture
+
+        if (encoder is None) != (decoder is None):
+            raise ConfigError("encoder= and decoder=: give both (nn.Module) or neither")
+        networks = None if encoder is None else Networks(encoder, decoder)
+        self.dir = open_run(path, networks)
         self.path = self.dir.path
         self.interrupted = False
         self._models: dict = {}
         self._figures: dict = {}
+        config = self.dir.load_config()
+        if networks is not None:
+            if config.get("model") != "custom-vae":
+                raise ConfigError(
+                    f"encoder= / decoder=: {self.path} is a {config.get('model')} run, with its own networks"
+                )
+            check_architecture(config.get("networks"), networks)
+        self._memory = _given_data(config, data, val_data, test_data)  # holds the images registered in memory
+        _warn_missing(self.path, config, self.dir.is_packed, networks is not None)
 
     def __repr__(self) -> str:
         cfg = self.config
@@ -351,8 +516,13 @@ class Run:
         return self.load_model()
 
     def data(self, split: str = "test", limit: int | None = None):
-        """A split of the run's dataset (``vaelab.data.ImageDataset``: ``images (N, C, H, W)`` in [0, 1],
-        ``labels (N,)`` or None); the ``train`` split is the run's own training images."""
+        """A split of the run's dataset: a ``vaelab.data.ImageDataset`` that unpacks as ``images, labels =
+        run.data("test")`` (``images (N, C, H, W)`` float32 in [0, 1], ``labels (N,)`` int64 or None; also
+        ``.images``, ``.labels``, ``.info``; ``len()`` is N). The ``train`` split is the run's own training images.
+
+        Raises:
+            DatasetError: the data cannot be loaded (for images given from Python: not given again).
+        """
         from vaelab.data import load_dataset_from_config
 
         return load_dataset_from_config(self.config["dataset"], split, None, limit)
@@ -473,7 +643,9 @@ class Run:
         from vaelab.runs.packed import pack_run  # import cost: safetensors, only when packing
 
         o = PackOptions.from_dict({"checkpoint": checkpoint, "license": license}, "run.pack: ")
-        return Run(pack_run(self.dir, out, o.checkpoint, o.license))
+        nets = self.dir.networks
+        modules = {} if nets is None else {"encoder": nets.encoder, "decoder": nets.decoder}
+        return Run(pack_run(self.dir, out, o.checkpoint, o.license), **modules)
 
     def push(
         self,

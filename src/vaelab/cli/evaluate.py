@@ -80,9 +80,11 @@ def _add_info(p):
 
 def cmd_info(args) -> int:
     from vaelab.runs.open import open_run
+    from vaelab.runs.recreate import missing_pieces
 
     run = open_run(args.run)
     cfg, metrics, ev = run.load_config(), run.read_metrics(), run.read_eval()
+    missing = missing_pieces(cfg, packed=run.is_packed)
     info = {
         "run": str(run.path),
         "model": cfg["model"],
@@ -94,6 +96,8 @@ def cmd_info(args) -> int:
         "checkpoints": sorted(p.name for p in run.checkpoints.glob("*.pt")) if run.checkpoints.is_dir() else [],
         "packed": run.is_packed,
         "eval": ev,
+        "recreate_from_config": not missing,
+        "missing_pieces": missing,
     }
     if args.json:
         print(json.dumps(info, indent=2))
@@ -111,6 +115,7 @@ def cmd_info(args) -> int:
         print("last epoch " + ", ".join(f"{k}={v:.2f}" for k, v in last.items() if k.startswith("val_")))
     none = "none (packed: model.safetensors)" if run.is_packed else "none"
     print(f"checkpoints {', '.join(info['checkpoints']) or none}")
+    print(f"re-create  {'no: ' + '; '.join(missing) if missing else 'yes, from config.json alone'}")
     if ev:
         if "nll" in ev:
             print(

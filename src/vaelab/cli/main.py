@@ -3,7 +3,8 @@
 
 Only the command being run is built (its arguments may need the model registry, hence torch): ``vaelab --help``
 lists the commands from the tables alone and imports neither torch nor matplotlib. Errors of vaelab's own types
-are printed as one clear line (no traceback): exit status 2 for bad input (a ``UsageError`` while parsing, with
+are printed as one clear line (no traceback), naming options as flags (``--latent-dim 0``; ``vaelab.core.naming``,
+while Python callers see keywords): exit status 2 for bad input (a ``UsageError`` while parsing, with
 the closest command, option or choice where one is close, or a ``ConfigError``), 1 for failures during work,
 128 + the signal's number for a stop by a signal (130 Ctrl-C, 143 SIGTERM, 138 SIGUSR1). During training a signal
 is a stop request (the trainer saves a checkpoint first); anywhere else SIGTERM and SIGUSR1 unwind like Ctrl-C, so
@@ -17,6 +18,7 @@ import sys
 from vaelab.cli import classifier, compare, evaluate, figures, images, relay, reproduce, share, train, web
 from vaelab.cli.parser import UsageError, VaelabParser, unknown_option
 from vaelab.core.errors import ConfigError, VaelabError
+from vaelab.core.naming import flag_names
 
 COMMAND_GROUPS = (train, evaluate, images, figures, compare, classifier, web, share, reproduce, relay)
 
@@ -104,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     replaced = _catch_stop_signals()
     try:
-        return int(args.func(args) or 0)
+        with flag_names():
+            return int(args.func(args) or 0)
     except SignalExit as exc:
         print(f"vaelab {args.command}: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
         return 128 + exc.signum

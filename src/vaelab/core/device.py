@@ -7,6 +7,7 @@ import platform
 import torch
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import option
 from vaelab.core.version import __version__
 
 
@@ -25,11 +26,11 @@ def select_device(name: str = "auto", local_rank: int | None = None) -> torch.de
     try:
         dev = torch.device(name)
     except RuntimeError as exc:
-        raise ConfigError(f"--device {name!r}: expected auto, cpu, cuda, cuda:N or mps") from exc
+        raise ConfigError(f"{option('device', name)}: expected auto, cpu, cuda, cuda:N or mps") from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: CUDA is not available on this machine")
+        raise ConfigError(f"{option('device', name)}: CUDA is not available on this machine")
     if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"--device {name}: MPS is not available on this machine")
+        raise ConfigError(f"{option('device', name)}: MPS is not available on this machine")
     return dev
 
 

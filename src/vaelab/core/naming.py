@@ -6,6 +6,7 @@ The command line wraps each command in ``flag_names()``; everything else (notebo
 
     raise ConfigError(f"{option('latent_dim', 0)}: expected an integer >= 1")
     # Python: "latent_dim=0: expected ..."     command line: "--latent-dim 0: expected ..."
+    f"check {options('name', 'runs_dir')}"   # "check name= / runs_dir="   or "check --name / --runs-dir"
 
 The style lives in a ``contextvars.ContextVar``, so a command line run inside a Python process (tests, ``main([...])``)
 does not change how that process's later API calls word their errors.
@@ -44,14 +45,14 @@ def option(name: str, value=_UNSET, *, flag: str | None = None) -> str:
         flag: the flag when it is not ``--`` + the keyword with ``-`` for ``_`` (e.g. ``--from`` for ``from_digit``).
 
     Returns:
-        ``name``, ``name=value``, ``--flag`` or ``--flag value``, by the current style.
+        ``name=``, ``name=value``, ``--flag`` or ``--flag value``, by the current style.
     """
     if flag_style():
         text = flag or "--" + name.replace("_", "-")
         if value is _UNSET or value is True:
             return text
         return f"{text} {value}"
-    return name if value is _UNSET else f"{name}={value!r}"
+    return f"{name}=" if value is _UNSET else f"{name}={value!r}"
 
 
 def options(*names: str) -> str:

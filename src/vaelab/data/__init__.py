@@ -24,6 +24,7 @@ import torch
 
 from vaelab.core.errors import ConfigError, DatasetError
 from vaelab.core.memory import available_memory
+from vaelab.core.naming import option, options
 from vaelab.core.suggest import suggest
 from vaelab.data import sklearn_digits
 from vaelab.data.arrays import Parts, Split
@@ -165,7 +166,7 @@ def check_dataset_name(name: str) -> str:
     if name in DATASET_NAMES or (is_memory_name(name) and len(name) > len("memory:")):
         return name
     raise ConfigError(
-        f"--dataset {name!r}: expected one of {', '.join(DATASET_NAMES)} or folder:PATH (a folder of images)"
+        f"{option('dataset', name)}: expected one of {', '.join(DATASET_NAMES)} or folder:PATH (a folder of images)"
         + suggest(name, DATASET_NAMES)
     )
 
@@ -239,18 +240,18 @@ def _read(name: str, split, data_dir, allow_download, image_size, channels, skip
         x, y, info = load_folder(folder_path(name), image_size, channels, skip_bad_images, strict=strict_data)
         if len(x) < 3:
             raise ConfigError(
-                f"--dataset {name}: {len(x)} readable image(s); expected at least 3 (train, validation, test)"
+                f"{option('dataset', name)}: {len(x)} readable image(s); expected at least 3 (train, validation, test)"
             )
         train, test = _carve(Split(x, y), max(1, len(x) // 10))
         return Parts(train, test, max(1, len(train) // 10), info)
-    given = [f for f, v in (("--image-channels", channels), ("--skip-bad-images", skip_bad_images)) if v]
-    given += ["--strict-data"] if strict_data else []
+    given = [k for k, v in (("image_channels", channels), ("skip_bad_images", skip_bad_images)) if v]
+    given += ["strict_data"] if strict_data else []
     if image_size is not None and name not in RESIZABLE:
-        given.insert(0, "--image-size")
+        given.insert(0, "image_size")
     if given:
         raise ConfigError(
-            f"{' / '.join(given)}: only for folder:PATH datasets (--image-size also for emoji* and celeba), "
-            f"not {name!r}"
+            f"{options(*given)}: only for folder:PATH datasets ({option('image_size')} also for emoji* and "
+            f"celeba), not {name!r}"
         )
     if name == sklearn_digits.NAME:
         x, y = sklearn_digits.read_digits()

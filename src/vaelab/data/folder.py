@@ -47,14 +47,25 @@ import numpy as np
 
 from vaelab.core.errors import ConfigError, DatasetError
 from vaelab.core.memory import available_memory
+from vaelab.core.naming import option
 from vaelab.data.images import decode_file, open_image
 
 PREFIX = "folder:"
 CACHE_FORMAT = 1
 _GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _HOW = "expected a folder of images (PNG, JPEG, ...), optionally in one sub-folder per class"
-SKIP_HINT = "pass --skip-bad-images to leave such files out"
-STRICT_HINT = "pass --strict-data to refuse such folders"
+
+
+def skip_hint() -> str:
+    """How to leave unreadable files out, named for the caller (``vaelab.core.naming``)."""
+    return f"pass {option('skip_bad_images', True)} to leave such files out"
+
+
+def strict_hint() -> str:
+    """How to refuse folders with link loops or unreadable entries, named for the caller."""
+    return f"pass {option('strict_data', True)} to refuse such folders"
+
+
 MAX_TARGET_PIXELS = 1024 * 1024
 """Largest image size (H x W) a folder dataset takes from its first image; pass ``image_size`` for another."""
 log = logging.getLogger("vaelab.data")
@@ -91,7 +102,7 @@ def folder_path(name: str) -> Path:
         ConfigError: ``name`` does not start with ``folder:`` or names no path.
     """
     if not name.startswith(PREFIX) or not name[len(PREFIX) :].strip():
-        raise ConfigError(f"--dataset {name!r}: expected folder:PATH, PATH a folder of images")
+        raise ConfigError(f"{option('dataset', name)}: expected folder:PATH, PATH a folder of images")
     return Path(os.path.abspath(os.path.expanduser(name[len(PREFIX) :])))
 
 
@@ -160,7 +171,7 @@ class _Walk:
 
 def _report(walk: _Walk, strict: bool) -> None:
     """One warning line per kind of problem found by the listing (once per process), or a ``ConfigError``."""
-    where = f"--dataset folder:{walk.root}"
+    where = option("dataset", f"folder:{walk.root}")
     lines = []
     if walk.loops:
         lines.append(
@@ -174,11 +185,14 @@ def _report(walk: _Walk, strict: bool) -> None:
             + (" ..." if len(walk.unreadable) > 10 else "")
         )
     if strict and lines:
-        raise ConfigError(lines[0].replace("not followed again", "found").replace(" left out", "") + " (--strict-data)")
+        raise ConfigError(
+            lines[0].replace("not followed again", "found").replace(" left out", "")
+            + f" ({option('strict_data', True)})"
+        )
     for line in lines:
         if line not in _WARNED:
             _WARNED.add(line)
-            log.warning("warning: %s; %s", line, STRICT_HINT)
+            log.warning("warning: %s; %s", line, strict_hint())
 
 
 def list_folder(root: str | Path, strict: bool = False) -> FolderListing:
@@ -198,7 +212,7 @@ def list_folder(root: str | Path, strict: bool = False) -> FolderListing:
         DatasetError: a file cannot be looked up (``os.stat`` fails).
     """
     root = Path(os.path.abspath(os.path.expanduser(str(root))))
-    where = f"--dataset folder:{root}"
+    where = option("dataset", f"folder:{root}")
     if not root.exists():
         raise ConfigError(f"{where}: no such folder; {_HOW}")
     if not root.is_dir():
@@ -337,17 +351,20 @@ def _probe(listing: FolderListing, image_size, channels, skip_bad) -> tuple[int,
                 mode = im.mode
         except _image_errors() as exc:
             if not skip_bad:
-                raise DatasetError(f"{path}: not a readable image ({_bad(exc, path)}); {SKIP_HINT}") from exc
+                raise DatasetError(f"{path}: not a readable image ({_bad(exc, path)}); {skip_hint()}") from exc
             continue
         if image_size is None and w * h > MAX_TARGET_PIXELS:
             raise ConfigError(
                 f"{path}: the first image is {w}x{h} pixels (from its header), more than the "
-                f"{MAX_TARGET_PIXELS:,} a folder dataset takes as its image size; pass --image-size HxW, e.g. 64x64"
+                f"{MAX_TARGET_PIXELS:,} a folder dataset takes as its image size; pass "
+                f"{option('image_size', '64x64')} (HxW)"
             )
         c = channels if channels is not None else (1 if mode in _GREY_MODES else 3)
         hh, ww = image_size if image_size is not None else (h, w)
         return (int(c), int(hh), int(ww))
-    raise ConfigError(f"--dataset folder:{listing.root}: none of its {len(listing.files)} files is a readable image")
+    raise ConfigError(
+        f"{option('dataset', f'folder:{listing.root}')}: none of its {len(listing.files)} files is a readable image"
+    )
 
 
 def _check_memory(listing: FolderListing, shape: tuple[int, int, int]) -> None:
@@ -357,9 +374,9 @@ def _check_memory(listing: FolderListing, shape: tuple[int, int, int]) -> None:
     if avail is not None and need > avail:
         c, h, w = shape
         raise ConfigError(
-            f"--dataset folder:{listing.root}: {len(listing.files)} images of {c}x{h}x{w} need about "
+            f"{option('dataset', f'folder:{listing.root}')}: {len(listing.files)} images of {c}x{h}x{w} need about "
             f"{need / 2**30:.1f} GiB (uint8 + float32) but {avail / 2**30:.1f} GiB is available; pass a smaller "
-            "--image-size"
+            f"{option('image_size')}"
         )
 
 
@@ -445,7 +462,9 @@ def load_folder(
         skipped = meta["skipped"]
         if skipped and not skip_bad:
             first = skipped[0]
-            raise DatasetError(f"{listing.root / first['file']}: not a readable image ({first['reason']}); {SKIP_HINT}")
+            raise DatasetError(
+                f"{listing.root / first['file']}: not a readable image ({first['reason']}); {skip_hint()}"
+            )
     else:
         kept, labels_kept, skipped = [], [], []
         images = np.empty((len(listing.files), c, h, w), np.uint8)
@@ -457,7 +476,7 @@ def load_folder(
                 images[len(kept)] = decode_image(path, (h, w), c)
             except _image_errors() as exc:
                 if not skip_bad:
-                    raise DatasetError(f"{path}: not a readable image ({_bad(exc, path)}); {SKIP_HINT}") from exc
+                    raise DatasetError(f"{path}: not a readable image ({_bad(exc, path)}); {skip_hint()}") from exc
                 skipped.append({"file": rel, "reason": _bad(exc, path)})
                 continue
             kept.append(rel)
@@ -478,7 +497,7 @@ def load_folder(
             _write_cache(cache, images, labels, meta)
     if len(images) == 0:
         raise ConfigError(
-            f"--dataset folder:{listing.root}: none of its {len(listing.files)} files is a readable image"
+            f"{option('dataset', f'folder:{listing.root}')}: none of its {len(listing.files)} files is a readable image"
         )
     info = {
         "folder": str(listing.root),

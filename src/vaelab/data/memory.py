@@ -377,13 +377,19 @@ def lookup(name: str, split: str):
         need = "data=" if mem is None or "train" in parts else f"{SPLIT_KEYWORDS[parts[0]]}= or data="
         raise DatasetError(
             f"dataset {name}: the run was trained on images given from Python (vaelab.train(data=...)), which are "
-            f"not loaded in this process; open the run with vaelab.load_run(RUN, {need}...) to give them again"
+            f"not loaded in this process; give them again: vaelab.load_run(RUN, {need}...), or "
+            f"vaelab.train(..., resume=True, data=...)"
         )
     if len(parts) == 1:
         return mem.splits[split]
     train, val = (mem.splits[p] for p in parts)
     labels = None if train.labels is None or val.labels is None else torch.cat([train.labels, val.labels])
     return ImageDataset(torch.cat([train.images, val.images]), labels, name, split, train.info)
+
+
+def loaded(name: str) -> MemoryData | None:
+    """The registered ``MemoryData`` of dataset ``name``, or None when it is not loaded in this process."""
+    return _REGISTRY.get(name)
 
 
 def image_shape(name: str) -> tuple[int, int, int]:
@@ -394,5 +400,5 @@ def image_shape(name: str) -> tuple[int, int, int]:
     return mem.image_shape
 
 
-__all__ = ["PREFIX", "MemoryData", "build", "digest", "image_shape", "images_from", "is_memory_name", "lookup",
-           "register", "restore"]  # fmt: skip
+__all__ = ["PREFIX", "MemoryData", "build", "digest", "image_shape", "images_from", "is_memory_name", "loaded",
+           "lookup", "register", "restore"]  # fmt: skip

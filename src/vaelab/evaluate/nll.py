@@ -19,6 +19,7 @@ import torch
 
 from vaelab.core.commands import DEFAULT_K
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import option
 from vaelab.data import ImageDataset
 from vaelab.data.binarize import STATIC_TEST_SEED, binarize_static
 from vaelab.models import LatentModel
@@ -142,7 +143,7 @@ def evaluate_nll(
     from tqdm.auto import tqdm
 
     if int(k) < 1:
-        raise ConfigError(f"--k {k}: expected an integer >= 1 importance samples")
+        raise ConfigError(f"{option('k', k)}: expected an integer >= 1 importance samples")
     if not model.has_importance_weights:
         raise ConfigError(f"model {type(model).__name__} has no importance weights (not a VAE); no NLL to estimate")
     k = int(k)

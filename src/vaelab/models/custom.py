@@ -15,10 +15,12 @@ Everything else is ``GaussianEncoderVAE``'s: the prior (N(0, I) or the VampPrior
 copied (``copy.deepcopy``): the trained ones are ``model.encoder`` and ``model.decoder`` of the run's model.
 
 Re-creating the model from ``config.json`` alone: the config records each module's class as an import path
-(``module:QualName``); without the modules (``networks``), ``CustomVAE`` imports the classes and builds them with
-no arguments. Classes defined in ``__main__`` or a notebook, or whose constructor needs arguments, cannot be
-re-created that way: open such a run with the modules again (``vaelab.load_run(path, encoder=..., decoder=...)``).
-``describe_networks`` says which case a run is in.
+(``module:QualName``); for a run folder of yours, ``networks_from_config`` imports the classes and builds them with
+no arguments (as ``vaelab train --model custom-vae --encoder pkg.nets:Encoder`` does). Classes defined in
+``__main__`` or a notebook, or whose constructor needs arguments, cannot be re-created that way: open such a run
+with the modules again (``vaelab.load_run(path, encoder=..., decoder=...)``). A packed folder is untrusted input:
+its config's import paths are never imported, so loading a pack of a ``custom-vae`` always takes ``encoder=`` and
+``decoder=``. ``describe_networks`` records which case a run is in.
 """
 
 from __future__ import annotations
@@ -89,6 +91,19 @@ def import_path(module: nn.Module) -> str:
     return f"{cls.__module__}:{cls.__qualname__}"
 
 
+def networks_from_config(config: CustomVAEConfig) -> Networks:
+    """The encoder and decoder built from the classes ``config`` names, each with no arguments (a run folder's own
+    config only: this imports and runs code the config names).
+
+    Raises:
+        CheckpointError: a class that is not recorded, cannot be imported (defined in a script or notebook), is not
+            an ``nn.Module`` subclass, or cannot be built with no arguments; one line saying to pass the modules.
+    """
+    if not config.encoder or not config.decoder:
+        raise CheckpointError("custom-vae: no encoder / decoder recorded; pass encoder= and decoder= (nn.Module)")
+    return Networks(_import(config.encoder, "encoder"), _import(config.decoder, "decoder"))
+
+
 def _import(path: str, keyword: str) -> nn.Module:
     """Build the module of class ``path`` (``module:QualName``) with no arguments, or raise ``CheckpointError``."""
     module_name, _, qualname = path.partition(":")
@@ -96,41 +111,35 @@ def _import(path: str, keyword: str) -> nn.Module:
         f"give the module again (vaelab.load_run(RUN, encoder=..., decoder=...)), or make {path} importable and "
         "constructible with no arguments"
     )
-    if module_name in NOT_IMPORTABLE or "<locals>" in qualname:
+    if not importable(path):
         raise CheckpointError(f"{keyword} {path}: defined in a script or notebook, so it cannot be imported; {how}")
     try:
-        obj = importlib.import_module(module_name)
+        cls = importlib.import_module(module_name)
         for part in qualname.split("."):
-            obj = getattr(obj, part)
-        module = obj()
-    except Exception as exc:  # any import or constructor failure of the user's code
+            cls = getattr(cls, part)
+    except Exception as exc:  # any failure importing the user's code
+        raise CheckpointError(f"{keyword} {path}: cannot be imported ({type(exc).__name__}: {exc}); {how}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise CheckpointError(f"{keyword} {path}: not an nn.Module class; {how}")
+    try:
+        return cls()
+    except Exception as exc:  # the user's constructor needs arguments or fails
         raise CheckpointError(f"{keyword} {path}: cannot be built ({type(exc).__name__}: {exc}); {how}") from exc
-    if not isinstance(module, nn.Module):
-        raise CheckpointError(f"{keyword} {path}: builds a {type(module).__name__}, not an nn.Module; {how}")
-    return module
 
 
 class CustomVAE(GaussianEncoderVAE):
     """A VAE whose encoder and decoder are given modules (module docstring for their interface).
 
     Args:
-        config: ``CustomVAEConfig``. networks: the modules (copied); None imports the config's classes.
-
-    Raises:
-        CheckpointError: no ``networks`` and a class that cannot be imported or built with no arguments.
+        config: ``CustomVAEConfig``. networks: the modules (copied; ``networks_from_config`` builds them from the
+            config's classes).
     """
 
     config_class = CustomVAEConfig
     takes_networks = True
 
-    def __init__(self, config: CustomVAEConfig, networks: Networks | None = None):
+    def __init__(self, config: CustomVAEConfig, networks: Networks):
         super().__init__(config)
-        if networks is None:
-            if not config.encoder or not config.decoder:
-                raise CheckpointError(
-                    "custom-vae: no encoder / decoder given; pass encoder= and decoder= (nn.Module) from Python"
-                )
-            networks = Networks(_import(config.encoder, "encoder"), _import(config.decoder, "decoder"))
         self.encoder = copy.deepcopy(networks.encoder)
         self.decoder = copy.deepcopy(networks.decoder)
         self._init_likelihood(config)
@@ -199,22 +208,60 @@ def _describe(out) -> str:
     return f"a {type(out).__name__}"
 
 
+def importable(path: str | None) -> bool:
+    """Whether the class ``path`` (``module:QualName``) can be imported by name at all: not defined in ``__main__``
+    (a script or notebook) nor inside a function. (Whether its module is installed is only known by importing it.)"""
+    return bool(path) and path.split(":")[0] not in NOT_IMPORTABLE and "<locals>" not in path
+
+
+def architecture_digest(module: nn.Module) -> str:
+    """Hex SHA-256 of a module's parameter and buffer names and shapes: its architecture, not its weights."""
+    shapes = "\n".join(f"{k} {tuple(v.shape)}" for k, v in module.state_dict().items())
+    return hashlib.sha256(shapes.encode()).hexdigest()
+
+
 def describe_networks(model: CustomVAE) -> dict:
-    """What ``config.json`` records about a custom VAE's modules: per module its class (``module:QualName``), whether
-    that class can be imported from the config alone, its parameter count and a SHA-256 of its parameter and buffer
-    names and shapes (the architecture, not the weights)."""
+    """What ``config.json`` records about a custom VAE's modules (its ``networks`` section): per module its class
+    (``module:QualName``), whether that class can be imported by name (``importable``), its parameter count and
+    ``architecture_digest``."""
     out = {}
     for key in ("encoder", "decoder"):
         module = getattr(model, key)
         path = import_path(module)
-        shapes = "\n".join(f"{k} {tuple(v.shape)}" for k, v in module.state_dict().items())
         out[key] = {
             "class": path,
-            "importable": path.split(":")[0] not in NOT_IMPORTABLE and "<locals>" not in path,
+            "importable": importable(path),
             "parameters": sum(p.numel() for p in module.parameters()),
-            "architecture_sha256": hashlib.sha256(shapes.encode()).hexdigest(),
+            "architecture_sha256": architecture_digest(module),
         }
     return out
 
 
-__all__ = ["CustomVAE", "CustomVAEConfig", "Networks", "check_networks", "describe_networks", "import_path"]
+def check_architecture(recorded: dict, networks: Networks) -> None:
+    """Refuse modules given again (``vaelab.load_run(path, encoder=..., decoder=...)``) whose architecture differs
+    from the one ``config.json``'s ``networks`` section recorded (their weights would not load).
+
+    Raises:
+        ConfigError: naming the keyword, the class given and the class recorded.
+    """
+    for key in ("encoder", "decoder"):
+        module, want = getattr(networks, key), (recorded or {}).get(key) or {}
+        if want.get("architecture_sha256") and architecture_digest(module) != want["architecture_sha256"]:
+            raise ConfigError(
+                f"{key}=: a {type(module).__name__} whose parameters (names and shapes) do not fit the run's weights; "
+                f"expected the architecture of {want.get('class')} the run was trained with"
+            )
+
+
+__all__ = [
+    "CustomVAE",
+    "CustomVAEConfig",
+    "Networks",
+    "check_networks",
+    "describe_networks",
+    "architecture_digest",
+    "check_architecture",
+    "import_path",
+    "importable",
+    "networks_from_config",
+]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from vaelab.core.errors import ConfigError
+from vaelab.core.errors import CheckpointError, ConfigError
+from vaelab.core.naming import option
 from vaelab.models.autoencoder import (
     Autoencoder,
     AutoencoderConfig,
@@ -13,7 +14,7 @@ from vaelab.models.autoencoder import (
 )
 from vaelab.models.base import LatentModel, ModelConfig
 from vaelab.models.conv import ConvVAE, ConvVAEConfig
-from vaelab.models.custom import CustomVAE, CustomVAEConfig, Networks
+from vaelab.models.custom import CustomVAE, CustomVAEConfig, Networks, networks_from_config
 from vaelab.models.guided import GuidedVAE, GuidedVAEConfig
 from vaelab.models.hierarchical import TwoLayerVAE, TwoLayerVAEConfig
 from vaelab.models.pca import PCAConfig, PCAModel
@@ -36,24 +37,34 @@ def model_names() -> list[str]:
     return sorted(MODELS)
 
 
-def build_model(name: str, config: dict | ModelConfig, networks: Networks | None = None) -> LatentModel:
+def build_model(
+    name: str, config: dict | ModelConfig, networks: Networks | None = None, import_networks: bool = True
+) -> LatentModel:
     """Make the model ``name`` from a config dict (checked) or config object.
 
     Args:
-        networks: for ``custom-vae``, the encoder and decoder modules (copied); None imports the classes its config
-            names (``vaelab.models.custom``). Ignored by the other families.
+        networks: for ``custom-vae``, the encoder and decoder modules (copied); None builds them from the classes
+            its config names (``vaelab.models.custom.networks_from_config``). Ignored by the other families.
+        import_networks: False refuses to import those classes (a packed folder is untrusted input).
 
     Raises:
         ConfigError: unknown model name or bad option.
-        CheckpointError: a ``custom-vae`` without ``networks`` whose classes cannot be imported or built.
+        CheckpointError: a ``custom-vae`` without ``networks`` whose classes cannot (or may not) be imported and
+            built with no arguments.
     """
     if name not in MODELS:
-        raise ConfigError(f"--model {name!r}: expected one of {model_names()}")
+        raise ConfigError(f"{option('model', name)}: expected one of {model_names()}")
     config_cls, model_cls = MODELS[name]
     if not isinstance(config, ModelConfig):
         config = config_cls.from_dict(dict(config))
     if model_cls.takes_networks:
-        return model_cls(config, networks)
+        if networks is None and not import_networks:
+            raise CheckpointError(
+                f"{name}: a packed folder's encoder and decoder ({config.encoder}, {config.decoder}) are never "
+                "imported from its config.json (a pack is untrusted input); pass encoder= and decoder= (built as for "
+                "training) to vaelab.load / vaelab.load_run"
+            )
+        return model_cls(config, networks if networks is not None else networks_from_config(config))
     return model_cls(config)
 
 

@@ -67,12 +67,18 @@ class RunFiles:
     """The files of one run, read (and ``eval.json`` written) alike in a run folder and a packed folder.
 
     Subclasses say how the weights are held: ``is_packed`` and ``load_model(which, device)``.
+
+    Attributes:
+        path: the folder. networks: the encoder and decoder modules a ``custom-vae`` run's model is built with
+            (``vaelab.models.custom.Networks``, given from Python: ``vaelab.load_run(path, encoder=..., decoder=...)``);
+            None builds them from the classes its config names.
     """
 
     is_packed = False
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, networks=None):
         self.path = Path(path)
+        self.networks = networks
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r})"

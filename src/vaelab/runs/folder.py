@@ -159,7 +159,7 @@ class RunDir(RunFiles):
         path = self.checkpoint_path(which)
         state = load_checkpoint(path)
         self.check_checkpoint(state, path)
-        model = build_model(state["model"], state["model_config"])
+        model = build_model(state["model"], state["model_config"], self.networks)
         try:
             model.load_state_dict(state["model_state"])
         except RuntimeError as exc:

@@ -252,7 +252,7 @@ def read_card(path: Path) -> dict | None:
         raise PackError(f"{where}: front matter: {brief(exc, 200)}") from exc
 
 
-def read_weights(path: Path, config: dict) -> dict[str, torch.Tensor]:
+def read_weights(path: Path, config: dict, networks=None) -> dict[str, torch.Tensor]:
     """The tensors of ``model.safetensors``, checked against the model ``config`` (the checked ``config.json``)
     describes: header metadata, names, dtypes, shapes (the model is built on the ``meta`` device, allocating
     nothing), finite values.
@@ -280,18 +280,22 @@ def read_weights(path: Path, config: dict) -> dict[str, torch.Tensor]:
     check_value(meta, header, f"{weights} (header metadata)", "")
     try:
         with torch.device("meta"):
-            expected = build_model(config["model"], config["model_config"]).state_dict()
+            expected = build_model(config["model"], config["model_config"], networks, import_networks=False)
+            expected = expected.state_dict()
     except (ConfigError, ValueError, RuntimeError) as exc:
         raise PackError(f"{path / 'config.json'}: model_config: the model cannot be built ({brief(exc)})") from exc
+    except CheckpointError:  # a custom-vae whose modules are not given and cannot be imported: loading says so
+        expected = {name: torch.empty_like(t, device="meta") for name, t in state.items()}  # finite values only
     check_tensors(state, expected, weights, path / "config.json")
     return state
 
 
-def load_packed_model(path: str | Path, config: dict, device: str | torch.device = "cpu") -> LatentModel:
+def load_packed_model(path: str | Path, config: dict, device: str | torch.device = "cpu", networks=None) -> LatentModel:
     """The model of a packed folder: built from ``config`` (its checked ``config.json``) with the checked weights.
 
     Args:
         path: the packed folder. config: ``read_config(path)``. device: where to put the model.
+        networks: a ``custom-vae``'s encoder and decoder (``vaelab.models.custom.Networks``; None: imported).
 
     Returns:
         The model in eval mode.
@@ -300,8 +304,8 @@ def load_packed_model(path: str | Path, config: dict, device: str | torch.device
         CheckpointError, PackError: as ``read_weights``.
     """
     path = Path(path)
-    state = read_weights(path, config)
-    model = build_model(config["model"], config["model_config"])
+    state = read_weights(path, config, networks)
+    model = build_model(config["model"], config["model_config"], networks, import_networks=False)
     model.load_state_dict(state)
     return model.to(device).eval()
 
@@ -330,8 +334,8 @@ class PackedRun(RunFiles):
 
     is_packed = True
 
-    def __init__(self, path: str | Path):
-        super().__init__(path)
+    def __init__(self, path: str | Path, networks=None):
+        super().__init__(path, networks)
         self._checked = False
 
     @property
@@ -365,7 +369,7 @@ class PackedRun(RunFiles):
 
     def load_model(self, which: str = "best", device: str | torch.device = "cpu") -> LatentModel:
         """The model with the packed weights, in eval mode (one set of weights: ``which`` does not apply)."""
-        return load_packed_model(self.require().path, self.load_config(), device)
+        return load_packed_model(self.require().path, self.load_config(), device, self.networks)
 
 
 __all__ = [

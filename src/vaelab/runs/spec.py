@@ -25,6 +25,7 @@ from pydantic_core import PydanticCustomError
 
 from vaelab.core.device import environment_info
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import flag_style, option, options
 from vaelab.core.options import (
     Bool,
     NonNegativeFloat,
@@ -173,11 +174,11 @@ class DataConfig(Options):
         if not self.is_folder:
             keys = ("image_channels", "skip_bad_images", "strict_data")
             keys = keys if takes_image_size(self.dataset) else ("image_size", *keys)
-            given = [f"--{k.replace('_', '-')}" for k in keys if getattr(self, k) not in (None, False)]
+            given = [k for k in keys if getattr(self, k) not in (None, False)]
             if given:
                 raise ConfigError(
-                    f"{' / '.join(given)}: only for --dataset folder:PATH (a folder of images); not an option of "
-                    f"{self.dataset}"
+                    f"{options(*given)}: only for {option('dataset', 'folder:PATH')} (a folder of images); not an "
+                    f"option of {self.dataset}"
                 )
 
     def loader_options(self) -> dict:
@@ -230,8 +231,8 @@ def check_run_name(name: str) -> str:
     """
     if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
         raise ConfigError(
-            f"--name {name!r}: expected 1-100 letters, digits, '-', '_' or '.', not starting with '.' "
-            "(one folder name inside --runs-dir)"
+            f"{option('name', name)}: expected 1-100 letters, digits, '-', '_' or '.', not starting with '.' "
+            f"(one folder name inside {option('runs_dir')})"
         )
     return name
 
@@ -318,15 +319,15 @@ def load_toml(path: Path) -> dict:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError as exc:
-        raise ConfigError(f"--config {path}: file not found") from exc
+        raise ConfigError(f"{option('config', str(path))}: file not found") from exc
     except IsADirectoryError as exc:
-        raise ConfigError(f"--config {path}: is a directory; expected a TOML file") from exc
+        raise ConfigError(f"{option('config', str(path))}: is a directory; expected a TOML file") from exc
     except PermissionError as exc:
-        raise ConfigError(f"--config {path}: permission denied") from exc
+        raise ConfigError(f"{option('config', str(path))}: permission denied") from exc
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"--config {path}: not valid TOML (not UTF-8 text)") from exc
+        raise ConfigError(f"{option('config', str(path))}: not valid TOML (not UTF-8 text)") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"--config {path}: not valid TOML ({exc})") from exc
+        raise ConfigError(f"{option('config', str(path))}: not valid TOML ({exc})") from exc
 
 
 SECTIONS = ("model", "train", "data")
@@ -381,8 +382,8 @@ class Sources:
     def names(self, section: str, keys) -> dict[str, str]:
         out = {}
         for key in keys:
-            if key in self.flags:
-                out[key] = "--" + key.replace("_", "-")
+            if key in self.flags:  # a flag, or a Python keyword (``name=value`` by default)
+                out[key] = option(key) if flag_style() else key
             elif self.path is not None:
                 out[key] = f"{self.path}: [{section}] {key}"
         return out
@@ -433,7 +434,7 @@ def resolve(
         file_name, family, sections = split_toml(doc, config_path or Path("<config>"), family)
     family = family or "vae"
     if family not in MODELS:
-        raise ConfigError(f"--model {family!r}: expected one of {model_names()}{suggest(family, model_names())}")
+        raise ConfigError(f"{option('model', family)}: expected one of {model_names()}{suggest(family, model_names())}")
     sections["model"].update(model_flags)
     sections["train"] = {**MODELS[family][1].train_defaults, **sections["train"], **train_flags}
     sections["data"].update(data_flags)
@@ -447,12 +448,13 @@ def resolve(
     if foreign:
         key = foreign[0]
         owners = [n for n, (c, _) in MODELS.items() if key in c.model_fields and key != "image_shape"]
-        label = sources.names("model", [key]).get(key, key)
-        hint = f"; it belongs to --model {', '.join(owners)}" if owners else ""
-        raise ConfigError(f"{label}: not an option of --model {family}{hint}")
-    owner = f"--model {family}"
+        label = option(key) if key in sources.flags else sources.names("model", [key]).get(key, key)
+        hint = f"; it belongs to {option('model')} {', '.join(owners)}" if owners else ""
+        raise ConfigError(f"{label}: not an option of {option('model', family)}{hint}")
+    owner = option("model", family)
     for key, why in config_cls.fixed_options(sections["model"], owner):  # refused, not ignored
-        raise ConfigError(f"{sources.names('model', [key]).get(key, key)}: {why}")
+        label = option(key) if key in sources.flags else sources.names("model", [key]).get(key, key)
+        raise ConfigError(f"{label}: {why}")
     model_config = validate_section(config_cls, "model", {**sections["model"], "image_shape": image_shape}, sources)
     for key, why in model_config.inapplicable(sections["model"]):
         raise ConfigError(f"{sources.names('model', [key]).get(key, key)}: {why}")

@@ -16,6 +16,7 @@ remove temporary files left by interrupted writes, and refuse a model that would
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import sys
 from dataclasses import dataclass
@@ -26,9 +27,11 @@ import torch
 from vaelab.core.device import select_device
 from vaelab.core.errors import CheckpointError, ConfigError, TrainingError
 from vaelab.core.io import load_checkpoint, remove_stale_temporaries
+from vaelab.core.naming import option, options
 from vaelab.core.resources import check_fits, training_memory
 from vaelab.data import ImageDataset, load_dataset
 from vaelab.models import LatentModel, build_model
+from vaelab.models.custom import Networks, describe_networks
 from vaelab.models.registry import MODELS
 from vaelab.runs.folder import RunDir
 from vaelab.runs.spec import RESUMABLE_OPTIONS, DataConfig, RunSpec, TrainConfig, check_run_name
@@ -78,15 +81,15 @@ def load_splits(data: DataConfig) -> tuple[ImageDataset, ImageDataset]:
     return train, val
 
 
-def _check_resources(spec: RunSpec, n_train: int) -> None:
-    _, model_cls = MODELS[spec.model]
-    estimate = training_memory(model_cls, spec.model_config, spec.train.batch_size, n_train)
-    check_fits(estimate, select_device(spec.train.device), "--latent-dim / --hidden / --batch-size / --k")
+def _check_resources(spec: RunSpec, n_train: int, networks: Networks | None = None) -> None:
+    make = functools.partial(build_model, spec.model, networks=networks)  # builds on the meta device
+    estimate = training_memory(make, spec.model_config, spec.train.batch_size, n_train)
+    check_fits(estimate, select_device(spec.train.device), options("latent_dim", "hidden", "batch_size", "k"))
 
 
 def _check_labels(spec: RunSpec, train: ImageDataset) -> None:
     if MODELS[spec.model][1].needs_labels and train.labels is None:
-        raise ConfigError(f"--model {spec.model} needs class labels; dataset {spec.data.dataset!r} has none")
+        raise ConfigError(f"{option('model', spec.model)} needs class labels; dataset {spec.data.dataset!r} has none")
 
 
 def _has_progress(run: RunDir) -> bool:
@@ -116,8 +119,12 @@ def create_run(
     run_dir: str | Path | None = None,
     callbacks: list[Callback] = (),
     dist: Distributed | None = None,
+    networks: Networks | None = None,
 ) -> TrainResult:
     """Create the run ``runs_dir/spec.name`` (or ``run_dir``) and train it.
+
+    Args:
+        networks: a ``custom-vae``'s encoder and decoder modules (copied; their initial weights are the run's).
 
     Raises:
         ConfigError: the folder already holds a run that reached a checkpoint; labels or memory missing.
@@ -127,17 +134,22 @@ def create_run(
     run = RunDir(run_dir if run_dir is not None else Path(runs_dir) / check_run_name(spec.name))
     with _created_or_removed(run), run.lock():  # first: a second trainer is refused at once
         if run.exists() and _has_progress(run):
-            raise ConfigError(f"{run.path} already holds a run; continue it with --resume or choose another --name")
+            raise ConfigError(
+                f"{run.path} already holds a run; continue it with {option('resume', True)} or choose another "
+                f"{option('name')}"
+            )
         train, val = load_splits(spec.data)
         _check_labels(spec, train)
-        _check_resources(spec, len(train))
+        _check_resources(spec, len(train), networks)
         if run.exists():
             print(f"{run.path}: holds a run that never reached a checkpoint; starting it afresh", file=sys.stderr)
             for stale in (run.metrics_path, run.epoch_samples_path, run.config_path):
                 stale.unlink(missing_ok=True)
         remove_stale_temporaries(run.path)
-        model = _new_model(spec, train)
+        model = _new_model(spec, train, networks)
         config = spec.to_config(len(train), len(val), train.info)
+        if model.takes_networks:
+            config["networks"] = describe_networks(model)
         if model.closed_form:
             config["train"]["binarize"] = "none"
             config["closed_form"] = True
@@ -149,9 +161,9 @@ def create_run(
         return _fit(run, spec, model, train, val, None, callbacks, dist)
 
 
-def _new_model(spec: RunSpec, train: ImageDataset) -> LatentModel:
+def _new_model(spec: RunSpec, train: ImageDataset, networks: Networks | None = None) -> LatentModel:
     torch.manual_seed(spec.train.seed)  # initial weights
-    model = build_model(spec.model, spec.model_config)
+    model = build_model(spec.model, spec.model_config, networks)
     model.init_from_data(train.images)
     return model
 
@@ -161,11 +173,13 @@ def resume_run(
     overrides: dict | None = None,
     callbacks: list[Callback] = (),
     dist: Distributed | None = None,
+    networks: Networks | None = None,
 ) -> TrainResult:
     """Continue the run in ``run_dir`` from its last checkpoint (or from the start if it has none).
 
     Args:
         overrides: new values of ``epochs``, ``device``, ``progress`` or ``data_dir`` (others are refused).
+        networks: a ``custom-vae``'s encoder and decoder modules (None: built from the classes its config names).
 
     Raises:
         ConfigError: no run there, an option that cannot change, or a closed-form run that is complete.
@@ -176,22 +190,24 @@ def resume_run(
     """
     run = RunDir(run_dir)
     if not run.exists():
-        raise ConfigError(f"--resume: {run.path} is not a run directory (no config.json); check --name / --runs-dir")
+        raise ConfigError(
+            f"{option('resume', True)}: {run.path} is not a run directory (no config.json); check "
+            f"{options('name', 'runs_dir')}"
+        )
     with run.lock():  # first: a second trainer is refused at once
         spec = RunSpec.from_config(run.load_config(), run.config_path)
         overrides = dict(overrides or {})
         refused = sorted(set(overrides) - set(RESUMABLE_OPTIONS))
         if refused:
             raise ConfigError(
-                f"--{refused[0].replace('_', '-')}: cannot change when resuming (the run's "
-                f"configuration is fixed in {run.config_path}); only --epochs, --device and --data-dir "
-                "can"
+                f"{option(refused[0])}: cannot change when resuming (the run's configuration is fixed in "
+                f"{run.config_path}); only {options('epochs', 'device', 'data_dir')} can"
             )
         if "data_dir" in overrides:
             spec.data = DataConfig.from_dict({**spec.data.to_dict(), "data_dir": overrides.pop("data_dir")})
         spec.train = TrainConfig.from_dict({**spec.train.to_dict(), **overrides})
         train, val = load_splits(spec.data)
-        _check_resources(spec, len(train))
+        _check_resources(spec, len(train), networks)
         remove_stale_temporaries(run.path)
         state = None
         if run.last_ckpt.is_file():
@@ -199,13 +215,17 @@ def resume_run(
             run.check_checkpoint(state, run.last_ckpt)
             if state.get("closed_form"):
                 raise ConfigError(
-                    f"--resume: {run.path} holds a closed-form model ({spec.model}), fitted already; nothing to resume"
+                    f"{option('resume', True)}: {run.path} holds a closed-form model ({spec.model}), fitted already; "
+                    "nothing to resume"
                 )
         config = run.load_config()
         if config["train"]["epochs"] != spec.train.epochs:
             config["train"]["epochs"] = spec.train.epochs
             run.save_config(config)
-        model = _new_model(spec, train) if state is None else build_model(spec.model, spec.model_config)
+        if state is None:
+            model = _new_model(spec, train, networks)
+        else:
+            model = build_model(spec.model, spec.model_config, networks)
         return _fit(run, spec, model, train, val, state, callbacks, dist)
 
 
@@ -242,7 +262,7 @@ def _fit(
     callbacks += list(extra)
     if model.closed_form:
         if dist is not None:
-            raise ConfigError(f"--model {spec.model} is fitted in closed form: run it without torchrun")
+            raise ConfigError(f"{option('model', spec.model)} is fitted in closed form: run it without torchrun")
         fitter = ClosedFormFit(model, spec.model, cfg, callbacks)
         return TrainResult(run, fitter, fitter.fit(train, val).records)
     if dist is not None and writes:
@@ -258,7 +278,8 @@ def _fit(
 
     if trainer.epoch >= cfg.epochs and cfg.progress:
         print(
-            f"{run.path}: already trained {trainer.epoch} epochs; pass --epochs N (> {trainer.epoch}) to train longer",
+            f"{run.path}: already trained {trainer.epoch} epochs; pass a larger {option('epochs')} (> {trainer.epoch}) "
+            "to train longer",
             file=sys.stderr,
         )
     try:
@@ -269,9 +290,9 @@ def _fit(
         else:
             kept = (
                 "no checkpoint exists yet, so nothing is lost: run the same command again, e.g. with a lower "
-                "--lr (a run without a checkpoint starts afresh)"
+                f"{option('lr')} (a run without a checkpoint starts afresh)"
             )
-        raise TrainingError(f"{exc}; stopped. {kept}. A lower --lr often helps") from exc
+        raise TrainingError(f"{exc}; stopped. {kept}. A lower {option('lr')} often helps") from exc
     return TrainResult(run, trainer, result.records, result.interrupted, result.signal)
 
 
