@@ -75,7 +75,7 @@ def test_train_evaluate_sample_reconstruct_info(tmp_path, data_dir):
         (["train", "--beta", "-1"], "--beta -1.0: expected a number >= 0"),
         (["train", "--dataset", "cifar"], "--dataset 'cifar': expected one of "),
         (["train", "--epochs", "0"], "--epochs 0: expected an integer >= 1"),
-        (["train", "--model", "gan"], "--model 'gan': expected one of ae, conv-vae, dae, guided-vae"),
+        (["train", "--model", "gan"], "--model 'gan': expected one of ae, conv-vae, custom-vae, dae, guided-vae"),
         (["train", "--hidden", "a,b"], "--hidden 'a,b': expected comma-separated integers"),
         (["train", "--likelihood", "poisson"], "--likelihood 'poisson': expected one of bernoulli, gaussian"),
         (["train", "--config", "missing.toml"], "--config missing.toml: file not found"),

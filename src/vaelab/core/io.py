@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from vaelab.core.errors import CheckpointError, StorageError
+from vaelab.core.naming import option
 
 CHECKPOINT_FORMAT = 1
 TMP_SUFFIX = ".tmp"  # temporary files of atomic writes; stale ones (a crash mid-write) are removed at next start
@@ -45,7 +46,7 @@ def storage_error(path: Path, exc: BaseException, needed: int | None = None) -> 
         have = f", {_fmt_bytes(free)} free" if free is not None else ""
         return StorageError(
             f"{path}: disk full, cannot write it{need}{have}. Free some space; what was saved "
-            "before is intact (continue a run with --resume)"
+            f"before is intact (continue a run with {option('resume', True)})"
         )
     if isinstance(exc, PermissionError):
         return StorageError(f"{path}: permission denied, cannot write it")

@@ -36,13 +36,14 @@ def flag_names():
         _STYLE.reset(token)
 
 
-def option(name: str, value=_UNSET, *, flag: str | None = None) -> str:
+def option(name: str, value=_UNSET, *, flag: str | None = None, flag_value: str | None = None) -> str:
     """The option ``name`` (its Python keyword, e.g. ``latent_dim``) as the caller knows it, with ``value`` if given.
 
     Args:
         name: the keyword. value: the value to show (``repr`` for the keyword form, ``str`` for the flag form; a
             flag given True shows alone: ``--resume``).
         flag: the flag when it is not ``--`` + the keyword with ``-`` for ``_`` (e.g. ``--from`` for ``from_digit``).
+        flag_value: how the value is written on the command line when not ``str(value)`` (``--dims 0,5``).
 
     Returns:
         ``name=``, ``name=value``, ``--flag`` or ``--flag value``, by the current style.
@@ -51,7 +52,7 @@ def option(name: str, value=_UNSET, *, flag: str | None = None) -> str:
         text = flag or "--" + name.replace("_", "-")
         if value is _UNSET or value is True:
             return text
-        return f"{text} {value}"
+        return f"{text} {value if flag_value is None else flag_value}"
     return f"{name}=" if value is _UNSET else f"{name}={value!r}"
 
 

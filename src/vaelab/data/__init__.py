@@ -300,7 +300,7 @@ def _to_dataset(part: Split, parts: Parts, name: str, split: str, limit: int | N
     if avail is not None and need > avail:
         raise DatasetError(
             f"dataset {name!r} split {split}: {len(part)} images need {need / 2**30:.1f} GiB as float32 but "
-            f"{avail / 2**30:.1f} GiB is available; pass --limit N or a smaller --image-size"
+            f"{avail / 2**30:.1f} GiB is available; pass {option('limit')} N or a smaller {option('image_size')}"
         )
     x = np.ascontiguousarray(part.x)
     x = x if x.flags.writeable else np.array(x)  # a read-only memory map (CelebA's decoded images)

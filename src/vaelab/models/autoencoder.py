@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import options
 from vaelab.core.noise import rand, randn
 from vaelab.core.options import NonNegativeFloat, OnlyWhen, PositiveInt
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
@@ -82,7 +83,8 @@ class DAEConfig(AutoencoderConfig):
         super().check()
         if self.noise == "none" or self.noise_level == 0:
             raise ConfigError(
-                "dae: expected noise 'gaussian' or 'salt-pepper' with noise_level > 0 (--noise, --noise-level)"
+                "dae: expected noise 'gaussian' or 'salt-pepper' with noise_level > 0 "
+                f"({options('noise', 'noise_level')})"
             )
 
 

@@ -36,6 +36,7 @@ from pydantic import field_validator
 from torch import nn
 
 from vaelab.core.errors import CheckpointError, ConfigError
+from vaelab.core.naming import option, options
 from vaelab.core.options import NonNegativeFloat, PositiveFloat, PositiveInt, Str
 from vaelab.models.base import ModelConfig
 from vaelab.models.vae import GaussianEncoderVAE
@@ -96,11 +97,15 @@ def networks_from_config(config: CustomVAEConfig) -> Networks:
     config only: this imports and runs code the config names).
 
     Raises:
-        CheckpointError: a class that is not recorded, cannot be imported (defined in a script or notebook), is not
+        ConfigError: no class recorded.
+        CheckpointError: a class that cannot be imported (defined in a script or notebook), is not
             an ``nn.Module`` subclass, or cannot be built with no arguments; one line saying to pass the modules.
     """
     if not config.encoder or not config.decoder:
-        raise CheckpointError("custom-vae: no encoder / decoder recorded; pass encoder= and decoder= (nn.Module)")
+        raise ConfigError(
+            f"{option('model', 'custom-vae')} needs {options('encoder', 'decoder')}: your nn.Modules from Python "
+            "(encoder=, decoder=), or on the command line their classes as module:Class (built with no arguments)"
+        )
     return Networks(_import(config.encoder, "encoder"), _import(config.decoder, "decoder"))
 
 
@@ -193,6 +198,21 @@ def check_networks(encoder, decoder, images: torch.Tensor) -> int:
     return d
 
 
+def check_model(model: CustomVAE, images: torch.Tensor) -> None:
+    """``check_networks`` on a built model's modules, and its ``latent_dim`` against the D they give (a run
+    configured by import paths, e.g. from the command line, where D is not read from the encoder).
+
+    Raises:
+        ConfigError: as ``check_networks``; ``latent_dim`` other than D.
+    """
+    d = check_networks(model.encoder, model.decoder, images)
+    if d != model.latent_dim:
+        raise ConfigError(
+            f"{option('latent_dim', model.latent_dim)}: the encoder {model.config.encoder} gives D = {d}; pass "
+            f"{option('latent_dim', d)}"
+        )
+
+
 def _call(module: nn.Module, x: torch.Tensor, keyword: str, expected: str):
     try:
         return module(x)
@@ -261,6 +281,7 @@ __all__ = [
     "describe_networks",
     "architecture_digest",
     "check_architecture",
+    "check_model",
     "import_path",
     "importable",
     "networks_from_config",

@@ -18,6 +18,7 @@ import torch
 
 from vaelab.core.errors import VaelabError
 from vaelab.core.io import save_checkpoint
+from vaelab.core.naming import option
 from vaelab.data import load_dataset_from_config
 from vaelab.runs.files import EPOCH_CODES_N, SAMPLE_NOISE_OFFSET, read_epoch_codes
 from vaelab.runs.folder import RunDir
@@ -275,7 +276,7 @@ class Checkpoints(Callback):
         self._save_last(trainer)
         print(
             f"\ninterrupted: saved {self.run.last_ckpt} (epoch {trainer.epoch + 1}, step "
-            f"{trainer.step_in_epoch}); continue with --resume",
+            f"{trainer.step_in_epoch}); continue with {option('resume', True)}",
             file=sys.stderr,
         )
 

@@ -31,7 +31,7 @@ from vaelab.core.naming import option, options
 from vaelab.core.resources import check_fits, training_memory
 from vaelab.data import ImageDataset, load_dataset
 from vaelab.models import LatentModel, build_model
-from vaelab.models.custom import Networks, describe_networks
+from vaelab.models.custom import Networks, check_model, describe_networks
 from vaelab.models.registry import MODELS
 from vaelab.runs.folder import RunDir
 from vaelab.runs.spec import RESUMABLE_OPTIONS, DataConfig, RunSpec, TrainConfig, check_run_name
@@ -164,6 +164,8 @@ def create_run(
 def _new_model(spec: RunSpec, train: ImageDataset, networks: Networks | None = None) -> LatentModel:
     torch.manual_seed(spec.train.seed)  # initial weights
     model = build_model(spec.model, spec.model_config, networks)
+    if model.takes_networks:
+        check_model(model, train.images)
     model.init_from_data(train.images)
     return model
 

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import option
 
 METHODS = ("tsne", "umap", "pca")
 METHOD_TITLES = {"tsne": "t-SNE", "umap": "UMAP", "pca": "PCA"}
@@ -48,9 +49,9 @@ def reduce_2d(
     """
     codes = np.asarray(codes, dtype=np.float32)
     if method not in METHODS:
-        raise ConfigError(f"--method {method!r}: expected one of {list(METHODS)}")
+        raise ConfigError(f"{option('method', method)}: expected one of {list(METHODS)}")
     if len(codes) < 3:
-        raise ConfigError(f"{len(codes)} codes: a 2-D embedding needs at least 3 (raise --n)")
+        raise ConfigError(f"{len(codes)} codes: a 2-D embedding needs at least 3 (raise {option('n')})")
     if codes.shape[1] <= 2:
         return codes[:, :2] if codes.shape[1] == 2 else np.concatenate([codes, np.zeros_like(codes)], 1)
     if method == "pca":
@@ -60,7 +61,8 @@ def reduce_2d(
     if method == "umap":
         if not umap_available():
             raise ConfigError(
-                "--method umap: the umap-learn package is not installed (pip install umap-learn); use --method tsne"
+                f"{option('method', 'umap')}: the umap-learn package is not installed (pip install umap-learn); use "
+                f"{option('method', 'tsne')}"
             )
         import umap
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import option
 from vaelab.viz.manifold import decode_codes, tile
 from vaelab.viz.style import Figure, new_figure, save_figure, styled
 
@@ -37,7 +38,7 @@ def interpolate_codes(z_from, z_to, steps: int = 20, spherical: bool = False) ->
         ConfigError: steps < 2.
     """
     if int(steps) < 2:
-        raise ConfigError(f"--steps {steps}: expected at least 2 frames")
+        raise ConfigError(f"{option('steps', steps)}: expected at least 2 frames")
     a, b = np.asarray(z_from, np.float64), np.asarray(z_to, np.float64)
     t = np.linspace(0.0, 1.0, int(steps))[:, None]
     if spherical:

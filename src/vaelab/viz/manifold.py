@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import option
 from vaelab.viz.style import PATH_COLOR, Figure, new_figure, save_figure, styled
 
 
@@ -35,14 +36,14 @@ def grid_values(n: int, lo: float = -2.0, hi: float = 2.0, spacing: str = "linea
     from scipy.stats import norm
 
     if int(n) < 2:
-        raise ConfigError(f"--size {n}: expected a grid of at least 2 x 2")
+        raise ConfigError(f"{option('size', n)}: expected a grid of at least 2 x 2")
     if not lo < hi:
-        raise ConfigError(f"--range {lo} {hi}: expected lo < hi")
+        raise ConfigError(f"{option('range', (lo, hi), flag_value=f'{lo} {hi}')}: expected lo < hi")
     if spacing == "linear":
         return np.linspace(lo, hi, int(n))
     if spacing == "ppf":
         return norm.ppf(np.linspace(norm.cdf(lo), norm.cdf(hi), int(n)))
-    raise ConfigError(f"--spacing {spacing!r}: expected 'linear' or 'ppf'")
+    raise ConfigError(f"{option('spacing', spacing)}: expected 'linear' or 'ppf'")
 
 
 def manifold_codes(
@@ -67,7 +68,9 @@ def manifold_codes(
         raise ConfigError(f"the manifold needs a latent space of >= 2 dimensions (this model has {latent_dim})")
     a, b = (int(d) for d in dims)
     if a == b or not (0 <= a < latent_dim and 0 <= b < latent_dim):
-        raise ConfigError(f"--dims {a},{b}: expected two different dimensions in 0..{latent_dim - 1}")
+        raise ConfigError(
+            f"{option('dims', (a, b), flag_value=f'{a},{b}')}: expected two different dimensions in 0..{latent_dim - 1}"
+        )
     v = grid_values(n, lo, hi, spacing)
     codes = np.zeros((n, n, latent_dim), np.float32)
     codes[:, :, a] = v[None, :]

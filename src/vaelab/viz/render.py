@@ -20,6 +20,7 @@ import numpy as np
 
 from vaelab.core.commands import KINDS, PLOT_KINDS
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import option
 from vaelab.core.options import keywords_from
 from vaelab.core.suggest import suggest
 from vaelab.runs.open import open_run
@@ -65,7 +66,7 @@ class RunFigures:
         self.config = self.run.load_config()
         self.checkpoint, self.data_dir, self.dpi, self.progress = checkpoint, data_dir, int(dpi), progress
         if self.dpi < 100:
-            raise ConfigError(f"--dpi {dpi}: expected at least 100")
+            raise ConfigError(f"{option('dpi', dpi)}: expected at least 100")
         from vaelab.viz.style import COMPACT
 
         COMPACT["on"] = bool(compact)
@@ -186,7 +187,7 @@ class RunFigures:
         d = codes.shape[1]
         n = int(n) if n is not None else (len(codes) if d <= 2 else 5000)
         if n < 3:
-            raise ConfigError(f"--n {n}: expected at least 3 codes")
+            raise ConfigError(f"{option('n', n)}: expected at least 3 codes")
         codes = codes[:n]
         labels = None if labels is None else labels[:n]
         kind = "posterior means" if self.probabilistic else "codes"
@@ -195,7 +196,10 @@ class RunFigures:
             path = out or self.out("latent.png")
         else:
             if self.progress:
-                slow = ", minutes on a CPU for thousands (fewer with --n; --method pca takes seconds)"
+                slow = (
+                    f", minutes on a CPU for thousands (fewer with {option('n')}; {option('method', 'pca')} takes "
+                    "seconds)"
+                )
                 print(
                     f"{METHOD_TITLES[method]} of {len(codes):,} {d}-D codes{slow if method == 'tsne' else ''} ...",
                     flush=True,
@@ -241,7 +245,7 @@ class RunFigures:
         if self.labels is None:
             raise ConfigError(
                 f"{flag}: {self.config['dataset']['name']} has no labels; give test image indices "
-                "(--from-index / --to-index)"
+                f"({option('from_index')} / {option('to_index')})"
             )
         idx = representative_indices(codes, self.labels, [int(digit)])[int(digit)]
         return codes[idx], str(int(digit)), idx
@@ -283,9 +287,12 @@ class RunFigures:
         path_codes = labels = None
         if path_from is not None or path_from_index is not None or path_to is not None or path_to_index is not None:
             if (path_from is None and path_from_index is None) or (path_to is None and path_to_index is None):
-                raise ConfigError("--from/--to: give both ends of the path (digits or test indices)")
-            za, la, _ = self._class_code(path_from, path_from_index, "--from")
-            zb, lb, _ = self._class_code(path_to, path_to_index, "--to")
+                raise ConfigError(
+                    f"{option('from_digit', flag='--from')} / {option('to_digit', flag='--to')}: give both ends of the "
+                    "path (digits or test indices)"
+                )
+            za, la, _ = self._class_code(path_from, path_from_index, option("from_digit", flag="--from"))
+            zb, lb, _ = self._class_code(path_to, path_to_index, option("to_digit", flag="--to"))
             path_codes = interpolate_codes(za, zb, 50, spherical)
             labels = (la, lb)
         grid = "inverse-normal-CDF" if spacing == "ppf" else "even"
@@ -322,8 +329,10 @@ class RunFigures:
 
         from_digit, to_digit, from_index, to_index = o.from_digit, o.to_digit, o.from_index, o.to_index
         steps, spherical, scale, duration_ms = o.steps, o.spherical, o.scale, o.duration_ms
-        za, la, ia = self._class_code(from_digit if from_index is None else None, from_index, "--from")
-        zb, lb, ib = self._class_code(to_digit if to_index is None else None, to_index, "--to")
+        za, la, ia = self._class_code(
+            from_digit if from_index is None else None, from_index, option("from_digit", flag="--from")
+        )
+        zb, lb, ib = self._class_code(to_digit if to_index is None else None, to_index, option("to_digit", flag="--to"))
         codes = interpolate_codes(za, zb, steps, spherical)
         images = decode_codes(self.model, codes)
         stem = (
