@@ -1,7 +1,8 @@
 """The MLP variational autoencoder (Kingma & Welling, Auto-Encoding Variational Bayes, ICLR 2014).
 
-Encoder q(z|x) = N(mu(x), diag(exp(logvar(x)))), prior p(z) = N(0, I), decoder p(x|z) Bernoulli (logits) or
-Gaussian (mean sigmoid(.), fixed or learned std). Training minimises, per image, in nats:
+Encoder q(z|x) = N(mu(x), diag(exp(logvar(x)))), prior p(z) = N(0, I), decoder p(x|z) Bernoulli (logits),
+Gaussian (mean sigmoid(.), fixed or learned std), discretized logistic (location sigmoid(.), fixed or learned scale;
+8-bit pixels) or continuous Bernoulli (logits; ``vaelab.core.likelihoods`` gives each formula). Training minimises, per image, in nats:
 
     loss = recon_nll + beta * kl,   recon_nll = -1/k sum_i log p(x | z_i),   z_i = mu + exp(logvar / 2) * eps_i
 
@@ -32,11 +33,15 @@ from pydantic import field_validator
 from torch import nn
 
 from vaelab.core import noise
+from vaelab.core.errors import ConfigError
 from vaelab.core.likelihoods import (
     LOG_2PI,
     bernoulli_log_prob,
     bernoulli_nll,
+    continuous_bernoulli_log_prob,
+    continuous_bernoulli_mean,
     diagonal_normal_log_prob,
+    discretized_logistic_log_prob,
     gaussian_kl_standard_normal,
     gaussian_log_prob,
     standard_normal_log_prob,
@@ -45,7 +50,8 @@ from vaelab.core.options import NonNegativeFloat, OnlyWhen, PositiveFloat, Posit
 from vaelab.models.base import LatentModel, ModelConfig, ModelOutput
 from vaelab.models.networks import Activation, burda_init_, mlp
 
-GAUSSIAN = OnlyWhen("likelihood", ("gaussian",))  # the decoder std and mean function of a Gaussian p(x|z)
+GAUSSIAN = OnlyWhen("likelihood", ("gaussian",))  # the mean function of a Gaussian p(x|z)
+SCALED = OnlyWhen("likelihood", ("gaussian", "discretized-logistic"))  # a decoder std (Gaussian) or scale (logistic)
 ELBO_ONLY = OnlyWhen("objective", ("elbo",))  # the KL term exists only in the ELBO objective's loss
 
 
@@ -58,10 +64,16 @@ class VAEConfig(ModelConfig):
     """D, the size of the latent z"""
     activation: Activation = "relu"
     """hidden-layer activation"""
-    likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"
-    """decoder p(x|z): bernoulli (binarized pixels; the literature's NLL) or gaussian (grey pixels)"""
-    decoder_std: Annotated[PositiveFloat | None, GAUSSIAN] = None
-    """gaussian only: the fixed decoder std (the seeds' c), or 'learned' (one shared learned std)"""
+    likelihood: Literal["bernoulli", "gaussian", "discretized-logistic", "continuous-bernoulli"] = "bernoulli"
+    """decoder p(x|z): bernoulli (binarized pixels; the literature's NLL), gaussian (grey or colour pixels, a
+    density), discretized-logistic (8-bit pixels, a probability; PixelCNN++'s with one component) or
+    continuous-bernoulli (a density on [0, 1]; Loaiza-Ganem & Cunningham 2019)"""
+    decoder_std: Annotated[PositiveFloat | None, SCALED] = None
+    """gaussian: the fixed decoder std (the seeds' c); discretized-logistic: the fixed logistic scale s; or
+    'learned' (see std_scope)"""
+    std_scope: Annotated[Literal["shared", "channel"], SCALED] = "shared"
+    """with a learned decoder_std: one learned std (logistic scale) shared by all pixels (the sigma-VAE), or one
+    per colour channel"""
     beta: NonNegativeFloat = 1.0
     """weight of the KL term (1 gives the ELBO; the seeds' C)"""
     k: PositiveInt = 1
@@ -89,7 +101,16 @@ class VAEConfig(ModelConfig):
     @field_validator("decoder_std", mode="before")
     @classmethod
     def _learned_std(cls, value):
-        return None if value == "learned" else value  # the word for "learn one shared std"
+        return None if value == "learned" else value  # the word for "learn the std (std_scope says how many)"
+
+    def check(self) -> None:
+        super().check()
+        learned = self.likelihood in ("gaussian", "discretized-logistic") and self.decoder_std is None
+        if self.std_scope == "channel" and not learned:
+            raise ConfigError(
+                "std_scope='channel': applies to a learned decoder_std of the gaussian or discretized-logistic "
+                f"likelihood (this config has likelihood={self.likelihood!r}, decoder_std={self.decoder_std})"
+            )
 
 
 PSEUDO_INPUT_INIT = (0.05, 0.01)  # mean, std of the pseudo-inputs' initial pixels (Tomczak & Welling's MNIST code)
@@ -107,11 +128,18 @@ class GaussianEncoderVAE(LatentModel):
     has_importance_weights = True
 
     def _init_likelihood(self, config) -> None:
-        """Set up p(x|z)'s std and the prior's parameters (the pseudo-inputs of a VampPrior); call it last in
-        ``__init__``."""
+        """Set up p(x|z)'s std (or logistic scale) and the prior's parameters (the pseudo-inputs of a VampPrior);
+        call it last in ``__init__``.
+
+        ``log_std`` has one entry (shared) or C (``std_scope = "channel"``); a learned one starts at log 1 for the
+        shared Gaussian std (as before) and at log 0.1 (a tenth of the pixel range) for the per-channel and the
+        logistic scales."""
         self.likelihood = config.likelihood
-        if config.likelihood == "gaussian" and config.decoder_std is None:
-            self.log_std = nn.Parameter(torch.zeros(1))  # one learned std shared by all pixels
+        scope = getattr(config, "std_scope", "shared")
+        if config.likelihood in ("gaussian", "discretized-logistic") and config.decoder_std is None:
+            n = self.image_shape[0] if scope == "channel" else 1
+            start = 0.0 if (scope, config.likelihood) == ("shared", "gaussian") else math.log(0.1)
+            self.log_std = nn.Parameter(torch.full((n,), start))
         else:
             self.register_buffer("log_std", torch.tensor([math.log(config.decoder_std or 1.0)]))
         if config.prior == "vampprior":
@@ -162,10 +190,21 @@ class GaussianEncoderVAE(LatentModel):
         return self.decoder_params(z)
 
     def mean(self, params: torch.Tensor) -> torch.Tensor:
-        """Mean of p(x|z) from the decoder's raw output (sigmoid, or identity for ``decoder_mean='identity'``)."""
+        """Mean of p(x|z) from the decoder's raw output (sigmoid, or identity for ``decoder_mean='identity'``; the
+        continuous Bernoulli's own mean; the discretized logistic's location mu)."""
         if self.likelihood == "gaussian" and self.config.decoder_mean == "identity":
             return params
+        if self.likelihood == "continuous-bernoulli":
+            return continuous_bernoulli_mean(params)
         return torch.sigmoid(params)
+
+    def decoder_log_std(self) -> torch.Tensor:
+        """log of the decoder's std (Gaussian) or scale (logistic), broadcastable to ``(..., P)``: ``(1,)`` when
+        shared, ``(P,)`` with each channel's value repeated over its H*W pixels."""
+        if self.log_std.numel() == 1:
+            return self.log_std
+        _, h, w = self.image_shape
+        return self.log_std.repeat_interleave(h * w)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """``z (N, D)`` -> pixel means ``(N, C, H, W)`` (in [0, 1] unless ``decoder_mean='identity'``)."""
@@ -175,13 +214,17 @@ class GaussianEncoderVAE(LatentModel):
         """log p(x|z) in nats, ``(...)``, from decoder params ``(..., P)`` and targets ``(..., P)``."""
         if self.likelihood == "bernoulli":
             return bernoulli_log_prob(params, x_flat)
-        return gaussian_log_prob(self.mean(params), self.log_std, x_flat)
+        if self.likelihood == "continuous-bernoulli":
+            return continuous_bernoulli_log_prob(params, x_flat)
+        if self.likelihood == "discretized-logistic":
+            return discretized_logistic_log_prob(torch.sigmoid(params), self.decoder_log_std(), x_flat)
+        return gaussian_log_prob(self.mean(params), self.decoder_log_std(), x_flat)
 
     def reconstruction_nll(self, params: torch.Tensor, x_flat: torch.Tensor) -> torch.Tensor:
         """-log p(x|z) in nats, ``(...)``: ``log_likelihood`` negated (the same bits, one operation fewer)."""
         if self.likelihood == "bernoulli":
             return bernoulli_nll(params, x_flat)
-        return -gaussian_log_prob(self.mean(params), self.log_std, x_flat)
+        return -self.log_likelihood(params, x_flat)
 
     def variance(self, head: torch.Tensor) -> torch.Tensor:
         """The encoder's logvar from its variance head's output ``(N, D)`` (``config.variance_head``)."""
