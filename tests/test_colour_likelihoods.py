@@ -102,7 +102,7 @@ def test_model_with_a_discretized_logistic_decoder_uses_each_channels_scale():
     got = float(model.log_likelihood(params, x).detach())
     mu = torch.sigmoid(params)[0].tolist()
     ks = (x[0] * 255).round().long().tolist()
-    want = sum(math.log(_logistic_bin_prob(k, m, scales[j // 4])) for j, (k, m) in enumerate(zip(ks, mu)))
+    want = sum(math.log(_logistic_bin_prob(k, m, scales[j // 4])) for j, (k, m) in enumerate(zip(ks, mu, strict=True)))
     assert got == pytest.approx(want, rel=1e-5)
 
 

@@ -303,8 +303,11 @@ def load(
 def evaluate_run(run, **options) -> dict:
     """Evaluate a run on a split and write ``eval.json``: what ``vaelab evaluate`` and ``Run.evaluate`` call.
 
-    Probabilistic models get the importance-weighted NLL with ``k`` samples, the ELBO, KL and active units;
-    deterministic ones the reconstruction error and PSNR (``vaelab.evaluate.evaluate``).
+    Probabilistic models get the importance-weighted NLL with ``k`` samples (in nats per image and bits per
+    dimension), the ELBO, KL and active units; deterministic ones the reconstruction error and PSNR
+    (``vaelab.evaluate.evaluate``). With ``samples`` = N > 0, ``result["samples"]`` holds the Fréchet distance,
+    precision and recall of N prior samples against the test images in the features of the dataset's reference
+    classifier, with training images against test images as the floor (``vaelab.evaluate.sample_quality``).
 
     Args:
         run: a ``Run``, a run opened by ``vaelab.runs.open.open_run`` or a path (a run or a packed folder).
@@ -312,7 +315,7 @@ def evaluate_run(run, **options) -> dict:
             (importance samples K, default ``DEFAULT_K`` = 1000), ``split`` (``test``, ``val`` or ``train``),
             ``limit`` (the first N images of the split), ``batch_size``, ``checkpoint`` (``best`` or ``last``),
             ``seed``, ``data_dir``, ``device`` (``auto``, ``cpu``, ``cuda``, ...), ``progress`` (a bar with the
-            time left).
+            time left), ``samples`` (N prior samples to score; 0: none; labelled datasets only).
 
     Returns:
         The numbers as a JSON-ready dict (nats per image, with the split, binarization, K and seed), also written
@@ -330,7 +333,15 @@ def evaluate_run(run, **options) -> dict:
     rd = _rundir(run)
     model = rd.load_model(o.checkpoint, select_device(o.device))
     data = load_dataset_from_config(rd.load_config()["dataset"], o.split, o.data_dir, o.limit)
+    scores = None
+    if o.samples:  # first: a dataset without labels stops before the long NLL pass
+        from vaelab.evaluate.sample_quality import evaluate_samples
+
+        ds = rd.load_config()["dataset"]
+        scores = evaluate_samples(model, ds, o.samples, o.data_dir, seed=o.seed, progress=o.progress)
     result = evaluate(model, data, k=o.k, batch_size=o.batch_size, seed=o.seed, progress=o.progress)
+    if scores is not None:
+        result["samples"] = scores
     result["checkpoint"] = "packed" if rd.is_packed else o.checkpoint
     rd.save_eval(result)
     return result

@@ -32,8 +32,14 @@ def cmd_evaluate(args) -> int:
     print(f"{run.eval_path}:")
     print(f"  {result['split']} split, {result['n_images']} images, binarization {result['binarization']}")
     if "nll" in result:
-        print(f"  NLL (K={result['k']}) = {result['nll']:.2f} ± {result['nll_stderr']:.2f} nats")
+        print(
+            f"  NLL (K={result['k']}) = {result['nll']:.2f} ± {result['nll_stderr']:.2f} nats per image = "
+            f"{result['bits_per_dim']:.4f} ± {result['bits_per_dim_stderr']:.4f} bits/dim"
+        )
     print_diagnostics(result)
+    if "samples" in result:
+        for line in sample_lines(result["samples"]):
+            print(f"  {line}")
     for key in (
         "elbo",
         "recon_nll",
@@ -50,6 +56,17 @@ def cmd_evaluate(args) -> int:
             fmt = ".5f" if key == "mse_per_pixel" else ".4f" if key == "classifier_accuracy" else ".2f"
             print(f"  {key} = {result[key]:{fmt}}" if isinstance(result[key], float) else f"  {key} = {result[key]}")
     return 0
+
+
+def sample_lines(s: dict) -> list[str]:
+    """The sample scores of an eval.json (``result["samples"]``) as lines of text, with the floor beside them."""
+    ref = s["reference"]
+    return [
+        f"{s['name']} ({s['n_samples']} samples vs {s['n_test']} test images): {s['frechet_distance']:.3f} "
+        f"(floor, {ref['what']}: {ref['frechet_distance']:.3f})",
+        f"precision {s['precision']:.3f}, recall {s['recall']:.3f} (k = {s['k']}; floor {ref['precision']:.3f}, "
+        f"{ref['recall']:.3f}; classifier test accuracy {s.get('classifier_test_accuracy') or float('nan'):.4f})",
+    ]
 
 
 def print_diagnostics(result: dict) -> None:
@@ -118,12 +135,16 @@ def cmd_info(args) -> int:
     print(f"re-create  {'no: ' + '; '.join(missing) if missing else 'yes, from config.json alone'}")
     if ev:
         if "nll" in ev:
+            bits = f" = {ev['bits_per_dim']:.4f} bits/dim" if "bits_per_dim" in ev else ""
             print(
-                f"eval       NLL {ev['nll']:.2f} ± {ev['nll_stderr']:.2f} nats (K={ev['k']}, {ev['split']}), "
+                f"eval       NLL {ev['nll']:.2f} ± {ev['nll_stderr']:.2f} nats{bits} (K={ev['k']}, {ev['split']}), "
                 f"ELBO {ev['elbo']:.2f}, KL {ev['kl']:.2f}, active units {ev['active_units']}"
             )
         else:
-            print("eval       " + ", ".join(f"{k}={v}" for k, v in ev.items()))
+            print("eval       " + ", ".join(f"{k}={v}" for k, v in ev.items() if k != "samples"))
+        if "samples" in ev:
+            for line in sample_lines(ev["samples"]):
+                print(f"samples    {line}")
     return 0
 
 

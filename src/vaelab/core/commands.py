@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field
 
-from vaelab.core.options import Bool, Cli, Float, Int, Options, PositiveFloat, PositiveInt, Str
+from vaelab.core.options import Bool, Cli, Float, Int, NonNegativeInt, Options, PositiveFloat, PositiveInt, Str
 
 Checkpoint = Literal["best", "last"]
 Split = Literal["test", "val", "train"]
@@ -50,6 +50,9 @@ class EvaluateOptions(Options):
     """auto, cpu, cuda, cuda:N or mps"""
     progress: Bool = True
     """a progress bar with the time left"""
+    samples: NonNegativeInt = 0
+    """score N prior samples: Fréchet distance, precision and recall in the features of the dataset's reference
+    classifier, beside training vs test images (default 0: none)"""
 
 
 DEFAULT_K = EvaluateOptions.default("k")  # the one default K of the importance-weighted NLL

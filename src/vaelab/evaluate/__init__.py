@@ -5,6 +5,7 @@ properties of latent spaces (``latent_metrics``) and the reference digit classif
 from __future__ import annotations
 
 from vaelab.core.commands import DEFAULT_K
+from vaelab.core.likelihoods import CONTINUOUS_LIKELIHOODS
 from vaelab.data import ImageDataset
 from vaelab.evaluate.nll import evaluate_nll, iw_log_likelihood
 from vaelab.evaluate.reconstruction import classifier_accuracy, evaluate_reconstruction
@@ -37,9 +38,10 @@ def evaluate(
         if model.has_classifier and data.labels is not None:
             result["classifier_accuracy"] = classifier_accuracy(model, data)
             result["classifier_note"] = "test accuracy of the guided VAE's own classifier on grey images"
-        if model.likelihood == "gaussian":
+        if model.likelihood in CONTINUOUS_LIKELIHOODS:
+            name = "Gaussian" if model.likelihood == "gaussian" else "continuous Bernoulli"
             result["nll_note"] = (
-                "Gaussian density of grey pixels (continuous): not comparable to Bernoulli NLLs "
+                f"{name} density of grey pixels (continuous): not comparable to Bernoulli NLLs "
                 "on binarized MNIST" + ("; conditional on the classifier's softmax" if model.has_classifier else "")
             )
         return result

@@ -19,6 +19,7 @@ import torch
 
 from vaelab.core.commands import DEFAULT_K
 from vaelab.core.errors import ConfigError
+from vaelab.core.likelihoods import DISCRETE_LIKELIHOODS, bits_per_dim, discretization_offset
 from vaelab.core.naming import option
 from vaelab.data import ImageDataset
 from vaelab.data.binarize import STATIC_TEST_SEED, binarize_static
@@ -128,14 +129,16 @@ def evaluate_nll(
         nested_ks: the K of the NLL-vs-K diagnostic; those <= k are reported (``nll_vs_k``).
 
     Returns:
-        All nats per image averaged over the split: ``nll`` (-log p(x) estimate with K samples) and
-        ``nll_stderr``; ``nll_vs_k``: ``[{"k", "nll", "nll_stderr"}]`` for each K of ``nested_ks`` <= k and k
-        itself, from the first K of the same samples (one pass); ``elbo`` (mean of the K log-weights) and
-        ``elbo_stderr``; ``elbo_gap`` = -nll - elbo (>= 0 in expectation: how far the ELBO is below the
-        estimate of log p(x)); ``recon_nll`` = -(elbo + kl); ``kl`` and, per stochastic layer (``layers``): its
-        KL, ``kl_per_dim`` (list of D_l values), ``active_units`` (Var_x E_q[z_u] > 0.01, Burda et al.) and
-        ``latent_dim``; top-level ``active_units`` / ``latent_dim`` summed over layers; ``warnings`` (e.g.
-        more than half a layer's units inactive: posterior collapse); and what they were measured on.
+        All nats per image averaged over the split: ``nll`` (-log p(x) estimate with K samples) and ``nll_stderr``; the
+        same in bits per dimension, ``bits_per_dim`` = (nll + ``bits_per_dim_offset``) / (D ln 2) and
+        ``bits_per_dim_stderr`` (offset D ln 256 for densities on [0, 1], 0 for discrete models;
+        ``vaelab.core.likelihoods.bits_per_dim``); ``nll_vs_k``: ``[{"k", "nll", "nll_stderr"}]`` for each K of
+        ``nested_ks`` <= k and k itself, from the first K of the same samples (one pass); ``elbo`` (mean of the K
+        log-weights) and ``elbo_stderr``; ``elbo_gap`` = -nll - elbo (>= 0 in expectation: how far the ELBO is below the
+        estimate of log p(x)); ``recon_nll`` = -(elbo + kl); ``kl`` and, per stochastic layer (``layers``): its KL,
+        ``kl_per_dim`` (list of D_l values), ``active_units`` (Var_x E_q[z_u] > 0.01, Burda et al.) and ``latent_dim``;
+        top-level ``active_units`` / ``latent_dim`` summed over layers; ``warnings`` (e.g. more than half a layer's
+        units inactive: posterior collapse); and what they were measured on.
 
     Raises:
         ConfigError: K < 1, or a model without a probabilistic encoder (use its own evaluation).
@@ -197,17 +200,7 @@ def evaluate_nll(
     elbo_mean = float(elbo.double().mean())
     kl_mean = float(kl_total.mean())
     return {
-        "dataset": data.name,
-        "split": data.split,
-        "n_images": n,
-        "likelihood": model.likelihood,
-        "binarization": bin_note,
-        "k": k,
-        "units": "nats per image (sum over pixels), mean over the split",
-        "nll": nll,
-        "nll_stderr": se(log_px[k]),
-        "nll_vs_k": nll_vs_k,
-        "nll_vs_k_note": "the estimate with the first K of the same K_max samples per image (one pass)",
+        **_summary(data, model, n, k, bin_note, nll, se(log_px[k]), nll_vs_k),
         "elbo": elbo_mean,
         "elbo_stderr": se(elbo),
         "elbo_gap": -nll - elbo_mean,
@@ -221,6 +214,40 @@ def evaluate_nll(
         "seed": seed,
         "seconds": seconds,
     }
+
+
+def _summary(data, model, n: int, k: int, bin_note: str, nll: float, nll_se: float, nll_vs_k: list) -> dict:
+    """The head of ``evaluate_nll``'s result: what was measured, the NLL in nats per image and in bits per
+    dimension (``bits_per_dim_offset`` nats: D ln 256 for a density on [0, 1] pixels, 0 for a discrete model)."""
+    dims = model.num_pixels
+    offset = discretization_offset(model.likelihood, dims)
+    return {
+        "dataset": data.name,
+        "split": data.split,
+        "n_images": n,
+        "likelihood": model.likelihood,
+        "binarization": bin_note,
+        "k": k,
+        "units": "nats per image (sum over pixels), mean over the split; bits_per_dim: bits per dimension",
+        "nll": nll,
+        "nll_stderr": nll_se,
+        "bits_per_dim": bits_per_dim(nll, dims, offset),
+        "bits_per_dim_stderr": bits_per_dim(nll_se, dims),
+        "bits_per_dim_offset": offset,
+        "bits_per_dim_note": _bits_note(model.likelihood, dims),
+        "nll_vs_k": nll_vs_k,
+        "nll_vs_k_note": "the estimate with the first K of the same K_max samples per image (one pass)",
+    }
+
+
+def _bits_note(likelihood: str, dims: int) -> str:
+    if likelihood in DISCRETE_LIKELIHOODS:
+        unit = "binarized pixels" if likelihood == "bernoulli" else "8-bit pixel values"
+        return f"(nll) / ({dims} ln 2): a probability of the {unit}, no offset"
+    return (
+        f"(nll + {dims} ln 256) / ({dims} ln 2): a density of [0, 1] pixels made a probability of their 256 values "
+        "(bins of width 1/256; Theis et al. 2016)"
+    )
 
 
 def active_units(mu: torch.Tensor, threshold: float = ACTIVE_UNIT_THRESHOLD) -> int:

@@ -1,20 +1,30 @@
-"""The reference MNIST classifier: a small CNN that judges generated digits; train, save and load it
-(``vaelab classifier train``; default ``runs/mnist-classifier``).
+"""The reference classifier of a labelled dataset: a small CNN that judges generated images and gives the feature
+space of the sample scores (``vaelab.evaluate.sample_quality``); train, save and load it (``vaelab classifier
+train``; default ``runs/mnist-classifier``), or get the one cached per dataset (``classifier_for_dataset``).
+
+It is dataset-agnostic: ``fit_classifier`` takes images ``(N, C, H, W)`` in [0, 1] and labels ``(N,)`` of any
+size and number of classes; ``classifier_for_dataset`` trains it once per dataset on the dataset's training split
+and keeps it in the per-user cache (``CACHE/reference-classifiers/<dataset>-<hash>/``).
 
 The folder looks like a run: ``config.json``, ``checkpoints/best.pt`` (``{"model": "mnist-classifier",
 "model_config", "model_state"}``, read with ``weights_only=True``), ``metrics.jsonl`` (one record per epoch with
 the training loss and validation accuracy) and ``eval.json`` (test accuracy on the full 10,000-image test set).
-Architecture: Conv(1->32, 3x3, pad 1) ReLU MaxPool2 -> Conv(32->64, 3x3, pad 1) ReLU MaxPool2 -> Flatten ->
-Linear(64*7*7 -> 128) ReLU Dropout(0.25) -> Linear(128 -> 10). Input ``(N, 1, 28, 28)`` grey pixels in [0, 1];
-output logits ``(N, 10)``. It is not a latent-variable model, so it is not in the model registry.
+Architecture: Conv(C->32, 3x3, pad 1) ReLU MaxPool2 -> Conv(32->64, 3x3, pad 1) ReLU MaxPool2 -> Flatten ->
+Linear(64*(H/4)*(W/4) -> 128) ReLU Dropout(0.25) -> Linear(128 -> classes). Input ``(N, C, H, W)`` pixels in
+[0, 1] (MNIST: ``(N, 1, 28, 28)``, 10 classes); output logits. ``embed`` gives the 128 features after the hidden
+ReLU (the penultimate layer), the space of the Fréchet distance and of precision and recall. It is not a
+latent-variable model, so it is not in the model registry.
 
-It judges generated digits (``vaelab compare``'s completeness, the guided VAE's test).
+It judges generated digits (``vaelab compare``'s completeness, the guided VAE's test) and scores samples.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -57,7 +67,7 @@ class ClassifierConfig:
         return cfg
 
 
-class DigitClassifier(nn.Module):
+class ReferenceClassifier(nn.Module):
     """Small CNN (module docstring). ``forward(x (N, C, H, W)) -> logits (N, num_classes)``."""
 
     def __init__(self, config: ClassifierConfig | None = None):
@@ -86,6 +96,20 @@ class DigitClassifier(nn.Module):
         return self.head(self.features(x))
 
     @torch.no_grad()
+    def embed(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """The penultimate layer's features (after the hidden ReLU, before dropout and the output layer) of images
+        ``x (N, C, H, W)`` in [0, 1]: ``(N, hidden)`` float32 on the CPU, computed in eval mode in batches."""
+        was = self.training
+        self.eval()
+        dev = next(self.parameters()).device
+        parts = [
+            self.head[:2](self.features(x[i : i + batch_size].to(dev))).float().cpu()
+            for i in range(0, len(x), batch_size)
+        ]
+        self.train(was)
+        return torch.cat(parts) if parts else torch.zeros(0, int(self.config.hidden))
+
+    @torch.no_grad()
     def predict_proba(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
         """Softmax probabilities ``(N, num_classes)`` for images ``x (N, C, H, W)`` in [0, 1] (eval mode)."""
         was = self.training
@@ -102,11 +126,79 @@ class DigitClassifier(nn.Module):
         return out
 
 
+DigitClassifier = ReferenceClassifier  # the name it had when it judged digits only
+
+
 @torch.no_grad()
-def accuracy(model: DigitClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
+def accuracy(model: ReferenceClassifier, images: torch.Tensor, labels: torch.Tensor) -> float:
     """Share of ``images (N, C, H, W)`` whose argmax class equals ``labels (N,)``."""
     probs = model.predict_proba(images)
     return float((probs.argmax(1) == labels).double().mean()) if len(labels) else float("nan")
+
+
+def fit_classifier(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    val_images: torch.Tensor | None = None,
+    val_labels: torch.Tensor | None = None,
+    epochs: int = 2,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    channels: tuple[int, int] = (32, 64),
+    progress: bool = True,
+    on_epoch=None,
+) -> ReferenceClassifier:
+    """Train the reference CNN (module docstring) with Adam and cross-entropy on any labelled images.
+
+    Args:
+        images: ``(N, C, H, W)`` float pixels in [0, 1] (any C, H, W >= 4). labels: ``(N,)`` int64 classes 0..K-1.
+        val_images, val_labels: an optional validation split (its accuracy is logged each epoch).
+        epochs, batch_size, lr, seed: training; ``channels``: the two conv layers' widths.
+        on_epoch: called with each epoch's record ``{"epoch", "train_ce", "val_accuracy", "time_s"}``.
+
+    Returns:
+        The trained classifier (eval mode).
+
+    Raises:
+        ConfigError: bad epochs / batch size, no labels, or labels that do not fit the images.
+    """
+    from tqdm.auto import tqdm
+
+    if int(epochs) < 1 or int(batch_size) < 1:
+        raise ConfigError(f"--epochs {epochs} / --batch-size {batch_size}: expected integers >= 1")
+    if labels is None or len(labels) != len(images) or len(images) == 0:
+        raise ConfigError("classifier: expected one label per image (a labelled dataset with images)")
+    torch.manual_seed(int(seed))
+    cfg = ClassifierConfig(
+        image_shape=tuple(images.shape[1:]), channels=tuple(channels), num_classes=max(2, int(labels.max()) + 1)
+    )
+    model = ReferenceClassifier(cfg)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    g = torch.Generator().manual_seed(int(seed))
+    n = len(images)
+    for epoch in range(1, int(epochs) + 1):
+        t0 = time.perf_counter()
+        model.train()
+        perm = torch.randperm(n, generator=g)
+        total, steps = 0.0, math.ceil(n / batch_size)
+        for i in tqdm(range(steps), desc=f"classifier epoch {epoch}/{epochs}", disable=not progress, leave=False):
+            idx = perm[i * batch_size : (i + 1) * batch_size]
+            loss = F.cross_entropy(model(images[idx]), labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        has_val = val_images is not None and len(val_images) > 0
+        record = {
+            "epoch": epoch,
+            "train_ce": total / n,
+            "val_accuracy": accuracy(model, val_images, val_labels) if has_val else None,
+            "time_s": time.perf_counter() - t0,
+        }
+        if on_epoch is not None:
+            on_epoch(record)
+    return model.eval()
 
 
 def train_classifier(
@@ -121,83 +213,70 @@ def train_classifier(
     val_size: int | None = None,
     channels: tuple[int, int] = (32, 64),
     progress: bool = True,
+    dataset_config: dict | None = None,
 ) -> dict:
-    """Train the small CNN of ``vaelab.evaluate.reference_classifier`` with Adam on grey images; write ``out_dir``.
+    """Train the reference classifier on a labelled dataset's training split (``fit_classifier``); write
+    ``out_dir``.
 
-    ``channels`` are the two conv layers' widths (smaller for quick tests); ``limit`` keeps the first N training
-    images; the test accuracy is always measured on the full test split.
+    ``dataset_config`` (a run's ``config.json`` ``dataset`` section: name, image size, ...) replaces ``dataset``
+    and ``val_size`` when given; ``channels`` are the two conv layers' widths (smaller for quick tests); ``limit``
+    keeps the first N training images; the test accuracy is always measured on the full test split.
 
     Returns: the ``eval.json`` dict (``test_accuracy`` on the full test split, ``val_accuracy``, epochs, seconds).
 
     Raises:
         ConfigError: bad epochs / batch size, an unlabelled dataset, or ``out_dir`` already holding a run.
     """
-    from tqdm.auto import tqdm
+    from vaelab.data import load_dataset_from_config
 
-    from vaelab.data import load_dataset
-
-    if int(epochs) < 1 or int(batch_size) < 1:
-        raise ConfigError(f"--epochs {epochs} / --batch-size {batch_size}: expected integers >= 1")
     out = Path(out_dir)  # laid out like a run folder (config.json, checkpoints/best.pt, metrics.jsonl, eval.json)
     if (out / "config.json").is_file():
         raise ConfigError(f"{out} already holds a run; remove it or choose another --out")
-    train = load_dataset(dataset, "train", data_dir, val_size=val_size, limit=limit)
-    val = load_dataset(dataset, "val", data_dir, val_size=val_size)
-    test = load_dataset(dataset, "test", data_dir)
+    ds = {"name": dataset, "val_size": val_size} if dataset_config is None else dict(dataset_config)
+    ds.pop("limit", None)
+    train = load_dataset_from_config(ds, "train", data_dir, limit)
+    val = load_dataset_from_config(ds, "val", data_dir)
+    test = load_dataset_from_config(ds, "test", data_dir)
     if train.labels is None:
-        raise ConfigError(f"--dataset {dataset}: has no labels; the classifier needs a labelled dataset")
-    torch.manual_seed(int(seed))
-    cfg = ClassifierConfig(
-        image_shape=train.image_shape, channels=tuple(channels), num_classes=int(train.labels.max()) + 1
-    )
-    model = DigitClassifier(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    g = torch.Generator().manual_seed(int(seed))
+        raise ConfigError(f"--dataset {ds['name']}: has no labels; the classifier needs a labelled dataset")
     out.mkdir(parents=True, exist_ok=True)
     config = {
         "name": out.name,
         "model": CLASSIFIER_NAME,
-        "model_config": cfg.to_dict(),
-        "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed},
-        "dataset": {"name": dataset, "limit": limit, "val_size": val_size, "n_train": len(train), "n_val": len(val)},
+        "train": {"epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed, "channels": list(channels)},
+        "dataset": {**ds, "limit": limit, "n_train": len(train), "n_val": len(val)},
     }
     atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     t_start = time.perf_counter()
-    n = len(train)
-    for epoch in range(1, int(epochs) + 1):
-        t0 = time.perf_counter()
-        model.train()
-        perm = torch.randperm(n, generator=g)
-        total, steps = 0.0, math.ceil(n / batch_size)
-        for i in tqdm(range(steps), desc=f"classifier epoch {epoch}/{epochs}", disable=not progress, leave=False):
-            idx = perm[i * batch_size : (i + 1) * batch_size]
-            loss = F.cross_entropy(model(train.images[idx]), train.labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        record = {
-            "epoch": epoch,
-            "train_ce": total / n,
-            "val_accuracy": accuracy(model, val.images, val.labels) if len(val) else None,
-            "time_s": time.perf_counter() - t0,
-        }
+    records = []
+
+    def log(record: dict) -> None:
+        records.append(record)
         append_line(out / "metrics.jsonl", json.dumps(record))
         if progress:
             print(
-                f"epoch {epoch}/{epochs} train_ce={record['train_ce']:.4f} val_accuracy={record['val_accuracy']}",
+                f"epoch {record['epoch']}/{epochs} train_ce={record['train_ce']:.4f} "
+                f"val_accuracy={record['val_accuracy']}",
                 file=sys.stderr,
             )
-    state = {"model": CLASSIFIER_NAME, "model_config": cfg.to_dict(), "model_state": model.state_dict()}
-    save_checkpoint(out / "checkpoints" / "best.pt", state)
+
+    model = fit_classifier(
+        train.images, train.labels, val.images, val.labels, epochs, batch_size, lr, seed, channels, progress, log
+    )
+    cfg = model.config.to_dict()
+    atomic_write_text(out / "config.json", json.dumps({**config, "model_config": cfg}, indent=2, sort_keys=True) + "\n")
+    save_checkpoint(
+        out / "checkpoints" / "best.pt",
+        {"model": CLASSIFIER_NAME, "model_config": cfg, "model_state": model.state_dict()},
+    )
     result = {
-        "dataset": dataset,
+        "dataset": ds["name"],
         "split": "test",
         "n_images": len(test),
         "test_accuracy": accuracy(model, test.images, test.labels),
-        "val_accuracy": record["val_accuracy"],
+        "val_accuracy": records[-1]["val_accuracy"],
         "epochs": int(epochs),
-        "n_train": n,
+        "n_train": len(train),
         "seconds": time.perf_counter() - t_start,
         "threads": torch.get_num_threads(),
     }
@@ -205,7 +284,7 @@ def train_classifier(
     return result
 
 
-def load_classifier(path=DEFAULT_CLASSIFIER_DIR) -> DigitClassifier:
+def load_classifier(path=DEFAULT_CLASSIFIER_DIR) -> ReferenceClassifier:
     """The reference classifier saved in folder ``path`` (eval mode, CPU).
 
     Raises:
@@ -220,9 +299,64 @@ def load_classifier(path=DEFAULT_CLASSIFIER_DIR) -> DigitClassifier:
     state = load_checkpoint(ckpt)
     if state.get("model") != CLASSIFIER_NAME:
         raise CheckpointError(f"{ckpt}: holds model {state.get('model')!r}, not the reference classifier")
-    model = DigitClassifier(ClassifierConfig.from_dict(state["model_config"]))
+    model = ReferenceClassifier(ClassifierConfig.from_dict(state["model_config"]))
     try:
         model.load_state_dict(state["model_state"])
     except RuntimeError as exc:
         raise CheckpointError(f"{ckpt}: weights do not fit the classifier ({exc})") from exc
     return model.eval()
+
+
+CACHE_FOLDER = "reference-classifiers"
+_RUN_ONLY_KEYS = ("limit", "val_size", "data_dir", "n_train", "n_val", "skip_bad_images")
+"""keys of a run's dataset section that do not change which dataset (and image size) the classifier is for"""
+
+
+def classifier_cache_path(dataset: dict | str) -> Path:
+    """Where the reference classifier of ``dataset`` (a name, or a run's ``config.json`` ``dataset`` section) is
+    cached: ``CACHE/reference-classifiers/<dataset label>-<10 hex digits of SHA-256 of its identifying keys>``
+    (``CACHE``: ``vaelab.data.catalog.cache_dir()``). One per dataset and image size, whatever run asks."""
+    from vaelab.data import dataset_label
+    from vaelab.data.catalog import cache_dir
+
+    ds = {"name": dataset} if isinstance(dataset, str) else dict(dataset)
+    ident = {k: v for k, v in ds.items() if k not in _RUN_ONLY_KEYS and v is not None}
+    digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:10]
+    return cache_dir() / CACHE_FOLDER / f"{dataset_label(ds['name'])}-{digest}"
+
+
+def classifier_for_dataset(dataset: dict | str, data_dir=None, progress: bool = True, **train_options):
+    """The reference classifier of a labelled dataset, trained on first use and cached (``classifier_cache_path``).
+
+    Args:
+        dataset: a dataset name or a run's ``config.json`` ``dataset`` section.
+        data_dir: where the data lives (default: as recorded / the usual places).
+        train_options: ``train_classifier``'s options for a first training (epochs, limit, channels, ...); a cached
+            classifier is used as it is.
+
+    Returns:
+        ``(classifier, path, info)``: the model (eval mode, CPU), its folder and its ``eval.json`` (test accuracy).
+
+    Raises:
+        ConfigError: an unlabelled dataset. DatasetError: the data cannot be loaded. CheckpointError: a cached
+        classifier that cannot be read (the message names the folder to remove).
+    """
+    from filelock import FileLock
+
+    path = classifier_cache_path(dataset)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path) + ".lock"):
+        if not (path / "checkpoints" / "best.pt").is_file():
+            ds = {"name": dataset} if isinstance(dataset, str) else dict(dataset)
+            tmp = path.with_name(f"{path.name}.partial-{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            if progress:
+                print(f"training the reference classifier of {ds['name']} once, into {path}", file=sys.stderr)
+            train_classifier(tmp, data_dir=data_dir, progress=progress, dataset_config=ds, **train_options)
+            shutil.rmtree(path, ignore_errors=True)  # a folder left without a checkpoint by an interrupted run
+            os.replace(tmp, path)
+    try:
+        info = json.loads((path / "eval.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}/eval.json: unreadable ({exc}); remove {path} to train it again") from exc
+    return load_classifier(path), path, info

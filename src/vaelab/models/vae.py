@@ -2,7 +2,8 @@
 
 Encoder q(z|x) = N(mu(x), diag(exp(logvar(x)))), prior p(z) = N(0, I), decoder p(x|z) Bernoulli (logits),
 Gaussian (mean sigmoid(.), fixed or learned std), discretized logistic (location sigmoid(.), fixed or learned scale;
-8-bit pixels) or continuous Bernoulli (logits; ``vaelab.core.likelihoods`` gives each formula). Training minimises, per image, in nats:
+8-bit pixels) or continuous Bernoulli (logits; ``vaelab.core.likelihoods`` gives each formula). Training
+minimises, per image, in nats:
 
     loss = recon_nll + beta * kl,   recon_nll = -1/k sum_i log p(x | z_i),   z_i = mu + exp(logvar / 2) * eps_i
 
