@@ -124,3 +124,22 @@ def test_evaluate_samples_on_a_small_real_mnist_run(tmp_path, mnist_vae_run, dat
     assert 0 <= s["precision"] <= 1 and 0 <= s["recall"] < floor["recall"]
     assert main(["info", str(run)]) == 0
     assert "samples    Fréchet distance, vaelab MNIST classifier features" in capsys.readouterr().out
+    _scores_reach_the_card_and_the_leaderboard(run, ev)
+
+
+def _scores_reach_the_card_and_the_leaderboard(run, ev):
+    from vaelab.train.pack import card_front_matter, model_card, read_front_matter
+    from vaelab.viz.leaderboard import render_leaderboard
+
+    config = json.loads((run / "config.json").read_text())
+    front = card_front_matter(config, ev, [], 3)
+    card = model_card(front, config)
+    back = read_front_matter(card)["metrics"]
+    assert back["bits_per_dim"] == pytest.approx(ev["bits_per_dim"])
+    assert back["samples"]["frechet_distance"] == pytest.approx(ev["samples"]["frechet_distance"])
+    assert back["samples"]["floor_recall"] == pytest.approx(ev["samples"]["reference"]["recall"])
+    assert f"Fréchet distance, vaelab MNIST classifier features {ev['samples']['frechet_distance']:.3f}" in card
+    record = {"recipe": "toy", "nll": ev["nll"], "nll_stderr": ev["nll_stderr"], "k": 5, "epochs_run": 3}
+    board = render_leaderboard([], [{**record, "bits_per_dim": ev["bits_per_dim"], "samples": ev["samples"]}])
+    assert f"{ev['bits_per_dim']:.4f} bits/dim" in board
+    assert f"precision {ev['samples']['precision']:.3f} / recall {ev['samples']['recall']:.3f}" in board

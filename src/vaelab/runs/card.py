@@ -7,8 +7,9 @@ The front matter is the Hub's model-card metadata (https://huggingface.co/docs/h
   ``DATASET_TERMS``, else ``unknown``), ``tags``, ``datasets`` (the Hub's id of the training data, where it has
   one), ``pipeline_tag`` (``unconditional-image-generation`` for models that sample);
 * ``model-index``: one metric entry per number ``vaelab evaluate`` measured (``eval.json``): the NLL with K, the
-  split and the binarization in its ``args`` (and the split in the dataset entry), the ELBO, KL, active units,
-  or a deterministic model's reconstruction error and PSNR;
+  split and the binarization in its ``args`` (and the split in the dataset entry), bits per dimension, the ELBO,
+  KL, active units, or a deterministic model's reconstruction error and PSNR; with ``--samples``, the Fréchet
+  distance, precision and recall of the samples, each with its floor (training against test images) in ``args``;
 * ``vaelab``: what the Hub has no field for (model family, image shape, latent dimension, training time, hardware,
   the checkpoint's epoch).
 
@@ -43,6 +44,7 @@ HUB_LICENSES = (
 # (metric type, eval.json key, name on the Hub)
 METRICS = (
     ("nll", "nll", "NLL (importance-weighted, nats per image)"),
+    ("bits_per_dim", "bits_per_dim", "NLL in bits per dimension"),
     ("elbo", "elbo", "ELBO (nats per image)"),
     ("kl", "kl", "KL(q(z|x) || p(z)) (nats per image)"),
     ("active_units", "active_units", "active units"),
@@ -52,6 +54,9 @@ METRICS = (
     ("psnr", "psnr_noisy_db", "PSNR of the noisy input (dB)"),
     ("psnr", "psnr_denoised_db", "PSNR of the denoised output (dB)"),
     ("accuracy", "classifier_accuracy", "reference classifier's accuracy on samples"),
+    ("frechet_distance", "samples.frechet_distance", "samples.name"),
+    ("precision", "samples.precision", "precision of the samples (Kynkäänniemi et al. 2019, k-NN manifolds)"),
+    ("recall", "samples.recall", "recall of the samples (Kynkäänniemi et al. 2019, k-NN manifolds)"),
 )
 
 
@@ -83,12 +88,17 @@ def _eval_results(config: dict, ev: dict | None, probabilistic: bool) -> list:
     hub_id = DATASET_TERMS.get(name, (None, None))[1]
     out = []
     for metric, key, label in METRICS:
-        if key not in ev:
+        raw = _lookup(ev, key)
+        if raw is None:
             continue
         args = {"split": ev.get("split"), "binarization": ev.get("binarization")}
         if key == "nll":  # the NLL's entry states its K, split and binarization itself
             args = {"k": ev.get("k"), "stderr": ev.get("nll_stderr"), **args}
-        value = ev[key] if isinstance(ev[key], int) else round(float(ev[key]), 4)
+        if key.startswith("samples."):  # vaelab evaluate --samples: N, k and the floor (training vs test images)
+            s, field = ev["samples"], key.split(".")[1]
+            args = {"n_samples": s["n_samples"], "k": s["k"], "floor": round(s["reference"][field], 4), **args}
+            label = _lookup(ev, label) if label.startswith("samples.") else label
+        value = raw if isinstance(raw, int) else round(float(raw), 4)
         out.append(
             EvalResult(
                 task_type="unconditional-image-generation" if probabilistic else "image-to-image",
@@ -103,6 +113,13 @@ def _eval_results(config: dict, ev: dict | None, probabilistic: bool) -> list:
             )
         )
     return out
+
+
+def _lookup(ev: dict, key: str):
+    """``ev[key]``, or ``ev[a][b]`` for a dotted key ``a.b``; None where absent."""
+    for part in key.split("."):
+        ev = ev.get(part) if isinstance(ev, dict) else None
+    return ev
 
 
 def card_data(config: dict, ev: dict | None, metrics: list[dict], epoch: int | None, license: str | None = None):
@@ -173,6 +190,8 @@ def _numbers(ev: dict | None) -> str:
             f"Test NLL **{ev['nll']:.2f} ± {ev['nll_stderr']:.2f} nats** per image (importance-weighted, "
             f"K = {ev['k']}, {ev['split']} split of {ev['n_images']} images, binarization: {ev['binarization']}); "
             f"ELBO {ev['elbo']:.2f}."
+            + (f" In bits per dimension: {ev['bits_per_dim']:.4f}." if "bits_per_dim" in ev else "")
+            + _sample_sentence(ev.get("samples"))
         )
     if ev and "sq_error" in ev:
         psnr = f", PSNR {ev['psnr_db']:.2f} dB" if "psnr_db" in ev else ""
@@ -181,6 +200,18 @@ def _numbers(ev: dict | None) -> str:
             f"{psnr} ({ev['split']} split of {ev['n_images']} images)."
         )
     return "Not evaluated."
+
+
+def _sample_sentence(s: dict | None) -> str:
+    """The card's sentence on ``vaelab evaluate --samples``: the scores and their floor; empty without them."""
+    if not s:
+        return ""
+    ref = s["reference"]
+    return (
+        f" Samples ({s['n_samples']}): {s['name']} {s['frechet_distance']:.3f}, precision {s['precision']:.3f}, "
+        f"recall {s['recall']:.3f} (k = {s['k']}; {ref['what']}: {ref['frechet_distance']:.3f}, "
+        f"{ref['precision']:.3f}, {ref['recall']:.3f})."
+    )
 
 
 def model_card(config: dict, ev: dict | None, metrics: list[dict], epoch: int | None, license: str | None = None):

@@ -68,7 +68,8 @@ def result_record(
         "epochs_run", "epochs_protocol", "shorter_than_protocol", "stopped_early", "checkpoint",
         "checkpoint_epoch", "train_seconds", "eval_seconds",
         "wall_seconds", "hardware", "elbo", "active_units", "layers", "nll_vs_k", "deviations", "model",
-        "model_config"}``; nats per image, seconds.
+        "model_config"}`` and, where ``evaluation`` has them, ``bits_per_dim`` and ``samples`` (the sample scores);
+        nats per image, seconds.
     """
     epochs_run = int(metrics[-1]["epoch"]) if metrics else 0
     train_seconds = float(sum(r.get("time_s", 0.0) for r in metrics))
@@ -117,6 +118,7 @@ def result_record(
         "deviations": deviations,
         "model": config["model"],
         "model_config": config["model_config"],
+        **{key: evaluation[key] for key in ("bits_per_dim", "samples") if key in evaluation},
     }
 
 

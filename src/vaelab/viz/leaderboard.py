@@ -30,6 +30,19 @@ def _count(value) -> str:
     return f"{value:,}" if isinstance(value, int) else "?"
 
 
+def sample_details(s: dict | None) -> list[str]:
+    """A row's sample scores (``vaelab evaluate --samples``) as note text, each beside its floor (training images
+    against the test images); empty without them."""
+    if not s:
+        return []
+    ref = s["reference"]
+    return [
+        f"{s['name']} {s['frechet_distance']:.3f} (floor {ref['frechet_distance']:.3f}), precision "
+        f"{s['precision']:.3f} / recall {s['recall']:.3f} (floor {ref['precision']:.3f} / {ref['recall']:.3f}; "
+        f"k = {s['k']}, {s['n_samples']} samples)"
+    ]
+
+
 def best_result(results: list[dict]) -> dict | None:
     """Of several results of one recipe, the one that ran the most epochs (then: more test images, lower NLL)."""
     if not results:
@@ -142,6 +155,9 @@ def render_leaderboard(recipes: list[Recipe], results: list[dict], relays: list[
             details[-1] += f" (paper: {r['paper_active_units']})"
         if r.get("nll_vs_k"):
             details.append("NLL vs K: " + ", ".join(f"{e['k']:,}: {e['nll']:.2f}" for e in r["nll_vs_k"]))
+        if r.get("bits_per_dim") is not None:
+            details.append(f"{r['bits_per_dim']:.4f} bits/dim")
+        details += sample_details(r.get("samples"))
         notes.append(f"- `{name}` ({'; '.join(details)}); differs from the paper's protocol in:")
         notes += [f"  - {d}" for d in r.get("deviations", [])]
     lines += render_relays(list(relays))

@@ -72,6 +72,26 @@ def data_uri(path: str | Path) -> str:
     return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
 
 
+def _sample_rows(s: dict | None) -> list[dict]:
+    """The report's rows of ``vaelab evaluate --samples`` (eval.json's ``samples``): each score beside its floor
+    (training images against the test images)."""
+    if not s:
+        return []
+    ref, n = s["reference"], f"{s['n_samples']} samples vs {s['n_test']} test images"
+    return [
+        {
+            "name": f"{s['name']} ({n}; floor: {ref['what']})",
+            "value": f"{s['frechet_distance']:.3f} (floor {ref['frechet_distance']:.3f})",
+            "unit": "",
+        },
+        {
+            "name": f"precision / recall, k = {s['k']} (Kynkäänniemi et al. 2019)",
+            "value": f"{s['precision']:.3f} / {s['recall']:.3f} (floor {ref['precision']:.3f} / {ref['recall']:.3f})",
+            "unit": "",
+        },
+    ]
+
+
 def _fmt(v) -> str:
     """A value as table text (not yet HTML-escaped: the template escapes it)."""
     if isinstance(v, bool) or v is None:
@@ -114,6 +134,12 @@ def _eval_context(ev: dict | None, latent_dim: int) -> dict | None:
             se = ev.get(f"{key}_stderr")
             val = f"{ev[key]:.2f}" + (f" ± {se:.2f}" if isinstance(se, float) else "")
             rows.append({"name": text, "value": val, "unit": "nats per image"})
+    if "bits_per_dim" in ev:
+        val = f"{ev['bits_per_dim']:.4f} ± {ev.get('bits_per_dim_stderr', float('nan')):.4f}"
+        rows.append(
+            {"name": f"NLL in bits per dimension: {ev.get('bits_per_dim_note', '')}", "value": val, "unit": "bits/dim"}
+        )
+    rows += _sample_rows(ev.get("samples"))
     if "active_units" in ev:
         rows.append(
             {
@@ -141,6 +167,11 @@ def _eval_context(ev: dict | None, latent_dim: int) -> dict | None:
         "seconds",
         "units",
         "dataset",
+        "bits_per_dim",
+        "bits_per_dim_stderr",
+        "bits_per_dim_offset",
+        "bits_per_dim_note",
+        "samples",
     }
     for key, value in ev.items():  # numbers other models add (e.g. classifier accuracy)
         if key not in known:
