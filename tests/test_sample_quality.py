@@ -128,16 +128,21 @@ def test_evaluate_samples_on_a_small_real_mnist_run(tmp_path, mnist_vae_run, dat
 
 
 def _scores_reach_the_card_and_the_leaderboard(run, ev):
-    from vaelab.train.pack import card_front_matter, model_card, read_front_matter
+    from huggingface_hub import ModelCard
+
+    from vaelab.train.card import model_card
     from vaelab.viz.leaderboard import render_leaderboard
 
     config = json.loads((run / "config.json").read_text())
-    front = card_front_matter(config, ev, [], 3)
-    card = model_card(front, config)
-    back = read_front_matter(card)["metrics"]
-    assert back["bits_per_dim"] == pytest.approx(ev["bits_per_dim"])
-    assert back["samples"]["frechet_distance"] == pytest.approx(ev["samples"]["frechet_distance"])
-    assert back["samples"]["floor_recall"] == pytest.approx(ev["samples"]["reference"]["recall"])
+    card = model_card(config, ev, [], 3)
+    entries = ModelCard(card).data.to_dict()["model-index"][0]["results"]
+    metrics = {m["type"]: m for e in entries for m in e["metrics"]}
+    assert metrics["bits_per_dim"]["value"] == pytest.approx(ev["bits_per_dim"], abs=1e-4)
+    fd = metrics["frechet_distance"]
+    assert fd["name"] == "Fréchet distance, vaelab MNIST classifier features"
+    assert fd["value"] == pytest.approx(ev["samples"]["frechet_distance"], abs=1e-4)
+    assert fd["args"]["floor"] == pytest.approx(ev["samples"]["reference"]["frechet_distance"], abs=1e-4)
+    assert metrics["recall"]["value"] == pytest.approx(ev["samples"]["recall"], abs=1e-4)
     assert f"Fréchet distance, vaelab MNIST classifier features {ev['samples']['frechet_distance']:.3f}" in card
     record = {"recipe": "toy", "nll": ev["nll"], "nll_stderr": ev["nll_stderr"], "k": 5, "epochs_run": 3}
     board = render_leaderboard([], [{**record, "bits_per_dim": ev["bits_per_dim"], "samples": ev["samples"]}])
