@@ -97,6 +97,16 @@ def test_the_reference_classifier_takes_any_labelled_images():
     assert model.embed(x).shape == (200, 128)
 
 
+def test_sample_scores_need_a_labelled_dataset(data_dir):
+    from vaelab.core.errors import ConfigError
+    from vaelab.evaluate.sample_quality import evaluate_samples
+    from vaelab.models.registry import build_model
+
+    model = build_model("vae", {"image_shape": (1, 28, 20), "hidden": [8], "latent_dim": 2})
+    with pytest.raises(ConfigError, match="--samples: dataset frey-face has no labels"):
+        evaluate_samples(model, {"name": "frey-face", "data_dir": str(data_dir)}, 10)
+
+
 def test_evaluate_samples_on_a_small_real_mnist_run(tmp_path, mnist_vae_run, data_dir, capsys):
     from vaelab.cli.main import main
     from vaelab.evaluate.reference_classifier import classifier_cache_path, classifier_for_dataset

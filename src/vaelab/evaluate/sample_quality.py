@@ -189,9 +189,14 @@ def evaluate_samples(model, dataset: dict, n: int, data_dir=None, k: int = DEFAU
     """
     from vaelab.evaluate.reference_classifier import classifier_for_dataset
 
-    classifier, path, info = classifier_for_dataset(dataset, data_dir, progress=progress)
     train = load_dataset_from_config(dataset, "train", data_dir)
+    if train.labels is None:
+        raise ConfigError(
+            f"--samples: dataset {dataset['name']} has no labels, so it has no reference classifier to give the "
+            "sample scores' feature space; expected a labelled dataset (e.g. mnist)"
+        )
     test = load_dataset_from_config(dataset, "test", data_dir)
+    classifier, path, info = classifier_for_dataset(dataset, data_dir, progress=progress)
     out = sample_scores(model, classifier, train, test, n, k, seed)
     out["classifier"] = str(path)
     out["classifier_test_accuracy"] = info.get("test_accuracy")
