@@ -135,6 +135,22 @@ def test_evaluate_samples_on_a_small_real_mnist_run(tmp_path, mnist_vae_run, dat
     assert main(["info", str(run)]) == 0
     assert "samples    Fréchet distance, vaelab MNIST classifier features" in capsys.readouterr().out
     _scores_reach_the_card_and_the_leaderboard(run, ev)
+    _packs_keep_the_scores_and_refuse_malformed_ones(run, tmp_path, ev)
+
+
+def _packs_keep_the_scores_and_refuse_malformed_ones(run, tmp_path, ev):
+    from vaelab.core.errors import PackError
+    from vaelab.train.pack import pack_run
+    from vaelab.train.pack_read import check_pack, read_eval
+
+    packed = pack_run(run, tmp_path / "packed")
+    check_pack(packed)
+    assert read_eval(packed)["samples"]["recall"] == ev["samples"]["recall"]
+    bad = json.loads((packed / "eval.json").read_text())
+    bad["samples"]["frechet_distance"] = "low"
+    (packed / "eval.json").write_text(json.dumps(bad))
+    with pytest.raises(PackError, match="frechet_distance"):
+        read_eval(packed)
 
 
 def _scores_reach_the_card_and_the_leaderboard(run, ev):

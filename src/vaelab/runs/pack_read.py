@@ -87,8 +87,26 @@ CONFIG = Fields(
 )
 _NUMBERS = ("nll", "nll_stderr", "elbo", "elbo_stderr", "elbo_gap", "recon_nll", "kl", "active_unit_threshold",
             "sq_error", "mse_per_pixel", "psnr_db", "psnr_noisy_db", "psnr_denoised_db", "classifier_accuracy",
-            "seconds")  # fmt: skip
-_TEXTS = ("dataset", "likelihood", "binarization", "units", "checkpoint", "nll_vs_k_note")
+            "seconds", "bits_per_dim", "bits_per_dim_stderr", "bits_per_dim_offset")  # fmt: skip
+_TEXTS = ("dataset", "likelihood", "binarization", "units", "checkpoint", "nll_vs_k_note", "bits_per_dim_note")
+_SCORES = {"frechet_distance": NUM, "precision": NUM, "recall": NUM}
+SAMPLE_SCORES = Fields(  # vaelab evaluate --samples (vaelab.evaluate.sample_quality)
+    {
+        **_SCORES,
+        "n_samples": INT1,
+        "n_test": INT1,
+        "k": INT1,
+        "name": STR,
+        "feature_space": STR,
+        "samples": STR,
+        "seed": INT0,
+        "seconds": NUM,
+        "classifier": STR,
+        "classifier_test_accuracy": Kind(lambda v: v is None or is_num(v), "a finite number or null"),
+        "reference": Fields({**_SCORES, "what": STR}, required=(*_SCORES, "what")),
+    },
+    required=(*_SCORES, "n_samples", "n_test", "k", "name", "reference"),
+)
 EVAL = Fields(
     {
         **dict.fromkeys(_NUMBERS, NUM),
@@ -102,6 +120,7 @@ EVAL = Fields(
         "nll_vs_k": ListOf(Fields({"k": INT1, "nll": NUM, "nll_stderr": NUM}, required=("k", "nll"))),
         "layers": MapOf(Fields({"latent_dim": INT1, "active_units": INT0, "kl": NUM, "kl_per_dim": ListOf(NUM)})),
         "warnings": ListOf(STR),
+        "samples": SAMPLE_SCORES,
     },
     required=("split", "n_images"),
 )
