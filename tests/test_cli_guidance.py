@@ -130,11 +130,13 @@ def test_family_brackets_come_from_the_declarations():
     opts = model_options()
     assert "guided-vae" not in opts["objective"]["families"] and "guided-vae" not in opts["prior"]["families"]
     assert "conv-vae" not in opts["init"]["families"] and "linear-ae" not in opts["noise"]["families"]
-    assert opts["decoder_std"]["when"].describe() == "--likelihood gaussian"
+    assert opts["decoder_std"]["when"].describe() == "--likelihood gaussian|discretized-logistic"
     train = _subparser(build_parser("train"), "train")
     helps = {a.option_strings[0]: a.help for a in train._actions if a.option_strings}
     assert helps["--objective"].endswith("[vae, conv-vae, vae-2layer]")
-    assert helps["--decoder-std"].endswith("[vae, guided-vae, conv-vae; with --likelihood gaussian]")
+    assert helps["--decoder-std"].endswith(
+        "[vae, guided-vae, conv-vae; with --likelihood gaussian|discretized-logistic]"
+    )
 
 
 def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:

@@ -140,10 +140,11 @@ def test_evaluate_samples_on_a_small_real_mnist_run(tmp_path, mnist_vae_run, dat
 
 def _packs_keep_the_scores_and_refuse_malformed_ones(run, tmp_path, ev):
     from vaelab.core.errors import PackError
-    from vaelab.train.pack import pack_run
-    from vaelab.train.pack_read import check_pack, read_eval
+    from vaelab.runs.open import open_run
+    from vaelab.runs.pack_read import check_pack, read_eval
+    from vaelab.runs.packed import pack_run
 
-    packed = pack_run(run, tmp_path / "packed")
+    packed = pack_run(open_run(run), tmp_path / "packed")
     check_pack(packed)
     assert read_eval(packed)["samples"]["recall"] == ev["samples"]["recall"]
     bad = json.loads((packed / "eval.json").read_text())
@@ -156,7 +157,7 @@ def _packs_keep_the_scores_and_refuse_malformed_ones(run, tmp_path, ev):
 def _scores_reach_the_card_and_the_leaderboard(run, ev):
     from huggingface_hub import ModelCard
 
-    from vaelab.train.card import model_card
+    from vaelab.runs.card import model_card
     from vaelab.viz.leaderboard import render_leaderboard
 
     config = json.loads((run / "config.json").read_text())

@@ -308,19 +308,20 @@ def load_classifier(path=DEFAULT_CLASSIFIER_DIR) -> ReferenceClassifier:
 
 
 CACHE_FOLDER = "reference-classifiers"
-_RUN_ONLY_KEYS = ("limit", "val_size", "data_dir", "n_train", "n_val", "skip_bad_images")
-"""keys of a run's dataset section that do not change which dataset (and image size) the classifier is for"""
+_IDENTIFYING_KEYS = ("name", "image_size", "image_channels")
+"""the keys of a run's dataset section that say which dataset and image size a classifier is for"""
 
 
 def classifier_cache_path(dataset: dict | str) -> Path:
     """Where the reference classifier of ``dataset`` (a name, or a run's ``config.json`` ``dataset`` section) is
-    cached: ``CACHE/reference-classifiers/<dataset label>-<10 hex digits of SHA-256 of its identifying keys>``
-    (``CACHE``: ``vaelab.data.catalog.cache_dir()``). One per dataset and image size, whatever run asks."""
+    cached: ``CACHE/reference-classifiers/<dataset label>-<10 hex digits of SHA-256 of its name, image size and
+    channels>`` (``CACHE``: ``vaelab.data.catalog.cache_dir()``). One per dataset and image size, whatever run
+    asks."""
     from vaelab.data import dataset_label
     from vaelab.data.catalog import cache_dir
 
     ds = {"name": dataset} if isinstance(dataset, str) else dict(dataset)
-    ident = {k: v for k, v in ds.items() if k not in _RUN_ONLY_KEYS and v is not None}
+    ident = {k: ds[k] for k in _IDENTIFYING_KEYS if ds.get(k) is not None}
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:10]
     return cache_dir() / CACHE_FOLDER / f"{dataset_label(ds['name'])}-{digest}"
 
