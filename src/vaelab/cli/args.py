@@ -13,6 +13,19 @@ def int_list(text: str) -> tuple[int, ...]:
         raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated integers, e.g. 512,256") from None
 
 
+def float_list(text: str) -> tuple[float, ...]:
+    """``"0,0.5,1"`` -> ``(0.0, 0.5, 1.0)``; an argparse type."""
+    try:
+        return tuple(float(v) for v in text.replace(" ", "").split(",") if v != "")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected comma-separated numbers, e.g. 0,0.5,1") from None
+
+
+def name_list(text: str) -> tuple[str, ...]:
+    """``"skin_tone,smiling"`` -> ``("skin_tone", "smiling")``; an argparse type."""
+    return tuple(v.strip() for v in text.split(",") if v.strip())
+
+
 def int_pair(text: str) -> tuple[int, int]:
     """``"0,1"`` -> ``(0, 1)``; an argparse type."""
     values = int_list(text)

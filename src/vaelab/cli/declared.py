@@ -14,10 +14,11 @@ import types
 import typing
 from pathlib import Path
 
-from vaelab.cli.args import int_list
+from vaelab.cli.args import float_list, int_list, name_list
 from vaelab.core.errors import ConfigError
 from vaelab.core.options import Options, cli_spelling, field_default, field_help, flag_name, old_names
 
+LIST_METAVARS = {int_list: "N,N,...", float_list: "X,X,...", name_list: "NAME,NAME,..."}
 NOT_GIVEN = None  # argparse's default for every declared flag: only the flags given reach the declaration
 
 
@@ -37,9 +38,11 @@ def value_kwargs(annotation) -> dict:
     if origin is typing.Literal:
         return {"choices": list(typing.get_args(ann))}
     if origin is tuple:
-        item = typing.get_args(ann)[0]
+        item, *rest = typing.get_args(ann)
         if typing.get_origin(item) is typing.Annotated:
             item = typing.get_args(item)[0]
+        if rest == [Ellipsis] and item is not int:  # any length: written comma-separated, e.g. 0,0.5,1
+            return {"type": float_list if item is float else name_list}
         return {"type": float} if item is float else {"type": int_list}  # float pairs: nargs=2 (Cli)
     for scalar in (int, float, str, Path):
         if ann is scalar:
@@ -87,7 +90,7 @@ def add_options(parser, cls: type[Options], skip: tuple[str, ...] = (), title: s
         if spelling.nargs:
             kw["nargs"] = spelling.nargs
         if "choices" not in kw:
-            kw["metavar"] = spelling.metavar or ("N,N,..." if kw.get("type") is int_list else name.upper())
+            kw["metavar"] = spelling.metavar or LIST_METAVARS.get(kw.get("type"), name.upper())
         target.add_argument(*option_strings(cls, name), dest=name, default=NOT_GIVEN, help=_help(cls, name, True), **kw)
 
 

@@ -215,6 +215,34 @@ class ProjectorPlot(Options):
     """first N test images"""
 
 
+class TraversalsPlot(Options):
+    """One latent dimension per row swept over a range, the others held at a test image's code."""
+
+    index: Annotated[Index, Cli(metavar="I")] = 0
+    """the test image whose code is held"""
+    dims: tuple[Index, ...] | None = None
+    """latent dimensions, 0-based, e.g. 0,3,5 (default: the N_DIMS whose test codes vary most)"""
+    n_dims: PositiveInt = 8
+    """how many of the most varied dimensions to show"""
+    range: Annotated[tuple[Float, Float], Cli(("--range",), ("LO", "HI"), 2)] = (-3.0, 3.0)
+    """values each dimension takes, from LO to HI"""
+    steps: AtLeast2 = 9
+    """values per dimension, evenly spaced"""
+
+
+class AttributesPlot(Options):
+    """Attribute vectors from the labels (mean training code of one group minus another) added to test images."""
+
+    attributes: tuple[Str, ...] | None = None
+    """attributes to contrast, e.g. skin_tone,smiling (default: every contrast the data has)"""
+    indices: tuple[Index, ...] | None = None
+    """test images to change (default: per contrast, the first of the group the vector points away from)"""
+    per_contrast: PositiveInt = 3
+    """test images per contrast when --indices is not given"""
+    alphas: tuple[Float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+    """multiples of the vector added to each code"""
+
+
 class NoOptions(Options):
     """A figure without options of its own."""
 
@@ -230,6 +258,8 @@ PLOT_KINDS: dict[str, tuple[type[Options], str]] = {
     "reconstructions": (ReconstructOptions, "test images above their reconstructions (as vaelab reconstruct)"),
     "samples": (SampleOptions, "decoded prior samples (as vaelab sample)"),
     "nll-vs-k": (NoOptions, "test NLL against K importance samples, from eval.json (run vaelab evaluate first)"),
+    "traversals": (TraversalsPlot, "one latent dimension per row swept over a range, the others held"),
+    "attributes": (AttributesPlot, "attribute vectors from the labels added to test images (e.g. skin tone, smile)"),
 }
 KINDS = tuple(PLOT_KINDS)
 

@@ -73,6 +73,7 @@ class RunFigures:
         self._model = None
         self._test = None
         self._codes = None
+        self._train = None
 
     # lazily loaded pieces ---------------------------------------------------------------------------------
     @property
@@ -109,6 +110,16 @@ class RunFigures:
 
             self._codes = encode_codes(self.model, self.test.images, progress=self.progress)
         return self._codes
+
+    def train_codes(self) -> tuple[np.ndarray, object]:
+        """Encoder means of the whole training split ``(N, D)`` and the split (``ImageDataset``), cached."""
+        if self._train is None:
+            from vaelab.data import load_dataset_from_config
+            from vaelab.viz.latent import encode_codes
+
+            train = load_dataset_from_config(self.config["dataset"], "train", self.data_dir)
+            self._train = (encode_codes(self.model, train.images, progress=self.progress), train)
+        return self._train
 
     @property
     def name(self) -> str:
@@ -158,6 +169,10 @@ class RunFigures:
         ev = self.run.read_eval()
         if ev and ev.get("nll_vs_k"):
             kinds.append("nll-vs-k")
+        if self.latent_dim > 2:
+            kinds.append("traversals")
+        if self.test.attributes:
+            kinds.append("attributes")
         return [k for k in KINDS if k in kinds]
 
     # figure kinds -----------------------------------------------------------------------------------------
@@ -564,6 +579,49 @@ class RunFigures:
             "nll": res["nll"],
             "nll_stderr": res["nll_stderr"],
         }
+
+    @declared("traversals")
+    def traversals(self, o, out: Path | None = None, write: bool = True) -> dict:
+        """Latent traversals: each row sweeps one dimension of test image ``index``'s code over ``steps`` values on
+        ``range``, the other dimensions held (``vaelab.viz.traversal.render_traversals``).
+
+        Args:
+            index: the base test image. dims: the dimensions (default the ``n_dims`` most varied over the test codes).
+            range, steps: the values. out: the file instead of ``RUN/figures/traversals.png``. write: False builds
+                the figure only.
+
+        Returns:
+            ``{"figure", "files", "dims", "values" (K,), "codes" (R, K, D), "images" (R, K, C, H, W), "base" (D,),
+            "variances" (R,)}``.
+
+        Raises:
+            ConfigError: an index out of range, a dimension outside 0..D-1 or LO >= HI.
+        """
+        from vaelab.viz.traversal import render_traversals
+
+        return render_traversals(self, o, out or self.out("traversals.png"), write)
+
+    @declared("attributes")
+    def attributes(self, o, out: Path | None = None, write: bool = True) -> dict:
+        """Attribute vectors from the labels added to test images (``vaelab.viz.attributes.render_attributes``): per
+        contrast (``vaelab.evaluate.attribute_vectors.default_contrasts``, e.g. skin tone dark minus light, smiling
+        minus not), the mean training code of one group minus the other's, added ``alpha`` times to test codes.
+
+        Args:
+            attributes: the attributes contrasted (default all). indices: the test images (default per contrast the
+                first ``per_contrast`` of the group the vector points away from). alphas: the multiples.
+            out: the file instead of ``RUN/figures/attributes.png``. write: False builds the figure only.
+
+        Returns:
+            ``{"figure", "files", "vectors" (attribute_vectors' dicts), "indices" (V, F), "alphas", "codes"
+            (V, F, A, D), "images" (V, F, A, C, H, W)}``.
+
+        Raises:
+            ConfigError: an unknown attribute, an index out of range, or no contrast with images in both groups.
+        """
+        from vaelab.viz.attributes import render_attributes
+
+        return render_attributes(self, o, out or self.out("attributes.png"), write)
 
     def render(self, kind: str, **options) -> dict:
         """Render figure ``kind`` (one of ``KINDS``) with ``options`` for its method.
