@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.suggest import suggest
 from vaelab.evaluate.attribute_vectors import attribute_table, attribute_vectors, dataset_contrasts
 from vaelab.viz.manifold import decode_codes, tile
 from vaelab.viz.style import Figure, new_figure, save_figure, styled
@@ -70,7 +71,8 @@ def _vectors(figs, attributes) -> list[dict]:
     if attributes:
         unknown = [a for a in attributes if a not in known]
         if unknown:
-            raise ConfigError(f"--attributes {','.join(unknown)}: expected some of {', '.join(known) or 'none'}")
+            hint = suggest(unknown[0], known)
+            raise ConfigError(f"--attributes {','.join(unknown)}{hint}: expected some of {', '.join(known) or 'none'}")
         contrasts = [c for c in contrasts if c.attribute in attributes]
     vectors = attribute_vectors(train_codes, attribute_table(train), contrasts)
     if not vectors:
