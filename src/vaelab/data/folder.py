@@ -51,7 +51,7 @@ from vaelab.core.naming import option
 from vaelab.data.images import decode_file, open_image
 
 PREFIX = "folder:"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: images resized width first, then height (vaelab.data.images.prepare)
 _GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _HOW = "expected a folder of images (PNG, JPEG, ...), optionally in one sub-folder per class"
 

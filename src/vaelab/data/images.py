@@ -9,7 +9,11 @@ Steps, in this order (``prepare``):
 5. an optional centre crop of ``crop = (h, w)`` pixels (top-left corner at ``round((H - h) / 2)``,
    ``round((W - w) / 2)``, as torchvision's ``CenterCrop``);
 6. resized to ``size = (H, W)`` with Pillow's bilinear filter, which is antialiased when shrinking (the filter
-   widens with the scale), as torchvision's ``Resize`` does on PIL images.
+   widens with the scale), as torchvision's ``Resize`` does on PIL images: the width first (a resize of the rows
+   alone), then the height. Pillow's own two-axis resize does the same passes but picks their order itself (its
+   8-bit intermediate makes the two orders differ by one level in a few pixels); fixing the order makes the result
+   one definition, which the explorer's JavaScript (``vaelab/web/prepare.js``) reproduces exactly. For square
+   images shrunk to a square (the emoji sets, CelebA's crop) Pillow's own order is this one.
 
 Before anything is decoded, ``check_pixels`` reads the size from the header (``PIL.Image.open`` is lazy) and
 refuses images over ``MAX_DECODE_PIXELS``. Only a JPEG over that limit is first asked to decode at a reduced scale
@@ -107,7 +111,9 @@ def prepare(im, size: tuple[int, int], channels: int, crop: tuple[int, int] | No
     img = img.convert("L" if channels == 1 else "RGB")
     if crop is not None:
         img = _centre_crop(img, crop)
-    if img.size != (w, h):
+    if img.width != w:  # the rows first, then the columns (module docstring, step 6)
+        img = img.resize((w, img.height), Image.Resampling.BILINEAR)
+    if img.height != h:
         img = img.resize((w, h), Image.Resampling.BILINEAR)
     arr = np.asarray(img, dtype=np.uint8)
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)

@@ -13,6 +13,8 @@ explorer page needs.
                    differences
     epoch_codes.bin  the training time-lapse of a 2-D model (``RUN/epoch_codes.npz``, written by the trainer's
                    ``EpochCodes`` callback), float32 little-endian (epochs, n, 2); epoch_labels.bin uint8 (n,)
+    pick.bin       the first test images as uint8, for the page's image panel; with meta.json's ``preprocess`` and
+                   ``attributes`` (``vaelab.export.inputs``)
 
 Both models have a dynamic batch axis and are single files (no external data). They are exported with
 ``torch.onnx.export(..., dynamo=True)`` (the torch.export-based exporter of torch >= 2.9) and run with
@@ -34,12 +36,13 @@ from torch import nn
 
 from vaelab.core.errors import ExportError  # also imported from here: `from vaelab.export.onnx import ExportError`
 from vaelab.core.io import atomic_write_bytes, atomic_write_text
+from vaelab.export.inputs import attribute_meta, preprocess_meta, write_pick
 from vaelab.runs.files import RunFiles
 from vaelab.runs.open import open_run
 
 TOLERANCE = 1e-4  # max |onnxruntime - PyTorch| accepted, on pixel probabilities and codes
 OPSET = 20
-EXPORT_FILES = ("encoder.onnx", "decoder.onnx", "codes.bin", "meta.json")
+EXPORT_FILES = ("encoder.onnx", "decoder.onnx", "codes.bin", "meta.json", "pick.bin")
 
 
 class _Encoder(nn.Module):
@@ -175,6 +178,8 @@ def export_model(
     info: dict | None = None,
     epoch_codes: dict | None = None,
     batch_size: int = 1000,
+    attributes: dict | None = None,
+    data_info: dict | None = None,
 ) -> dict:
     """Export a model for the explorer into ``out`` (see the module docstring for the files).
 
@@ -188,6 +193,8 @@ def export_model(
             ``nll``, ``nll_stderr``, ``nll_k``, ``nll_split``, ``elbo``); missing ones are null.
         epoch_codes: ``vaelab.runs.files.read_epoch_codes`` of the run (the training time-lapse), or None.
         batch_size: images per ``encode`` call.
+        attributes: the images' attributes ``{name: (N,)}`` (``ImageDataset.attributes``), or None.
+        data_info: the dataset's ``info`` (attribute value names, class names), or None.
 
     Returns:
         the meta dict written to ``meta.json``.
@@ -253,6 +260,9 @@ def export_model(
         "code_range": {"min": codes.min(0).round(4).tolist(), "max": codes.max(0).round(4).tolist()},
         "pca": _pca_plane(codes),
         "epoch_codes": timelapse,
+        "pick": write_pick(images, out),
+        "preprocess": preprocess_meta(info.get("dataset"), model.image_shape),
+        "attributes": attribute_meta(codes, labels, attributes, data_info),
         "onnx_check": {
             "encoder_max_abs_diff": check["encoder_max_abs_diff"],
             "decoder_max_abs_diff": check["decoder_max_abs_diff"],
@@ -307,7 +317,9 @@ def export_run(
         "elbo": ev.get("elbo"),
     }
     epoch_codes = run.read_epoch_codes()
-    return export_model(model, run.export, test.images, test.labels, info, epoch_codes, batch_size)
+    return export_model(
+        model, run.export, test.images, test.labels, info, epoch_codes, batch_size, test.attributes, test.info
+    )
 
 
 def export_is_current(run: RunFiles) -> bool:

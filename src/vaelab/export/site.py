@@ -5,7 +5,8 @@ run's export (``RUN/export``: ONNX models, codes, labels, meta, training time-la
     OUT/index.html  style.css  main.js  (and the page's other ES modules, web/*.js, which main.js imports)
     OUT/vendor/     ort.wasm.min.mjs  ort-wasm-simd-threaded.mjs  ort-wasm-simd-threaded.wasm
     OUT/models/index.json   {"format": 1, "models": [{"dir": "models/0", "run": NAME}, ...]}
-    OUT/models/0/   encoder.onnx  decoder.onnx  codes.bin  labels.bin  meta.json  [epoch_codes.bin  epoch_labels.bin]
+    OUT/models/0/   encoder.onnx  decoder.onnx  codes.bin  labels.bin  meta.json  pick.bin
+                    [epoch_codes.bin  epoch_labels.bin]
     OUT/models/1/   ... (one folder per run, in the order given)
 
 The folder is self-contained (no CDN, no network): serve it with ``vaelab explore`` or any static host.
@@ -34,6 +35,7 @@ MODEL_FILES = (
     "meta.json",
     "epoch_codes.bin",
     "epoch_labels.bin",
+    "pick.bin",
 )
 MAX_RUNS = 4
 
