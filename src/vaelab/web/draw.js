@@ -1,10 +1,11 @@
 // The Draw panel: the drawing canvas (mouse, finger or pen: pointer events), its live analysis while drawing
 // (MNIST-style input -> every model's encoder -> code -> decoder -> reconstruction) and Clear.
-import { $, $m, clearImage, codeText, putImage } from "./dom.js";
+import { analyseInput } from "./analysis.js";
+import { $, $m, clearImage } from "./dom.js";
 import { drawOverlay } from "./map.js";
-import { decodeMany, encode, latest } from "./ort.js";
+import { latest } from "./ort.js";
 import { mnistStyle } from "./preprocess.js";
-import { clearDrawing, drawingCleared, nextDrawSeq, setDrawing, setInput, state } from "./state.js";
+import { clearDrawing, nextDrawSeq, state } from "./state.js";
 
 const STROKE = 20; // pen width, canvas px (the canvas is 280 x 280: ten times MNIST's 28 x 28)
 let drawCtx = null;
@@ -33,25 +34,7 @@ const analyse = latest(async (seq) => {
   const c = $("draw"),
     input = mnistStyle(canvasGray(), c.height, c.width);
   if (!input.some((v) => v > 0)) return;
-  const results = [];
-  for (const m of state.models) {
-    const { mu, logvar } = await encode(m.index, input);
-    const [recon] = await decodeMany(m.index, [mu]);
-    results.push({ mu, logvar, recon });
-  }
-  if (drawingCleared(seq)) return; // Clear was pressed while this drawing was being analysed
-  setInput(input);
-  putImage($("input"), input, [1, 28, 28]);
-  results.forEach((r, i) => {
-    const m = state.models[i];
-    setDrawing(i, r);
-    putImage($m(i, "recon"), r.recon, m.shape);
-    $m(i, "code").textContent =
-      (m.probabilistic ? "posterior q(z|x) of the drawing\n" : "code of the drawing (deterministic encoder)\n") +
-      codeText(r.mu, r.logvar);
-    drawOverlay(i);
-  });
-  $("a-draw").disabled = $("b-draw").disabled = false;
+  await analyseInput(input, seq, $("input"), "drawing");
 });
 
 const changed = () => analyse(nextDrawSeq());
@@ -122,13 +105,15 @@ export function setupDrawing() {
 }
 
 /**
- * Turn drawing off (the models do not take grey 28x28 images): the Draw panel and its tab are hidden.
+ * Turn drawing off (the models do not take grey 28x28 images): the Draw panel gives way to the Image panel
+ * (pick.js), whose tab the Draw tab becomes.
  * @param {number[]} shape the models' image shape [C, H, W]
  */
 export function disableDrawing(shape) {
   $("draw-panel").classList.add("hidden");
   $("draw-panel").dataset.off = `drawing needs models of 1x28x28 images; these take ${shape.join("x")}`;
-  document.querySelector('#tabs [data-tab="draw"]').classList.add("hidden");
-  $("a-draw").classList.add("hidden");
-  $("b-draw").classList.add("hidden");
+  $("image-panel").classList.remove("hidden");
+  document.querySelector('#tabs [data-tab="draw"]').textContent = "Image";
+  $("a-draw").textContent = "A ← image";
+  $("b-draw").textContent = "B ← image";
 }

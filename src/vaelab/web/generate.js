@@ -7,6 +7,12 @@ import { decodeMany, latest } from "./ort.js";
 import { setSliders } from "./sliders.js";
 import { setGenerated, state } from "./state.js";
 
+const SOURCE_TEXT = {
+  map: "at the pointer\n",
+  sliders: "from the sliders\n",
+  attributes: "from the attribute sliders\n",
+};
+
 /**
  * The models that decode a code chosen on model i's map: i itself and, if its code is 2-D, every other model
  * with a 2-D code.
@@ -28,7 +34,8 @@ function show(j, z, img, text) {
 /**
  * Decode a code in model i (and, for a 2-D code, in every 2-D model) and show it under "at the pointer" (latest
  * request wins). The sliders follow the code; map decodings are timed into window.vaelab.stats.decodeMs.
- * @type {(request: {model: number, z: Float32Array, source: "map"|"sliders"}) => void} z: code of model i
+ * @type {(request: {model: number, z: Float32Array, source: "map"|"sliders"|"attributes"}) => void} z: code of
+ *   model i
  */
 export const generate = latest(async ({ model: i, z, source }) => {
   for (const j of targetsOf(i)) {
@@ -37,9 +44,7 @@ export const generate = latest(async ({ model: i, z, source }) => {
     setGenerated(j, zj, { image: img, source, from: i });
     const text =
       j === i
-        ? source === "map"
-          ? "at the pointer\n"
-          : "from the sliders\n"
+        ? SOURCE_TEXT[source]
         : `same z as on ${shortName(state.models[i].meta)}'s ${source === "map" ? "map" : "sliders"}\n`;
     show(j, zj, img, text);
     if (j !== i || source !== "sliders") setSliders(j, zj);

@@ -1,7 +1,9 @@
-// vaelab latent explorer, for one to four models side by side: draw a digit -> 28x28 MNIST-style input -> every
-// model's encoder (mu, sigma) and decoder; a map of each model's test codes -> the decoding under the pointer in
+// vaelab latent explorer, for one to four models side by side: draw a digit -> 28x28 MNIST-style input (or, for
+// any other images, pick a test image or choose or drop an image file -> the run's own preprocessing) -> every
+// model's encoder (mu, sigma) and decoder; attribute sliders; a map of each model's test codes -> the decoding under the pointer in
 // every model with a 2-D code; sliders per latent dimension; interpolation; the training time-lapse.
 // This module builds the model cards and wires the panels together; see ort.js for the files the page loads.
+import { attributeCode, buildAttributeSliders } from "./attributes.js";
 import { refreshBackgrounds, tilesPerSide } from "./background.js";
 import { $, $m, clearImage, factsText, pageFacts, shortName } from "./dom.js";
 import { canvasRGBA, disableDrawing, setupDrawing } from "./draw.js";
@@ -10,6 +12,7 @@ import { markReady, publish, reportError } from "./hooks.js";
 import { setupInterpolation, setEndpoint } from "./interpolate.js";
 import { buildLegend, codeAt, drawScatter, project, screenOf, setupPlane } from "./map.js";
 import { decodeMany, encode, loadModels } from "./ort.js";
+import { prepareFile, setupImagePanel, usePick } from "./pick.js";
 import { mnistStyle } from "./preprocess.js";
 import { buildSliders } from "./sliders.js";
 import { addModel, setBackground, setClassVisible, state } from "./state.js";
@@ -31,7 +34,7 @@ function figure(id, caption, shape) {
   return fig;
 }
 
-function buildCard(m) {
+function buildCard(m, drawable) {
   const i = m.index,
     card = $("card-template").content.firstElementChild.cloneNode(true);
   card.id = `card-${i}`;
@@ -40,12 +43,12 @@ function buildCard(m) {
   $("cards").append(card);
   $m(i, "title").textContent = shortName(m.meta);
   $m(i, "facts").textContent = factsText(m.meta);
-  $m(i, "code").textContent = "draw a digit";
+  $m(i, "code").textContent = drawable ? "draw a digit" : "pick or drop an image";
   const gen = $m(i, "gen");
   gen.width = m.shape[2];
   gen.height = m.shape[1];
   clearImage(gen);
-  $("recons").append(figure(`recon-${i}`, shortName(m.meta), m.shape));
+  $(drawable ? "recons" : "image-recons").append(figure(`recon-${i}`, shortName(m.meta), m.shape));
   $("pointer-row").append(figure(`ptr-${i}`, shortName(m.meta), m.shape));
 }
 
@@ -73,12 +76,15 @@ async function main() {
   for (const r of runs) addModel(r.meta, r.codeBytes, r.labelBytes, r.epochCodes);
   publish({ state });
   $("facts").textContent = pageFacts(state.models.map((m) => m.meta));
-  for (const m of state.models) buildCard(m);
-  document.querySelector("main").dataset.n = String(state.models.length);
   const shape = state.models[0].shape;
   const drawable = shape[0] === 1 && shape[1] === 28 && shape[2] === 28;
+  for (const m of state.models) buildCard(m, drawable);
+  document.querySelector("main").dataset.n = String(state.models.length);
   if (drawable) setupDrawing();
-  else disableDrawing(shape);
+  else {
+    disableDrawing(shape);
+    setupImagePanel(runs[0].pickBytes);
+  }
   setupTabs(relayout);
   selectTab(drawable ? "draw" : "maps", () => {});
   for (const m of state.models) {
@@ -88,6 +94,7 @@ async function main() {
       generate({ model: i, z, source: "sliders" });
       if (state.background && m.proj.mode === "dims" && m.D > 2) refreshBackgrounds();
     });
+    buildAttributeSliders(i);
     setupTimelapse(i, (j) => {
       drawScatter(j);
       if (state.background) refreshBackgrounds();
@@ -121,6 +128,13 @@ async function main() {
     screenOf, // (i, z): page coordinates (CSS px) of the point z on model i's map
     code: (i, k) => Array.from(state.models[i].codes.subarray(k * state.models[i].D, (k + 1) * state.models[i].D)),
     canvasRGBA: () => Array.from(canvasRGBA()),
+    // (bytes, pre?) -> the page's preprocessing of an image file: {pixels: C*H*W uint8 values, mode, decoder}
+    prepareFile: async (bytes, pre) => {
+      const r = await prepareFile(Uint8Array.from(bytes), "", pre);
+      return { pixels: Array.from(r.pixels), mode: r.decoded.mode, decoder: r.decoded.decoder };
+    },
+    usePick,
+    attributeCode: (i) => Array.from(attributeCode(i)),
     niceTicks,
     tilesPerSide,
   });

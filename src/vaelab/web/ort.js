@@ -3,8 +3,8 @@
 // request wins). The networks run with the WebAssembly backend on one thread: the site needs no cross-origin
 // isolation, so it works on any static host. Files (written by `vaelab site`): models/index.json (the runs, in
 // order) and per run models/i/{encoder,decoder}.onnx, codes.bin (float32 LE, n x D), labels.bin (uint8),
-// meta.json and, for a 2-D run trained with the time-lapse, epoch_codes.bin (float32 LE, epochs x n x 2) and
-// epoch_labels.bin (uint8, n).
+// meta.json, pick.bin (uint8 test images for the Image panel) and, for a 2-D run trained with the time-lapse,
+// epoch_codes.bin (float32 LE, epochs x n x 2) and epoch_labels.bin (uint8, n).
 import * as ort from "./vendor/ort.wasm.min.mjs";
 import { busyEnd, busyStart, mark, recordTiming, reportError } from "./hooks.js";
 
@@ -86,6 +86,7 @@ function fetchRun(dir) {
     dec: fetchBytes(base + "decoder.onnx"),
     codes: fetchBytes(base + "codes.bin"),
     labels: meta.then((m) => (m.labels ? fetchBytes(base + m.labels.file) : null)),
+    pick: meta.then((m) => (m.pick ? fetchBytes(base + m.pick.file) : null)),
     epochs: meta.then(async (m) => {
       const ec = m.epoch_codes;
       if (!ec) return null;
@@ -106,9 +107,11 @@ function fetchRun(dir) {
  * Fetch every run's files (relative to the page) and create each model's two sessions. All files are requested
  * at once; the first encoder's session is created as soon as its bytes are here (this loads and compiles
  * onnxruntime's WebAssembly) while the rest is still arriving.
- * @returns {Promise<{meta: object, codeBytes: Uint8Array, labelBytes: ?Uint8Array, epochCodes: ?object}[]>} per
+ * @returns {Promise<{meta: object, codeBytes: Uint8Array, labelBytes: ?Uint8Array, epochCodes: ?object,
+ *   pickBytes: ?Uint8Array}[]>} per
  *   run: meta.json; codes.bin (float32 LE, n_codes x latent_dim); labels.bin (uint8, n_codes) or null when
- *   unlabelled; the training time-lapse {epochs, n, codes: Float32Array (epochs x n x 2), labels} or null
+ *   unlabelled; the training time-lapse {epochs, n, codes: Float32Array (epochs x n x 2), labels} or null;
+ *   pick.bin (uint8, n x C x H x W test images) or null
  */
 export async function loadModels() {
   const index = await fetchJSON("models/index.json");
@@ -119,10 +122,16 @@ export async function loadModels() {
     const encoder = await ort.InferenceSession.create(await r.enc, OPTIONS);
     if (i === 0) mark("encoderSession");
     const decoder = await ort.InferenceSession.create(await r.dec, OPTIONS);
-    const [meta, codeBytes, labelBytes, epochCodes] = await Promise.all([r.meta, r.codes, r.labels, r.epochs]);
+    const [meta, codeBytes, labelBytes, epochCodes, pickBytes] = await Promise.all([
+      r.meta,
+      r.codes,
+      r.labels,
+      r.epochs,
+      r.pick,
+    ]);
     const shape = meta.image_shape;
     sessions.push({ encoder, decoder, shape, D: meta.latent_dim, P: shape[0] * shape[1] * shape[2] });
-    out.push({ meta, codeBytes, labelBytes, epochCodes });
+    out.push({ meta, codeBytes, labelBytes, epochCodes, pickBytes });
   }
   mark("sessions");
   return out;

@@ -31,7 +31,7 @@ export function isPNG(bytes) {
 function chunks(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
     out = [];
-  for (let p = 8; p + 12 <= bytes.length; ) {
+  for (let p = 8; p + 12 <= bytes.length;) {
     const len = view.getUint32(p),
       type = String.fromCharCode(...bytes.subarray(p + 4, p + 8));
     if (p + 12 + len > bytes.length) throw new Error(`PNG chunk ${type}: truncated file`);

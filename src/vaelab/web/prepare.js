@@ -99,7 +99,8 @@ function centreCrop(img, crop) {
   const top = roundHalfEven((H - ch) / 2),
     left = roundHalfEven((W - cw) / 2),
     out = new Uint8Array(ch * cw * C);
-  for (let y = 0; y < ch; y++) out.set(data.subarray(((top + y) * W + left) * C, ((top + y) * W + left + cw) * C), y * cw * C);
+  for (let y = 0; y < ch; y++)
+    out.set(data.subarray(((top + y) * W + left) * C, ((top + y) * W + left + cw) * C), y * cw * C);
   return { width: cw, height: ch, channels: C, data: out };
 }
 

@@ -14,7 +14,7 @@ const guard = (target, what) =>
 
 const S = {
   models: [], // one model state per run, in the page's order (see addModel)
-  input: null, // Float32Array, P: the drawing's MNIST-style input (shared by the models)
+  input: null, // Float32Array, P: the analysed input (the drawing's MNIST-style input or the image), shared
   hidden: Object.freeze([]), // class labels hidden on the maps (legend toggles)
   background: false, // decoded images behind the maps
   interp: Object.freeze({ model: 0, A: null, B: null, nextEnd: "A" }), // A, B: {z: Float32Array, from}
@@ -63,6 +63,7 @@ export function addModel(meta, codeBytes, labelBytes, epochCodes) {
     ticks: null, // {x: number[], y: number[], xDecimals, yDecimals}: tick values on the axes
     uv: null, // Float32Array, 2 x n shown: the shown codes projected to the plane
     sliderZ: new Float32Array(D), // the sliders' code
+    attrAlpha: new Float32Array((meta.attributes || []).length), // the attribute sliders' alphas
     mu: null, // Float32Array, D: the drawing's code (posterior mean)
     logvar: null, // Float32Array, D, or null (deterministic encoder)
     recon: null, // Float32Array, P: decoding of mu
@@ -137,11 +138,21 @@ export function setSliderDim(i, d, value) {
 }
 
 /**
+ * Set one attribute slider's alpha of a model.
+ * @param {number} i model index
+ * @param {number} k attribute vector (meta.json attributes[k])
+ * @param {number} alpha its multiple
+ */
+export function setAttributeAlpha(i, k, alpha) {
+  M[i].attrAlpha[k] = alpha;
+}
+
+/**
  * Set the code decoded "at the pointer" of a model, and its decoding.
  * @param {number} i model index
  * @param {Float32Array} z code, length D
- * @param {?{image: Float32Array, source: "map"|"sliders", from: number}} [made=null] its decoding (length P),
- *   where the code came from and from which model's map or sliders; null leaves hover as it is
+ * @param {?{image: Float32Array, source: "map"|"sliders"|"attributes", from: number}} [made=null] its decoding
+ *   (length P), where the code came from and from which model's map or sliders; null leaves hover as it is
  */
 export function setGenerated(i, z, made = null) {
   M[i].genZ = z;
@@ -166,8 +177,8 @@ export function drawingCleared(seq) {
 }
 
 /**
- * Set the drawing's MNIST-style input.
- * @param {Float32Array} input length 784 (1x28x28, row-major, values in [0,1])
+ * Set the analysed input (the drawing's MNIST-style input, or an image).
+ * @param {Float32Array} input length P (C x H x W, row-major, values in [0,1])
  */
 export function setInput(input) {
   S.input = input;
