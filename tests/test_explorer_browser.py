@@ -784,7 +784,8 @@ def test_phone_touch_drawing_and_map_dragging(open_page, site3):
 # colour models
 def test_rgb_model_decodes_in_colour_and_hides_drawing(open_page, site_rgb):
     page = open_page(site_rgb)
-    assert not page.is_visible("#draw-panel") and not page.is_visible("#a-draw")
+    assert not page.is_visible("#draw-panel") and page.is_visible("#image-panel")  # the Image panel instead
+    assert page.locator("#a-draw").inner_text() == "A ← image" and page.is_disabled("#a-draw")
     assert "3×16×16" in page.locator("#facts").inner_text()
     codes = site_rgb.codes()
     _, (px, py) = to_overlay(page, 0, codes[3])
