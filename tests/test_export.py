@@ -46,6 +46,7 @@ def test_export_files_and_onnx_graphs(exported, mnist_vae_run, data_dir):
         "epoch_labels.bin",
         "labels.bin",
         "meta.json",
+        "pick.bin",
     ]  # single-file models: no external data
     enc, dec = onnx.load(out / "encoder.onnx"), onnx.load(out / "decoder.onnx")
     for m in (enc, dec):
@@ -82,6 +83,15 @@ def test_codes_labels_meta(exported, mnist_vae_run, data_dir):
     assert meta["pca"] is None  # D = 2: the map shows z itself
     assert meta["code_range"]["min"] == pytest.approx(codes.min(0), abs=1e-3)
     assert 0 <= meta["onnx_check"]["decoder_max_abs_diff"] <= 1e-4
+    # the page's other inputs: test images to pick, the preprocessing of a file, the label vectors
+    pick = np.fromfile(out / "pick.bin", dtype=np.uint8).reshape(meta["pick"]["shape"])
+    assert pick.shape == (48, 1, 28, 28) and np.array_equal(pick, (test.images[:48] * 255).round().byte().numpy())
+    assert meta["preprocess"]["size"] == [28, 28] and meta["preprocess"]["channels"] == 1
+    assert meta["preprocess"]["crop"] is None
+    vectors = {a["name"]: np.asarray(a["vector"]) for a in meta["attributes"]}
+    assert list(vectors) == [f"{d} - other classes" for d in range(10)]
+    seven = codes[labels == 7].mean(0) - codes[labels != 7].mean(0)
+    assert np.abs(vectors["7 - other classes"] - seven).max() <= 1e-5
 
 
 def test_export_prints_max_difference(mnist_vae_run, tmp_path, capsys):
@@ -151,6 +161,7 @@ def test_site_is_self_contained(exported, tmp_path, capsys):
                     "epoch_labels.bin",
                     "labels.bin",
                     "meta.json",
+                    "pick.bin",  # test images for the page's Image panel
                 ]
             ),
             "vendor/ort-wasm-simd-threaded.mjs",
