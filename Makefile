@@ -18,7 +18,7 @@ VENDOR      := src/vaelab/web/vendor
 ORT_DIST    := web/node_modules/onnxruntime-web/dist
 ORT_FILES   := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
-.PHONY: demo test docs bench web data lint lint-web install clean help relay relay-status device-check
+.PHONY: demo test docs bench web data lint lint-web install clean help relay relay-status device-check emoji-faces
 
 help:
 	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
@@ -28,6 +28,8 @@ help:
 	@echo "           throughput vs a pytorch/examples-style loop, NLL wall time, memory"
 	@echo "make web    install onnxruntime-web (npm, pinned) and copy its files into the package (developers; vaelab"
 	@echo "           otherwise fetches the pinned files itself, SHA-512 checked, into ~/.cache/vaelab)"
+	@echo "make emoji-faces  train (or resume) configs/emoji-faces-conv-vae.toml, evaluate it and write the figures and"
+	@echo "           numbers of docs/guide/emoji-faces.md (docs/figures/emoji/, docs/results/emoji-faces-conv-vae/)"
 	@echo "make data   fetch the emoji sets (npm tarballs, SHA-512 checked) and decode them into the cache (the tests"
 	@echo "           read them there; Fashion-MNIST comes from Debian's dataset-fashion-mnist, see .ci/run)"
 	@echo "make lint   ruff (format and lint) on Python, the layer contract (import-linter), ESLint and Prettier on web/"
@@ -86,6 +88,31 @@ docs: install web
 	$(BIN)/vaelab site $(DOCS_RUN) $(DOCS_EXPLORER)
 	NO_MKDOCS_2_WARNING=1 VAELAB_DOCS_EXPLORER=$(DOCS_EXPLORER) $(BIN)/mkdocs build --strict
 	@echo "the manual: build/docs/index.html (serve it over http, e.g. python3 -m http.server -d build/docs)"
+
+# The lecture's faces on emoji (docs/guide/emoji-faces.md): the run resumes where it stopped (kill it any time; it
+# writes a checkpoint every 5 minutes); every figure of the page is made by these commands, and the page's numbers are
+# read by the docs build from the files copied into docs/results/emoji-faces-conv-vae/.
+EMOJI      := runs/emoji-faces-conv-vae
+EMOJI_FIGS := docs/figures/emoji
+EMOJI_K    ?= 100
+emoji-faces: install data
+	@if [ -f $(EMOJI)/config.json ]; then \
+	  $(BIN)/vaelab train --name emoji-faces-conv-vae --resume --checkpoint-every 5 --no-progress; \
+	else \
+	  $(BIN)/vaelab train --config configs/emoji-faces-conv-vae.toml --checkpoint-every 5 --no-progress; \
+	fi
+	$(BIN)/vaelab evaluate $(EMOJI) -k $(EMOJI_K) --no-progress
+	mkdir -p $(EMOJI_FIGS) docs/results/emoji-faces-conv-vae
+	$(BIN)/vaelab plot $(EMOJI) samples -n 64 --compact --out $(EMOJI_FIGS)/samples.png
+	$(BIN)/vaelab plot $(EMOJI) reconstructions -n 16 --per-row 8 --compact --out $(EMOJI_FIGS)/reconstructions.png
+	$(BIN)/vaelab plot $(EMOJI) interpolate --from-index 35 --to-index 34 --steps 10 --scale 2 --compact \
+	  --out $(EMOJI_FIGS)/interpolation
+	$(BIN)/vaelab plot $(EMOJI) traversals --index 35 --n-dims 8 --steps 9 --compact --out $(EMOJI_FIGS)/traversals.png
+	$(BIN)/vaelab plot $(EMOJI) attributes --attributes skin_tone,smiling --per-contrast 3 --compact \
+	  --out $(EMOJI_FIGS)/attributes.png
+	$(BIN)/vaelab plot $(EMOJI) samples-per-epoch --max-rows 10 --compact --out $(EMOJI_FIGS)/samples-per-epoch.png
+	$(BIN)/vaelab plot $(EMOJI) curves --compact --out $(EMOJI_FIGS)/curves.png
+	cp $(EMOJI)/config.json $(EMOJI)/eval.json $(EMOJI)/metrics.jsonl docs/results/emoji-faces-conv-vae/
 
 lint: install lint-web
 	$(BIN)/ruff format --check src tests benchmarks tools
