@@ -168,3 +168,18 @@ def test_the_attribute_table_and_contrasts_of_a_dataset_include_its_labels():
         "1 - other classes",
         "2 - other classes",
     ]
+
+
+def test_the_flags_of_the_two_figure_kinds(tmp_path):
+    from vaelab.cli.declared import options_from
+    from vaelab.cli.main import parse
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    args = parse(["plot", str(run), "attributes", "--attributes", "skin_tone,smiling", "--alphas", "0,-0.5,1.5"])
+    o = options_from(args, AttributesPlot)
+    assert o.attributes == ("skin_tone", "smiling") and o.alphas == (0.0, -0.5, 1.5) and o.per_contrast == 3
+    args = parse(["plot", str(run), "traversals", "--dims", "4,0", "--range", "-2", "2", "--steps", "5"])
+    o = options_from(args, TraversalsPlot)
+    assert o.dims == (4, 0) and o.range == (-2.0, 2.0) and o.steps == 5 and o.index == 0
