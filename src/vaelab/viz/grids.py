@@ -49,15 +49,21 @@ def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
         array: uint8 ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB) pixels.
         path: the PNG to write (parent folders are made).
         scale: integer enlargement; 1 keeps the size.
+        (``vaelab.viz.style.COMPACT["on"]``, set by ``vaelab plot --compact``, writes colour as a 256-colour
+        palette.)
 
     Returns:
         ``path`` as a ``Path``.
     """
     from PIL import Image
 
+    from vaelab.viz.style import COMPACT
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     img = Image.fromarray(array)
+    if COMPACT["on"] and img.mode == "RGB":  # vaelab plot --compact: a 256-colour palette (grey is already 8-bit)
+        img = img.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
     img.save(path)
