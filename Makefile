@@ -101,7 +101,7 @@ emoji-faces: install data
 	else \
 	  $(BIN)/vaelab train --config configs/emoji-faces-conv-vae.toml --checkpoint-every 5 --no-progress; \
 	fi
-	$(BIN)/vaelab evaluate $(EMOJI) -k $(EMOJI_K) --no-progress
+	$(BIN)/vaelab evaluate $(EMOJI) -k $(EMOJI_K) --samples 600 --no-progress
 	mkdir -p $(EMOJI_FIGS) docs/results/emoji-faces-conv-vae
 	$(BIN)/vaelab plot $(EMOJI) samples -n 64 --compact --out $(EMOJI_FIGS)/samples.png
 	$(BIN)/vaelab plot $(EMOJI) reconstructions -n 16 --per-row 8 --compact --out $(EMOJI_FIGS)/reconstructions.png
