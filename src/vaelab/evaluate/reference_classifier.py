@@ -339,8 +339,9 @@ def classifier_for_dataset(dataset: dict | str, data_dir=None, progress: bool = 
         ``(classifier, path, info)``: the model (eval mode, CPU), its folder and its ``eval.json`` (test accuracy).
 
     Raises:
-        ConfigError: an unlabelled dataset. DatasetError: the data cannot be loaded. CheckpointError: a cached
-        classifier that cannot be read (the message names the folder to remove).
+        ConfigError: an unlabelled dataset.
+        DatasetError: the data cannot be loaded.
+        CheckpointError: a cached classifier that cannot be read (the message names the folder to remove).
     """
     from filelock import FileLock
 

@@ -43,14 +43,13 @@ def make_grid(images, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -
 
 
 def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
-    """Save a uint8 ``(H, W)`` or ``(H, W, 3)`` array as PNG, enlarged ``scale`` times (nearest neighbour).
+    """Save a uint8 ``(H, W)`` or ``(H, W, 3)`` array as PNG, enlarged ``scale`` times (nearest neighbour); with
+    ``vaelab.viz.style.COMPACT["on"]`` (``vaelab plot --compact``) colour is written as a 256-colour palette.
 
     Args:
         array: uint8 ``(H, W)`` (grey) or ``(H, W, 3)`` (RGB) pixels.
         path: the PNG to write (parent folders are made).
         scale: integer enlargement; 1 keeps the size.
-        (``vaelab.viz.style.COMPACT["on"]``, set by ``vaelab plot --compact``, writes colour as a 256-colour
-        palette.)
 
     Returns:
         ``path`` as a ``Path``.
