@@ -116,4 +116,6 @@ export function disableDrawing(shape) {
   document.querySelector('#tabs [data-tab="draw"]').textContent = "Image";
   $("a-draw").textContent = "A ← image";
   $("b-draw").textContent = "B ← image";
+  $("interp-code").textContent =
+    "choose A and B: two images (pick or drop one, A ← image, then another, B ← image) or two clicks on a map";
 }

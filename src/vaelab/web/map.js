@@ -348,7 +348,8 @@ export function drawOverlay(i) {
     ctx.beginPath();
     ctx.arc(x, y, 3, 0, 2 * Math.PI);
     ctx.fill();
-    label(ctx, m.D > 2 ? "drawn (projection)" : "drawn", x + 9, y + 16);
+    const what = $("draw-panel").classList.contains("hidden") ? "image" : "drawn";
+    label(ctx, m.D > 2 ? `${what} (projection)` : what, x + 9, y + 16);
   }
   if (m.genZ) {
     const [x, y] = toScreen(i, ...project(i, m.genZ));
@@ -410,8 +411,8 @@ export function setupPlane(i, onChange) {
       D > 2
         ? "The map shows a plane through the " +
           D +
-          "-D code space: the drawing's code is marked by its projection onto it, and the pointer decodes " +
-          "points of the plane (not the drawing's own code)."
+          "-D code space: the input's code (a drawing or an image) is marked by its projection onto it, and the " +
+          "pointer decodes points of the plane (not the input's own code)."
         : "";
     $m(i, "note").classList.toggle("hidden", D <= 2);
   };
