@@ -57,6 +57,7 @@ def _catch_stop_signals() -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.raw_argv = list(sys.argv[1:] if argv is None else argv)  # as given (vaelab train --nproc re-runs it)
     replaced = _catch_stop_signals()
     try:
         return int(args.func(args) or 0)
