@@ -20,8 +20,8 @@ import torch
 from vaelab.core.io import load_checkpoint
 from vaelab.runs.folder import RunDir
 from vaelab.runs.spec import TrainConfig
-from vaelab.training.lifecycle import train_run as train
 from vaelab.training.callbacks import Callback
+from vaelab.training.lifecycle import train_run as train
 
 # 4,000 MNIST images in minibatches of 20: 200 steps per epoch, long enough to be stopped mid-epoch
 ARGS = ["--latent-dim", "2", "--hidden", "32", "--limit", "4000", "--val-size", "100", "--batch-size", "20",

@@ -203,8 +203,8 @@ def cmd_train(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from vaelab.core.errors import ConfigError
     from vaelab.core.device import process_devices
+    from vaelab.core.errors import ConfigError
     from vaelab.runs.spec import check_run_name, resolve
     from vaelab.training.distributed import init_from_environment
     from vaelab.training.lifecycle import create_run, join_run, resume_run
