@@ -34,7 +34,8 @@ help:
 	@echo "           read them there; Fashion-MNIST comes from Debian's dataset-fashion-mnist, see .ci/run)"
 	@echo "make lint   ruff (format and lint) on Python, the layer contract (import-linter), ESLint and Prettier on web/"
 	@echo "make relay  continue the literature's long rows in the background (nice, one per core) from their"
-	@echo "           snapshots in docs/results/<recipe>/relay; make relay-status shows how far they are"
+	@echo "           snapshots in docs/results/<recipe>/relay; make relay-status shows how far they are;"
+	@echo "           make relay-publish regenerates the leaderboard from them (commit both before stopping)"
 	@echo "make device-check  on a CUDA machine: the GPU tests, GPU benchmarks, then the relays on the GPU (OUT=dir)"
 	@echo "make lint-web  ESLint and Prettier (npm, pinned in web/package-lock.json) on the explorer page"
 
@@ -133,6 +134,10 @@ relay: install
 
 relay-status: install
 	$(BIN)/vaelab relay status
+
+# before committing the snapshots: the leaderboard's "in progress" rows follow their status.json files
+relay-publish: install
+	$(BIN)/vaelab leaderboard
 
 # on a CUDA machine, with nothing but the repository and a CUDA PyTorch: results into $(OUT) (default device-check/)
 OUT ?= device-check

@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(exc.line(), file=sys.stderr)
         return 2
+    args.raw_argv = list(argv)  # as given (vaelab train --nproc re-runs it)
     replaced = _catch_stop_signals()
     try:
         with flag_names():

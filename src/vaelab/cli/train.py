@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vaelab.cli.args import int_list
 
-RUN_FLAGS = ("config", "model", "name", "runs_dir", "resume", "no_progress")  # the flags that are not options
+RUN_FLAGS = ("config", "model", "name", "runs_dir", "resume", "no_progress", "nproc")  # the flags that are not options
 
 
 def _float_or_word(text: str):
@@ -123,6 +123,13 @@ def _add_train(p) -> None:
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="parent folder of runs (default runs/)")
     p.add_argument("--resume", action="store_true", help="continue the run --name from its last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bars or per-epoch lines")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        metavar="N",
+        help="train with N processes (data-parallel, DistributedDataParallel): starts torchrun's standalone "
+        "rendezvous itself, N processes on this machine (default: one process, no torchrun)",
+    )
     groups = {
         "model": p.add_argument_group("model options (families that have each one in brackets)"),
         "train": p.add_argument_group("training options"),
@@ -160,7 +167,56 @@ def _given(args, section: str) -> dict:
     return {k[len(prefix) :]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
 
 
+def _torchrun(nproc: int, argv: list[str]) -> int:
+    """Run ``vaelab train ARGV`` under ``torchrun --standalone --nproc_per_node NPROC``; returns its exit status.
+    SIGTERM / SIGUSR1 reach torchrun, which passes them on to its processes (they save and stop together)."""
+    import signal
+    import subprocess
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(nproc)]
+    cmd += ["-m", "vaelab", "train", *argv]
+    print(f"starting {nproc} processes: torchrun --standalone --nproc_per_node {nproc} -m vaelab train ...",
+          file=sys.stderr)  # fmt: skip
+    proc = subprocess.Popen(cmd)
+    forward = lambda signum, frame: proc.send_signal(signum)  # noqa: E731
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGUSR1, signal.SIGINT)}
+    try:
+        return proc.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _without_nproc(argv: list[str]) -> list[str]:
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--nproc":
+            skip = True
+        elif not a.startswith("--nproc="):
+            out.append(a)
+    return out
+
+
 def cmd_train(args) -> int:
+    import os
+
+    from vaelab.core.errors import ConfigError
+
+    if args.nproc is not None:
+        if args.nproc < 1:
+            raise ConfigError(f"--nproc {args.nproc}: expected a number of processes >= 1")
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            raise ConfigError("--nproc: this process was already started by torchrun; give one or the other")
+        if args.nproc > 1:
+            raw = args.raw_argv
+            return _torchrun(args.nproc, _without_nproc(raw[raw.index("train") + 1 :]))
+    return _cmd_train(args)
+
+
+def _cmd_train(args) -> int:
+    from vaelab.core.device import process_devices
     from vaelab.core.errors import ConfigError
     from vaelab.runs.spec import check_run_name, resolve
     from vaelab.training.distributed import init_from_environment
@@ -180,6 +236,9 @@ def cmd_train(args) -> int:
         run_dir = args.runs_dir / spec.name
     # under torchrun: join the job (gloo on CPU, nccl on CUDA); rank 0 creates / resumes and writes the run
     dist = init_from_environment(train_flags.get("device", "auto"), train_flags.get("dist_timeout", 120))
+    if dist is not None and dist.is_main:
+        devices = process_devices(train_flags.get("device", "auto"))
+        print(f"torchrun: {dist.world_size} processes ({dist.backend}), devices {', '.join(devices)}", file=sys.stderr)
     try:
         if dist is not None and not dist.is_main:
             join_run(run_dir, dist, given if args.resume else train_flags)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 
 import torch
@@ -34,8 +35,24 @@ def select_device(name: str = "auto", local_rank: int | None = None) -> torch.de
     return dev
 
 
-def environment_info() -> dict:
+def process_devices(device: str = "auto") -> list[str]:
+    """The device of each process of this job, by rank: one entry for a single process, ``WORLD_SIZE`` entries
+    under torchrun (``cuda:LOCAL_RANK`` where CUDA is used, else the named device). Nothing is allocated."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    if world <= 1:
+        return [str(select_device(device))]
+    return [f"cuda:{rank % local}" if cuda else ("cpu" if device == "auto" else device) for rank in range(world)]
+
+
+def environment_info(device: str = "auto") -> dict:
+    """What a run's ``config.json`` records about the machine: versions, threads, the number of processes
+    (``world_size``, > 1 under torchrun) and each process's device."""
+    devices = process_devices(device)
     return {
+        "world_size": len(devices),
+        "devices": devices,
         "vaelab": __version__,
         "torch": torch.__version__,
         "python": platform.python_version(),

@@ -270,7 +270,7 @@ class RunSpec:
             "model_config": self.model_config.to_dict(),
             "train": self.train.to_dict(),
             "dataset": dataset,
-            "environment": environment_info(),
+            "environment": environment_info(self.train.device),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         }
 

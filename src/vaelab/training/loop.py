@@ -178,15 +178,19 @@ STOP_SIGNALS = tuple(
 def stop_on_signals(trainer: Trainer):
     """While active, Ctrl-C (SIGINT), SIGTERM and SIGUSR1 (what SLURM and other schedulers send before they kill a
     job) ask ``trainer`` to stop after the current step; the checkpoint callback then saves where it stopped. A
-    second signal aborts at once with ``KeyboardInterrupt``. Outside the main thread or on Windows it does nothing.
+    second Ctrl-C aborts at once with ``KeyboardInterrupt``; a repeated SIGTERM or SIGUSR1 is ignored (torchrun's
+    agent forwards the scheduler's signal to its workers). Outside the main thread or on Windows it does nothing.
     """
 
     def handler(signum, frame):
         if trainer.stop_requested:
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:  # a second Ctrl-C: the user wants out now
+                raise KeyboardInterrupt
+            return  # a repeated SIGTERM (torchrun forwards the scheduler's): the checkpoint is on its way
         trainer.request_stop(signum)
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        print(f"\n{name}: saving a checkpoint after this step (send it again to abort at once)", file=sys.stderr)
+        again = " (press it again to abort at once)" if signum == signal.SIGINT else ""
+        print(f"\n{name}: saving a checkpoint after this step{again}", file=sys.stderr)
 
     previous = {}
     if sys.platform != "win32":
