@@ -104,7 +104,7 @@ emoji-faces: install data
 	fi
 	$(BIN)/vaelab evaluate $(EMOJI) -k $(EMOJI_K) --samples 600 --no-progress
 	mkdir -p $(EMOJI_FIGS) docs/results/emoji-faces-conv-vae
-	$(BIN)/vaelab plot $(EMOJI) samples -n 64 --compact --out $(EMOJI_FIGS)/samples.png
+	$(BIN)/vaelab plot $(EMOJI) samples -n 48 --compact --out $(EMOJI_FIGS)/samples.png
 	$(BIN)/vaelab plot $(EMOJI) reconstructions -n 16 --per-row 8 --compact --out $(EMOJI_FIGS)/reconstructions.png
 	$(BIN)/vaelab plot $(EMOJI) interpolate --from-index 35 --to-index 34 --steps 10 --scale 2 --compact \
 	  --out $(EMOJI_FIGS)/interpolation

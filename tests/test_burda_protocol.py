@@ -19,7 +19,7 @@ from vaelab.runs.recipes import list_recipes, recipe_spec
 from vaelab.runs.spec import TrainConfig
 from vaelab.training.callbacks import Callback
 from vaelab.training.loop import Trainer
-from vaelab.training.optimizers import BurdaAdam, make_optimizer
+from vaelab.training.optimizers import BurdaAdam, FusedAdam, make_optimizer
 
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
@@ -71,7 +71,8 @@ def test_make_optimizer_picks_the_option_and_bad_values_are_refused():
     opt = make_optimizer(params, TrainConfig(optimizer="burda-adam", batch_size=20, adam_eps=1e-4))
     group = opt.param_groups[0]
     assert isinstance(opt, BurdaAdam) and group["grad_scale"] == 20.0 and group["burda_eps"] == 1e-4 and group["fused"]
-    assert type(make_optimizer(params, TrainConfig())) is torch.optim.Adam
+    plain = make_optimizer(params, TrainConfig())  # adam: PyTorch's Adam (its fused steps), no gradient scale
+    assert type(plain) is FusedAdam and isinstance(plain, torch.optim.Adam) and "grad_scale" not in plain.param_groups[0]
     with pytest.raises(ValueError, match="betas"):
         BurdaAdam(params, betas=(1.0, 0.9))
     with pytest.raises(Exception, match="optimizer"):

@@ -133,9 +133,9 @@ def test_family_brackets_come_from_the_declarations():
     assert opts["decoder_std"]["when"].describe() == "--likelihood gaussian|discretized-logistic"
     train = _subparser(build_parser("train"), "train")
     helps = {a.option_strings[0]: a.help for a in train._actions if a.option_strings}
-    assert helps["--objective"].endswith("[vae, conv-vae, vae-2layer]")
+    assert helps["--objective"].endswith("[vae, conv-vae, vae-2layer, custom-vae]")
     assert helps["--decoder-std"].endswith(
-        "[vae, guided-vae, conv-vae; with --likelihood gaussian|discretized-logistic]"
+        "[vae, guided-vae, conv-vae, custom-vae; with --likelihood gaussian|discretized-logistic]"
     )
 
 

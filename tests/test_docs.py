@@ -22,7 +22,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from vaelab.cli.main import build_parser
+from vaelab.cli.main import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "build" / "docs"
@@ -52,13 +52,13 @@ def test_readme_is_short_and_every_command_in_it_runs_on_a_fresh_clone():
     assert len(lines) <= README_MAX_LINES, f"README.md has {len(lines)} lines; at most {README_MAX_LINES}"
     commands = _readme_commands()
     assert {"make demo", "make test"} <= set(commands)
-    targets, parser = _make_targets(), build_parser()
+    targets = _make_targets()
     for command in commands:
         argv = shlex.split(command)
         if argv[0] == "make":
             assert set(argv[1:]) <= targets, f"README: {command!r} names no target of the Makefile"
         elif argv[0] == ".venv/bin/vaelab":  # the environment `make demo` creates; parsed, not run
-            parser.parse_args(argv[1:])
+            parse(argv[1:])
         else:
             pytest.fail(f"README: {command!r} does not run on a fresh clone (use make, or .venv/bin/vaelab)")
 

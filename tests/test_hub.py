@@ -45,7 +45,8 @@ def test_card_is_hub_model_card_metadata(digits_pack, tmp_path, capsys):
     assert {"vaelab", "vae", "variational-autoencoder", "sklearn-digits"} <= set(data.tags)
     assert data.pipeline_tag == "unconditional-image-generation" and data.model_name == "digits-z2"
     results = {r.metric_type: r for r in data.eval_results}  # model-index parsed by huggingface_hub
-    assert set(results) == {"nll", "elbo", "kl", "active_units"}  # one entry per measured metric
+    assert set(results) == {"nll", "elbo", "kl", "active_units", "bits_per_dim"}  # one entry per measured metric
+    assert results["bits_per_dim"].metric_value == pytest.approx(ev["bits_per_dim"], abs=1e-4)
     nll = results["nll"]
     assert nll.metric_value == pytest.approx(ev["nll"], abs=1e-4) and nll.dataset_split == "test"
     assert nll.metric_args["k"] == ev["k"] == 5 and nll.metric_args["split"] == "test"
@@ -64,6 +65,10 @@ def test_card_is_hub_model_card_metadata(digits_pack, tmp_path, capsys):
     mnist = card_data({**config, "dataset": {**config["dataset"], "name": "mnist"}}, ev, [], 1)
     assert mnist.datasets == ["ylecun/mnist"] and mnist.license == "cc-by-sa-3.0"
     assert card_data({**config, "dataset": {**config["dataset"], "name": "frey-face"}}, ev, [], 1).license == "unknown"
+    terms = {"fashion-mnist": "mit", "emoji-faces-twitter": "cc-by-4.0", "emoji-google": "apache-2.0"}
+    terms |= {"emoji-faces": "other", "celeba": "other"}
+    for name, licence in terms.items():
+        assert card_data({**config, "dataset": {**config["dataset"], "name": name}}, ev, [], 1).license == licence
     # --license, checked against the Hub's licence ids
     assert main(["pack", str(run_path), str(tmp_path / "mit"), "--license", "mit"]) == 0
     assert ModelCard.load(tmp_path / "mit" / "README.md").data.license == "mit"

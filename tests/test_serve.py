@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from vaelab.cli.main import build_parser
+from vaelab.cli.main import parse
 from vaelab.export.serve import Refused, make_server, resolve_request_path
 
 
@@ -52,14 +52,17 @@ def _get(srv, raw_path: str, method: str = "GET"):
     return resp.status, resp.getheader("Content-Type"), body
 
 
-def test_binds_127_0_0_1_by_default(site):
+def test_binds_127_0_0_1_by_default(site, tmp_path):
     srv = make_server(site)
     try:
         assert srv.server_address[0] == "127.0.0.1" and srv.server_address[1] > 0
     finally:
         srv.server_close()
-    args = build_parser().parse_args(["explore", "runs/x"])
-    assert args.host == "127.0.0.1"
+    from vaelab.cli.declared import options_from
+    from vaelab.core.commands import ExploreOptions
+
+    args = parse(["explore", str(tmp_path)])  # an existing folder: RUN is checked when parsed
+    assert options_from(args, ExploreOptions).host == "127.0.0.1"  # the flag's default, from its declaration
 
 
 def test_serves_files_with_mime_types(server):

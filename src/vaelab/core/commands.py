@@ -311,7 +311,8 @@ class PackOptions(Options):
     """the parameters packed: best (best validation epoch) or last"""
     license: Str | None = None
     """the card's licence, a Hugging Face Hub licence id (default: the training data's terms where known:
-    cc-by-sa-3.0 for mnist, cc-by-4.0 for sklearn-digits; else unknown)"""
+    cc-by-sa-3.0 for mnist, cc-by-4.0 for sklearn-digits, mit for fashion-mnist, cc-by-4.0 / apache-2.0 for the
+    Twemoji / Noto emoji sets and other for a mix of them and for celeba; else unknown)"""
 
 
 __all__ = [

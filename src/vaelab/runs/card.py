@@ -30,7 +30,15 @@ DATASET_TERMS = {
         None,
         "UCI Machine Learning Repository, Optical Recognition of Handwritten Digits (CC BY 4.0)",
     ),
+    "fashion-mnist": ("mit", "zalando-datasets/fashion_mnist", "https://github.com/zalandoresearch/fashion-mnist (MIT)"),
+    "celeba": ("other", None, "CelebA's agreement: non-commercial research and educational use only"),
 }
+# The emoji sets: Twemoji's graphics are CC BY 4.0, Noto Emoji's Apache 2.0; a mix of the two is "other".
+_TWEMOJI = ("cc-by-4.0", None, "Twemoji graphics, Copyright Twitter, Inc. and other contributors (CC BY 4.0)")
+_NOTO = ("apache-2.0", None, "Noto Emoji, Google (Apache License 2.0)")
+_BOTH = ("other", None, "Twemoji graphics (CC BY 4.0) and Noto Emoji (Apache License 2.0)")
+for _base in ("emoji", "emoji-faces"):
+    DATASET_TERMS.update({_base: _BOTH, f"{_base}-twitter": _TWEMOJI, f"{_base}-google": _NOTO})
 # The Hub's licence identifiers (https://huggingface.co/docs/hub/repositories-licenses).
 HUB_LICENSES = (
     "apache-2.0 mit openrail bigscience-openrail-m creativeml-openrail-m bigscience-bloom-rail-1.0 bigcode-openrail-m "
@@ -236,7 +244,8 @@ def model_card(config: dict, ev: dict | None, metrics: list[dict], epoch: int | 
         f"Trained {t['epochs']} epoch{'' if t['epochs'] == 1 else 's'} ({t['seconds']} s on {t['hardware']}; "
         f"device setting {t['device']}); these weights are from epoch {t['checkpoint_epoch']}.",
         "",
-        f"Licence: `{data.license}` (the training data's terms where vaelab knows them; check them before reuse).",
+        f"Licence: `{data.license}` (the training data's terms where vaelab knows them; check them before reuse)."
+        + (f" Training data: {DATASET_TERMS[v['dataset']][2]}." if v["dataset"] in DATASET_TERMS else ""),
         "",
         "## Use",
         "",

@@ -61,7 +61,7 @@ CONFIG = Fields(
             "a run name (1-100 letters, digits, '-', '_' or '.', not starting with '.')",
         ),  # fmt: skip
         "created": STR,
-        "environment": MapOf(SCALAR),
+        "environment": Fields({"devices": ListOf(STR)}, other=SCALAR),  # versions, hardware; devices: one per process
         "model": STR,
         "model_config": MAPPING,
         "train": MAPPING,
