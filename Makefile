@@ -116,8 +116,8 @@ emoji-faces: install data
 	cp $(EMOJI)/config.json $(EMOJI)/eval.json $(EMOJI)/metrics.jsonl docs/results/emoji-faces-conv-vae/
 
 lint: install lint-web
-	$(BIN)/ruff format --check src tests benchmarks tools
-	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools examples
+	$(BIN)/ruff check src tests benchmarks tools examples
 	$(BIN)/lint-imports
 
 bench: install web

@@ -397,3 +397,57 @@ def test_config_json_is_checked_on_resume(tmp_path, reference):
     os.remove(run / "config.json")
     code, _, err = cli("train", "--name", "r", "--resume", cwd=tmp_path)
     assert code == 2 and "not a run directory" in one_clear_line(err)
+
+
+# the four lifecycle defects of issue 20 ---------------------------------------------------------------------
+def test_resume_accepts_the_options_the_run_was_made_with(tmp_path, reference, data_dir):
+    """Re-running the command that made the run, with --resume (what torchrun re-runs do), is accepted: options
+    equal to the saved ones are no change; the run goes on to --epochs 3."""
+    shutil.copytree(reference, tmp_path / "runs" / "r")
+    same = ["--latent-dim", "2", "--hidden", "32", "--batch-size", "100", "--val-size", "100", "--limit", "1000"]
+    code, _, err = cli(
+        "train", "--name", "r", "--resume", "--epochs", "3", *same, "--no-progress", "--data-dir", data_dir,
+        "--model", "vae", cwd=tmp_path,
+    )  # fmt: skip
+    assert code == 0, err
+    assert [r["epoch"] for r in RunDir(tmp_path / "runs" / "r").read_metrics()] == [1, 2, 3]
+    code, _, err = cli("train", "--name", "r", "--resume", "--epochs", "4", "--batch-size", "50", cwd=tmp_path)
+    assert code == 2 and "--batch-size: cannot change when resuming" in one_clear_line(err)
+    assert "--resume with --batch-size 50 but the run" in err and "was made with 100" in err
+
+
+def test_a_folder_with_run_files_but_no_config_is_refused_untouched(tmp_path, reference, data_dir):
+    orphan = tmp_path / "runs" / "o"
+    (orphan / "checkpoints").mkdir(parents=True)
+    shutil.copyfile(reference / "checkpoints" / "last.pt", orphan / "checkpoints" / "last.pt")
+    shutil.copyfile(reference / "metrics.jsonl", orphan / "metrics.jsonl")
+    before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in orphan.rglob("*") if p.is_file()}
+    code, _, err = cli("train", "--name", "o", "--epochs", "1", *SMALL, "--data-dir", data_dir, cwd=tmp_path)
+    line = one_clear_line(err)
+    assert code == 2 and f"{Path('runs') / 'o'}: holds run files" in line and "no config.json" in line
+    after = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in orphan.rglob("*") if p.is_file()}
+    assert after == before and sorted(p.name for p in orphan.rglob("*")) == ["checkpoints", "last.pt", "metrics.jsonl"]
+
+
+def test_a_checkpoint_path_that_is_not_a_file_gives_one_line(tmp_path, reference):
+    run = tmp_path / "runs" / "r"
+    shutil.copytree(reference, run)
+    (run / "checkpoints" / "best.pt").unlink()
+    (run / "checkpoints" / "best.pt").mkdir()
+    code, _, err = cli("train", "--name", "r", "--resume", "--epochs", "3", cwd=tmp_path)
+    assert code == 1 and "best.pt: a directory, where the run's checkpoint belongs" in one_clear_line(err)
+    code, _, err = cli("sample", run, "-n", "4", cwd=tmp_path)
+    assert code == 1 and "best.pt: a directory" in one_clear_line(err)
+    assert [r["epoch"] for r in RunDir(run).read_metrics()] == [1, 2]  # nothing trained, nothing lost
+
+
+def test_evaluate_of_a_run_that_does_not_exist_is_bad_input(tmp_path):
+    code, _, err = cli("evaluate", "runs/nothing", cwd=tmp_path)
+    assert code == 2 and "runs/nothing: not a vaelab run directory" in one_clear_line(err)
+    code, _, err = cli("export", "no/such/run", cwd=tmp_path)
+    assert code == 2 and "no/such/run" in one_clear_line(err)
+    from vaelab.api import load_run
+    from vaelab.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="nothing: not a vaelab run directory"):  # the API: the same family
+        load_run(tmp_path / "runs" / "nothing")

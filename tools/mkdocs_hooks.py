@@ -85,6 +85,8 @@ def _modules(package: Path, dotted: str) -> list[str]:
         if path.name == "__main__.py" or (path.name.startswith("_") and path.name != "__init__.py"):
             continue
         names.append(dotted if path.name == "__init__.py" else f"{dotted}.{path.stem}")
+    for sub in sorted(p for p in package.iterdir() if (p / "__init__.py").is_file()):  # e.g. vaelab.viz.figures
+        names += _modules(sub, f"{dotted}.{sub.name}")
     return names
 
 

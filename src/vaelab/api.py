@@ -34,13 +34,27 @@ from vaelab.core.commands import (
     PackOptions,
     SampleOptions,
 )
+from vaelab.core.device import select_device
 from vaelab.core.errors import ConfigError
 from vaelab.core.naming import option
 from vaelab.core.options import keywords_from
 from vaelab.core.suggest import suggest
+from vaelab.data import load_dataset_from_config, memory
+from vaelab.evaluate import evaluate
+from vaelab.evaluate.sample_quality import evaluate_samples
+from vaelab.export.hub import check_repo_id, download, upload
+from vaelab.export.onnx import export_run
+from vaelab.export.serve import make_server
+from vaelab.export.site import build_site
+from vaelab.models.custom import Networks, check_architecture, check_networks, import_path
+from vaelab.models.registry import MODELS
 from vaelab.runs.files import RunFiles
+from vaelab.runs.folder import RunDir
 from vaelab.runs.open import open_run
+from vaelab.runs.packed import pack_run
+from vaelab.runs.recreate import missing_pieces
 from vaelab.runs.spec import DataConfig, TrainConfig, resolve
+from vaelab.training.lifecycle import create_run, resume_run
 
 with warnings.catch_warnings():  # in Jupyter without ipywidgets tqdm.auto warns once on import and uses text bars
     warnings.simplefilter("ignore")
@@ -55,8 +69,6 @@ def _rundir(run) -> RunFiles:
 
 def _sections(family: str, options: dict) -> tuple[dict, dict, dict]:
     """Sort keyword options into the model / train / data sections by which configuration declares them."""
-    from vaelab.models.registry import MODELS
-
     model, train_opts, data = {}, {}, {}
     model_keys = {k for cfg, _ in MODELS.values() for k in cfg.model_fields if k != "image_shape"}
     for key, value in options.items():
@@ -115,8 +127,8 @@ def train(
         runs_dir: the folder of runs.
         config: a TOML file of options (tables ``[model]``, ``[train]``, ``[data]``); keyword options win.
         resume: if the run ``name`` exists, continue it (to ``epochs``) or, when it is complete, just return it;
-            every other option given must equal the saved one. If it does not exist, it is trained. Handy in
-            notebooks: running the cell again does not train again.
+            every other option given must equal the saved one (``vaelab.training.lifecycle.resume_options``). If
+            it does not exist, it is trained. Handy in notebooks: running the cell again does not train again.
         callbacks: extra ``vaelab.training.callbacks.Callback`` objects told of every step and epoch.
         **options: any option of ``vaelab train`` by its Python name: model options (``latent_dim=2``,
             ``hidden=(512, 256)``, ``beta``, ``likelihood``, ``channels`` ...), training options (``epochs``,
@@ -134,8 +146,6 @@ def train(
         CheckpointError: ``resume`` of a ``custom-vae`` run whose modules must be given again.
         DatasetError, TrainingError, StorageError, RunBusyError: as ``vaelab train``.
     """
-    from vaelab.runs.folder import RunDir
-    from vaelab.training.lifecycle import create_run, resume_run
 
     mem = _own_data(options, dataset, data, val_data, test_data)
     family, networks = _own_networks(model, encoder, decoder, options)
@@ -160,8 +170,6 @@ def train(
 def _own_data(options: dict, dataset, data, val_data, test_data):
     """``data=`` / ``val_data=`` / ``test_data=`` checked and registered (``vaelab.data.memory.build``) as the
     dataset option; returns the ``MemoryData`` (the caller keeps it alive) or None."""
-    from vaelab.data import memory
-
     if data is None:
         for key, value in (("val_data", val_data), ("test_data", test_data)):
             if value is not None:
@@ -180,8 +188,6 @@ def _own_networks(model, encoder, decoder, options: dict):
     """``(family, Networks or None)`` for ``encoder=`` / ``decoder=``: both given (family ``custom-vae``, their
     import paths as its options), or neither."""
     from torch import nn
-
-    from vaelab.models.custom import Networks, import_path
 
     if encoder is None and decoder is None:
         return model, None
@@ -204,8 +210,6 @@ def _fit_latent_dim(spec, networks, family, name, sections, config):
     again with the latent size D their output has (``latent_dim=`` given must agree)."""
     import torch
 
-    from vaelab.models.custom import check_networks
-
     model_flags, train_flags, data_flags = sections
     d = check_networks(networks.encoder, networks.decoder, torch.rand(2, *spec.model_config.image_shape))
     if model_flags.get("latent_dim", d) != d:
@@ -218,30 +222,13 @@ def _fit_latent_dim(spec, networks, family, name, sections, config):
 
 
 def _resumable(run, spec, explicit: set, train_flags: dict, data_flags: dict, networks) -> dict:
-    """For ``resume=True``: refuse an explicit option that differs from the saved run (or modules of another
-    architecture), and return the ``resume_run`` overrides (the resumable options given)."""
-    from vaelab.models.custom import check_architecture
-    from vaelab.runs.spec import RESUMABLE_OPTIONS, RunSpec
-
-    config = run.load_config()
-    saved = RunSpec.from_config(config, run.config_path)
-    given = {"model": spec.model, **spec.model_config.to_dict(), **spec.train.to_dict(), **spec.data.to_dict()}
-    have = {"model": saved.model, **saved.model_config.to_dict(), **saved.train.to_dict(), **saved.data.to_dict()}
-    for key in sorted(explicit - set(RESUMABLE_OPTIONS)):
-        if key in given and given[key] != have.get(key):
-            memory = str(given[key]).startswith("memory:")
-            what = f"data= holds other images ({given[key]})" if memory else f"{key}={given[key]!r}"
-            raise ConfigError(
-                f"vaelab.train(resume=True): {what} but the run {run.path} was made with "
-                f"{have.get(key)!r}; choose another name to train a new run"
-            )
+    """For ``resume=True``: what was given, by Python name and typed, for ``resume_run``, whose one resume rule
+    (``vaelab.training.lifecycle.resume_options``) refuses an option that differs from the saved run; modules of
+    another architecture are refused here."""
     if networks is not None:
-        check_architecture(config.get("networks"), networks)
-    overrides = {k: v for k, v in spec.train.to_dict().items() if k in RESUMABLE_OPTIONS and k in train_flags}
-    overrides.setdefault("progress", spec.train.progress)
-    if "data_dir" in data_flags:
-        overrides["data_dir"] = data_flags["data_dir"]
-    return overrides
+        check_architecture(run.load_config().get("networks"), networks)
+    flat = {"model": spec.model, **spec.model_config.to_dict(), **spec.train.to_dict(), **spec.data.to_dict()}
+    return {k: flat[k] for k in sorted(explicit | {"progress"}) if k in flat}
 
 
 def load_run(path: str | Path, **given) -> Run:
@@ -290,8 +277,6 @@ def load(
             damaged file. ConfigError: neither an existing folder nor a valid repository id. PackError: a malformed
             field of the pack.
     """
-    from vaelab.export.hub import download
-
     text = str(path_or_repo_id)
     path = Path(text).expanduser()
     if path.exists() or isinstance(path_or_repo_id, Path) or text.startswith((".", "/", "~")) or text.count("/") > 1:
@@ -325,18 +310,12 @@ def evaluate_run(run, **options) -> dict:
         ConfigError: an unknown option (with the closest name) or a bad value (K < 1, an unknown split or
             checkpoint), naming the keyword. CheckpointError, DatasetError: as loading the run.
     """
-    from vaelab.core.device import select_device
-    from vaelab.data import load_dataset_from_config
-    from vaelab.evaluate import evaluate
-
     o = EvaluateOptions.from_dict(options, "evaluate_run: ")
     rd = _rundir(run)
     model = rd.load_model(o.checkpoint, select_device(o.device))
     data = load_dataset_from_config(rd.load_config()["dataset"], o.split, o.data_dir, o.limit)
     scores = None
     if o.samples:  # first: a dataset without labels stops before the long NLL pass
-        from vaelab.evaluate.sample_quality import evaluate_samples
-
         ds = rd.load_config()["dataset"]
         scores = evaluate_samples(model, ds, o.samples, o.data_dir, seed=o.seed, progress=o.progress)
     result = evaluate(model, data, k=o.k, batch_size=o.batch_size, seed=o.seed, progress=o.progress)
@@ -350,8 +329,6 @@ def evaluate_run(run, **options) -> dict:
 def _given_data(config: dict, data, val_data, test_data):
     """The ``MemoryData`` of a run trained on images given from Python: restored from what is given (checked against
     the record, ``vaelab.data.memory.restore``), else the one still loaded in this process, else None."""
-    from vaelab.data import memory
-
     ds = config.get("dataset") or {}
     name, given = ds.get("name"), {"data": data, "val_data": val_data, "test_data": test_data}
     if not memory.is_memory_name(name):
@@ -367,8 +344,6 @@ def _given_data(config: dict, data, val_data, test_data):
 def _warn_missing(path: Path, config: dict, packed: bool, networks_given: bool) -> None:
     """Warn when the run cannot be re-created from its config alone and what is missing was not given
     (``vaelab.runs.recreate``; a pack's data is not asked for: its numbers are in its eval.json)."""
-    from vaelab.runs.recreate import missing_pieces
-
     missing = missing_pieces(config, packed, networks_given, data=not packed)
     if missing:
         warnings.warn(
@@ -448,8 +423,6 @@ class Run:
     """
 
     def __init__(self, path: str | Path, *, data=None, val_data=None, test_data=None, encoder=None, decoder=None):
-        from vaelab.models.custom import Networks, check_architecture
-
         if (encoder is None) != (decoder is None):
             raise ConfigError("encoder= and decoder=: give both (nn.Module) or neither")
         networks = None if encoder is None else Networks(encoder, decoder)
@@ -534,8 +507,6 @@ class Run:
         Raises:
             DatasetError: the data cannot be loaded (for images given from Python: not given again).
         """
-        from vaelab.data import load_dataset_from_config
-
         return load_dataset_from_config(self.config["dataset"], split, None, limit)
 
     # numbers ------------------------------------------------------------------------------------------------
@@ -559,7 +530,7 @@ class Run:
         progress: bool = FigureOptions.default("progress"),
     ):
         """The run's ``vaelab.viz.render.RunFigures`` (cached per checkpoint, dpi, data folder and progress)."""
-        from vaelab.viz.render import RunFigures
+        from vaelab.viz.render import RunFigures  # import cost: matplotlib and scikit-learn (1.4 s), for figures only
 
         key = (checkpoint, int(dpi), str(data_dir), bool(progress))
         if key not in self._figures:
@@ -626,7 +597,7 @@ class Run:
             out: the HTML path (default ``RUN/report.html``). **kwargs: ``reuse``, ``latent_n`` of
                 ``vaelab.viz.report.write_report``.
         """
-        from vaelab.viz.report import write_report
+        from vaelab.viz.report import write_report  # import cost: matplotlib and jinja2, for a report only
 
         return write_report(self.figures(), out, **kwargs)
 
@@ -636,8 +607,6 @@ class Run:
         """ONNX encoder and decoder (checked with onnxruntime) and the test codes into ``RUN/export/``, as
         ``vaelab export`` (options: ``vaelab.core.commands.ExportOptions``: ``checkpoint``, ``n_codes``,
         ``data_dir``); returns ``meta.json`` as a dict."""
-        from vaelab.export.onnx import export_run
-
         o = ExportOptions.from_dict(options, "run.export: ")
         return export_run(self.dir, o.checkpoint, o.data_dir, o.n_codes)
 
@@ -651,7 +620,6 @@ class Run:
         the Hugging Face Hub's format in ``out``; returns the packed folder as a ``Run``
         (``vaelab.runs.packed.pack_run``; ``license``: a Hub licence id, default the training data's terms where
         known)."""
-        from vaelab.runs.packed import pack_run  # import cost: safetensors, only when packing
 
         o = PackOptions.from_dict({"checkpoint": checkpoint, "license": license}, "run.pack: ")
         nets = self.dir.networks
@@ -682,8 +650,6 @@ class Run:
                 refuses the upload. As ``pack``.
         """
         import tempfile
-
-        from vaelab.export.hub import check_repo_id, upload
 
         check_repo_id(repo_id)
         options = {"private": private, "token": token, "commit_message": commit_message, "revision": revision}
@@ -719,9 +685,6 @@ class Run:
         Raises:
             ConfigError: a port outside 0..65535 or one that cannot be bound. ExportError: as ``vaelab explore``.
         """
-        from vaelab.export.serve import make_server
-        from vaelab.export.site import build_site
-
         ExploreOptions.from_dict({"port": port, "host": host, "open": open_browser}, "run.explore: ")
         site = build_site(self.dir, export=export, log=lambda *_: None)
         try:

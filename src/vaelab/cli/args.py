@@ -37,6 +37,7 @@ def int_pair(text: str) -> tuple[int, int]:
 def load_split(run, split: str, data_dir=None, limit=None):
     """Split ``split`` of the dataset run ``run`` was trained on (``limit``: the first N images; for the train split
     the run's own ``limit`` when none is given, i.e. the images it was trained on)."""
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.data import load_dataset_from_config
 
     return load_dataset_from_config(run.load_config()["dataset"], split, data_dir, limit)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 
 def cmd_classifier_train(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.data import check_dataset_name
     from vaelab.evaluate.reference_classifier import train_classifier
 
@@ -30,6 +31,7 @@ def cmd_classifier_train(args) -> int:
 
 
 def cmd_classifier_evaluate(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.data import load_dataset
     from vaelab.evaluate.reference_classifier import accuracy, load_classifier
 

@@ -14,6 +14,7 @@ DATA_DIR_HELP = "folder holding <dataset>/<files> (default: as recorded in the r
 
 
 def cmd_compare(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.io import atomic_write_text
     from vaelab.evaluate.latent_metrics import encode_means, latent_properties
     from vaelab.evaluate.reference_classifier import load_classifier
@@ -45,6 +46,23 @@ def cmd_compare(args) -> int:
         for n, m in zip(names, models, strict=True)
     ]
     png = save_latent_scatters(codes, test.labels.numpy(), titles, out / "latent_scatter.png")
+    rows = _property_rows(results)
+    text = table(rows, ["property", *names])
+    atomic_write_text(out / "compare.md", text + "\n")
+    atomic_write_text(
+        out / "compare.json",
+        json.dumps(
+            {"runs": [str(r.path) for r in runs], "results": results, "classifier": str(args.classifier)}, indent=2
+        )
+        + "\n",
+    )
+    print(text)
+    print(f"\n{png}\n{out / 'compare.md'}\n{out / 'compare.json'}")
+    return 0
+
+
+def _property_rows(results: list[dict]) -> list[list[str]]:
+    """The table of ``vaelab compare``: one row per latent-space property, one column per run."""
     rows = [
         [
             "completeness: share of z ~ N(0, I) decoded to a digit with confidence >= 0.9",
@@ -70,21 +88,11 @@ def cmd_compare(args) -> int:
         ["test reconstruction: squared error per image (sum over pixels)", *[f"{r['sq_error']:.2f}" for r in results]],
         ["test reconstruction: PSNR (dB)", *[f"{r['psnr_db']:.2f}" for r in results]],
     ]
-    text = table(rows, ["property", *names])
-    atomic_write_text(out / "compare.md", text + "\n")
-    atomic_write_text(
-        out / "compare.json",
-        json.dumps(
-            {"runs": [str(r.path) for r in runs], "results": results, "classifier": str(args.classifier)}, indent=2
-        )
-        + "\n",
-    )
-    print(text)
-    print(f"\n{png}\n{out / 'compare.md'}\n{out / 'compare.json'}")
-    return 0
+    return rows
 
 
 def cmd_subspace(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.io import atomic_write_text
     from vaelab.evaluate.latent_metrics import subspace_comparison
     from vaelab.models import build_model
@@ -124,6 +132,7 @@ def cmd_subspace(args) -> int:
 
 
 def cmd_pca_example(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.models.pca import pca_example
 
     r = pca_example()

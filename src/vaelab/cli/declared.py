@@ -115,6 +115,7 @@ def validate(cls: type[Options], values: dict, names: dict[str, str]):
     """``cls`` validated from ``values``, offending options named as in ``names`` (flags or keywords)."""
     from pydantic import ValidationError
 
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.options import describe_errors
 
     try:

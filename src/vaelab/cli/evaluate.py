@@ -9,6 +9,7 @@ from vaelab.cli.parser import run_folder
 
 
 def _add_evaluate(p):
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import add_options
     from vaelab.core.commands import EvaluateOptions
 
@@ -18,6 +19,7 @@ def _add_evaluate(p):
 
 
 def cmd_evaluate(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.api import evaluate_run
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import EvaluateOptions
@@ -96,6 +98,7 @@ def _add_info(p):
 
 
 def cmd_info(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.runs.open import open_run
     from vaelab.runs.recreate import missing_pieces
 

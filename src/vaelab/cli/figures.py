@@ -9,6 +9,7 @@ COMMON = "options of every figure"
 
 
 def _add_plot(p) -> None:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import add_options
     from vaelab.core.commands import PLOT_KINDS, FigureOptions
 
@@ -26,6 +27,7 @@ def _add_plot(p) -> None:
 
 
 def cmd_plot(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import PLOT_KINDS, FigureOptions
     from vaelab.viz.render import RunFigures
@@ -42,6 +44,7 @@ def cmd_plot(args) -> int:
 
 
 def _add_report(p) -> None:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import add_options
     from vaelab.core.commands import ReportOptions
 
@@ -56,6 +59,7 @@ def _add_report(p) -> None:
 
 
 def cmd_report(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import ReportOptions
     from vaelab.viz.render import RunFigures

@@ -14,6 +14,7 @@ RUN_HELP = "run folder or packed run"
 
 def _add(p, declaration: str, out_help: str, func, data: bool = False) -> None:
     """``RUN``, the options of ``vaelab.core.commands.<declaration>``, ``--out`` and (with ``data``) ``--data-dir``."""
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import add_options
     from vaelab.core import commands
 
@@ -26,6 +27,7 @@ def _add(p, declaration: str, out_help: str, func, data: bool = False) -> None:
 
 
 def _options(args):
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import options_from
     from vaelab.core import commands
 
@@ -41,6 +43,7 @@ def cmd_sample(args) -> int:
 
     import torch
 
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
@@ -60,6 +63,7 @@ def _add_reconstruct(p):
 def cmd_reconstruct(args) -> int:
     import torch
 
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
@@ -80,6 +84,7 @@ def cmd_reconstruct(args) -> int:
 def cmd_denoise(args) -> int:
     import torch
 
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.evaluate.reconstruction import denoising_psnr
     from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
@@ -110,6 +115,7 @@ def cmd_denoise(args) -> int:
 def cmd_generate(args) -> int:
     import torch
 
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.runs.open import open_run
     from vaelab.viz.grids import save_grid
 
@@ -131,6 +137,7 @@ def cmd_generate(args) -> int:
     )
     print(out)
     if o.judge:
+        # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
         from vaelab.evaluate.reference_classifier import load_classifier
 
         n = max(o.n, o.judge_n)

@@ -35,6 +35,7 @@ def build_parser(command: str | None = None, full: bool = False) -> VaelabParser
         command: the command to be run (the first word of the arguments that is not an option).
         full: build every command (the help-text test, the generated CLI reference).
     """
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.version import __version__
 
     parser = VaelabParser(prog="vaelab", description="Variational autoencoders on image data.")

@@ -48,6 +48,7 @@ def _add_relay(p) -> None:
 
 
 def cmd_relay(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.errors import ConfigError
 
     if args.jobs is not None and args.jobs < 1:
@@ -74,6 +75,7 @@ def _busy(run_path: Path) -> bool:
 
 
 def _unfinished(args) -> list[str]:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.runs.recipes import load_recipe
 
     names = args.recipes or list(DEFAULT_RECIPES)
@@ -130,6 +132,7 @@ def _launch(name: str, relay: Path, args) -> None:
 
 
 def _status(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.runs.relay import format_duration, read_status
 
     rows = []

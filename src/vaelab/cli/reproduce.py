@@ -122,6 +122,7 @@ def print_recipes(recipes) -> None:
 
 
 def _check_positive(value, flag: str) -> None:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.errors import ConfigError
 
     if value is not None and int(value) < 1:
@@ -129,6 +130,7 @@ def _check_positive(value, flag: str) -> None:
 
 
 def cmd_reproduce(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.errors import ConfigError
     from vaelab.runs.recipes import list_recipes, load_recipe, recipe_spec
 
@@ -173,6 +175,7 @@ def cmd_reproduce(args) -> int:
 
 
 def _stop_after(args) -> list:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.training.callbacks import StopAfter
 
     return [] if args.stop_after is None else [StopAfter(args.stop_after)]
@@ -181,6 +184,7 @@ def _stop_after(args) -> list:
 def _relay(args, spec, recipe, not_applied, run_path: Path) -> int:
     """``reproduce --relay DIR``: continue from the furthest of the run folder and DIR's snapshot, keep the snapshot
     current, and evaluate (then publish the result and remove the snapshot) once the protocol is complete."""
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.device import select_device
     from vaelab.core.errors import ConfigError
     from vaelab.runs.folder import RunDir
@@ -225,6 +229,7 @@ def _publish_complete(run_path: Path, relay: Path, recipe: str) -> None:
 
 
 def _train(args, spec, recipe, not_applied, run_path, callbacks=()):
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
     from vaelab.runs.folder import RunDir
@@ -255,6 +260,7 @@ def _train(args, spec, recipe, not_applied, run_path, callbacks=()):
 
 
 def _evaluate(args, recipe, run) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.evaluate import print_diagnostics
     from vaelab.core.device import select_device
     from vaelab.core.errors import ConfigError
@@ -262,7 +268,7 @@ def _evaluate(args, recipe, run) -> int:
     from vaelab.data import load_dataset
     from vaelab.evaluate import evaluate
     from vaelab.runs.recipes import unapplied_options
-    from vaelab.runs.results import RESULT_FILE, checkpoint_epoch, result_record, shorter_than_protocol
+    from vaelab.runs.results import RESULT_FILE, checkpoint_epoch, result_record
 
     config, metrics = run.load_config(), run.read_metrics()
     device = select_device(config["train"].get("device", "auto") if args.device is None else args.device)
@@ -286,16 +292,8 @@ def _evaluate(args, recipe, run) -> int:
         model = run.load_model(which, device)
         k = int(args.eval_k or recipe.eval_k)
         evaluation = evaluate(model, test, k=k, progress=not args.no_progress)
-    extra = []
     epochs_run = int(metrics[-1]["epoch"]) if metrics else 0
-    if shorter_than_protocol(config, metrics, recipe):
-        extra.append(f"trained {epochs_run:,} of the protocol's {recipe.epochs:,} epochs (--epochs)")
-    if k != recipe.paper_k:
-        extra.append(f"test NLL with K = {k:,} importance samples, not the paper's {recipe.paper_k:,}")
-    if ds.get("limit"):
-        extra.append(f"trained on the first {ds['limit']:,} training images only (--limit)")
-    if args.eval_limit:
-        extra.append(f"evaluated on the first {len(test):,} test images only (--eval-limit)")
+    extra = _command_deviations(args, recipe, config, metrics, k, len(test))
     not_applied = unapplied_options(recipe, config)
     evaluation.update(checkpoint=which, checkpoint_epoch=checkpoint_epoch(metrics, which))
     record = result_record(recipe, config, metrics, evaluation, not_applied, extra, hardware)
@@ -323,9 +321,28 @@ def _evaluate(args, recipe, run) -> int:
     return 0
 
 
+def _command_deviations(args, recipe, config: dict, metrics: list[dict], k: int, n_test: int) -> list[str]:
+    """What this command did differently from the paper's protocol: fewer epochs, another K, fewer images."""
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
+    from vaelab.runs.results import shorter_than_protocol
+
+    extra = []
+    epochs_run = int(metrics[-1]["epoch"]) if metrics else 0
+    if shorter_than_protocol(config, metrics, recipe):
+        extra.append(f"trained {epochs_run:,} of the protocol's {recipe.epochs:,} epochs (--epochs)")
+    if k != recipe.paper_k:
+        extra.append(f"test NLL with K = {k:,} importance samples, not the paper's {recipe.paper_k:,}")
+    if config["dataset"].get("limit"):
+        extra.append(f"trained on the first {config['dataset']['limit']:,} training images only (--limit)")
+    if args.eval_limit:
+        extra.append(f"evaluated on the first {n_test:,} test images only (--eval-limit)")
+    return extra
+
+
 def _add_segments(record: dict, run) -> None:
     """A relayed run's result says which epochs ran where, and whether every continuation was bit-exact."""
-    from vaelab.training.relay import read_segments
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
+    from vaelab.runs.relay import read_segments
 
     segments = [s for s in read_segments(run) if "from_epoch" in s]
     if not segments:
@@ -382,6 +399,7 @@ def publish_run(run_path: Path, results_dir: Path) -> Path:
     Raises:
         CheckpointError: ``run_path`` is not a run or has no result.json (run ``vaelab reproduce`` first).
     """
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.errors import CheckpointError
     from vaelab.core.io import atomic_write_text
     from vaelab.runs.folder import RunDir
@@ -407,6 +425,7 @@ def publish_run(run_path: Path, results_dir: Path) -> Path:
 
 
 def cmd_leaderboard(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
     from vaelab.runs.recipes import list_recipes

@@ -8,6 +8,7 @@ from pathlib import Path
 
 
 def cmd_pack(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.api import load_run
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import PackOptions
@@ -21,6 +22,7 @@ def cmd_pack(args) -> int:
 
 
 def cmd_push(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.api import load_run
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import PackOptions
@@ -41,6 +43,7 @@ def cmd_push(args) -> int:
 
 
 def _add_pack(p) -> None:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import add_options
     from vaelab.cli.parser import run_folder
     from vaelab.core.commands import PackOptions
@@ -59,6 +62,7 @@ def _add_pack(p) -> None:
 
 
 def _add_push(p) -> None:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import add_options
     from vaelab.cli.parser import run_folder
     from vaelab.core.commands import PackOptions

@@ -80,6 +80,7 @@ def model_options() -> dict[str, dict]:
     """Every model option of every family: ``{name: {"annotation", "help", "families", "when"}}``; ``families``
     are those where the option applies (``applies_in``: declared, not fixed, its condition satisfiable), ``when``
     its ``OnlyWhen`` condition or None."""
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.options import applies_in, field_help, only_when
     from vaelab.models.registry import MODELS
 
@@ -103,6 +104,7 @@ def _brackets(opt: dict, n_families: int) -> str:
 
 
 def _add_train(p) -> None:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.options import field_help
     from vaelab.models.registry import MODELS, model_names
     from vaelab.runs.spec import DataConfig, TrainConfig
@@ -167,6 +169,24 @@ def _given(args, section: str) -> dict:
     return {k[len(prefix) :]: v for k, v in vars(args).items() if k.startswith(prefix) and v is not None}
 
 
+def _resume_given(args, flags: dict) -> dict:
+    """What ``--resume`` was given: the options of ``--config`` (if any), the flags over them, and the family; each
+    must equal the run's saved value unless it may change (``vaelab.training.lifecycle.resume_options``)."""
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
+    from vaelab.runs.spec import load_toml, split_toml
+
+    given: dict = {}
+    if args.config is not None:
+        _, family, sections = split_toml(load_toml(args.config), args.config, None)
+        given.update({k: v for section in sections.values() for k, v in section.items()})
+        if family is not None:
+            given["model"] = family
+    given.update(flags)
+    if args.model is not None:
+        given["model"] = args.model
+    return given
+
+
 def _torchrun(nproc: int, argv: list[str]) -> int:
     """Run ``vaelab train ARGV`` under ``torchrun --standalone --nproc_per_node NPROC``; returns its exit status.
     SIGTERM / SIGUSR1 reach torchrun, which passes them on to its processes (they save and stop together)."""
@@ -202,7 +222,7 @@ def _without_nproc(argv: list[str]) -> list[str]:
 def cmd_train(args) -> int:
     import os
 
-    from vaelab.core.errors import ConfigError
+    from vaelab.core.errors import ConfigError  # import cost: as every command's, imported when it runs
 
     if args.nproc is not None:
         if args.nproc < 1:
@@ -216,6 +236,7 @@ def cmd_train(args) -> int:
 
 
 def _cmd_train(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.device import process_devices
     from vaelab.core.errors import ConfigError
     from vaelab.runs.spec import check_run_name, resolve
@@ -228,8 +249,7 @@ def _cmd_train(args) -> int:
     if args.resume:
         if args.name is None:
             raise ConfigError("--resume: expected --name NAME of the run to continue")
-        given = {**model_flags, **train_flags, **data_flags}
-        given.update({k: True for k in ("model", "config") if getattr(args, k) is not None})
+        given = _resume_given(args, {**model_flags, **train_flags, **data_flags})
         run_dir = args.runs_dir / check_run_name(args.name)
     else:
         spec = resolve(args.model, args.name, model_flags, train_flags, data_flags, args.config)

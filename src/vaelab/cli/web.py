@@ -30,6 +30,7 @@ def _print_export(meta: dict, run_path: Path) -> None:
 
 
 def cmd_export(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import ExportOptions
     from vaelab.export.onnx import export_run
@@ -46,6 +47,7 @@ def cmd_export(args) -> int:
 
 
 def _check_count(runs: list) -> None:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.export.site import MAX_RUNS
 
     if len(runs) > MAX_RUNS:
@@ -53,6 +55,7 @@ def _check_count(runs: list) -> None:
 
 
 def cmd_site(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.export.site import build_site
 
     if len(args.paths) < 2:
@@ -68,6 +71,7 @@ def cmd_site(args) -> int:
 
 
 def cmd_explore(args) -> int:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import ExploreOptions
     from vaelab.export.site import build_site
@@ -87,6 +91,7 @@ def cmd_explore(args) -> int:
 def _serve(site: Path, args) -> int:
     import webbrowser
 
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.export.serve import make_server
 
     try:
@@ -113,6 +118,7 @@ def _serve(site: Path, args) -> int:
 
 
 def _add_export(p) -> None:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import add_options
     from vaelab.core.commands import ExportOptions
 
@@ -127,6 +133,7 @@ def _add_export(p) -> None:
 
 
 def _add_explore(p) -> None:
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import add_options
     from vaelab.core.commands import ExploreOptions
 

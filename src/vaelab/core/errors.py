@@ -17,6 +17,12 @@ class CheckpointError(VaelabError):
     """A checkpoint or run directory cannot be read (names the file)."""
 
 
+class RunNotFoundError(CheckpointError, ConfigError):
+    """The path given as a run does not exist: bad input, so the command line exits 2; it is also a
+    ``CheckpointError`` (a run directory that cannot be read), as it was before it had a type of its own. (A folder
+    that exists without ``config.json`` is a damaged run: ``CheckpointError``, exit 1.)"""
+
+
 class PackError(ConfigError):
     """A packed model folder (``vaelab pack``, or one downloaded from the Hugging Face Hub) holds a readable file
     with a malformed field: a wrong type or value, an unknown format version, weights that do not fit the model or

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,60 +25,19 @@ from vaelab.core.errors import ConfigError, DatasetError
 from vaelab.core.memory import available_memory
 from vaelab.core.naming import option, options
 from vaelab.core.suggest import suggest
-from vaelab.data import sklearn_digits
-from vaelab.data.arrays import Parts, Split
+from vaelab.data import memory, sklearn_digits
+from vaelab.data.arrays import FIXED_SPLIT_SEED, ImageDataset, Parts, Split
 from vaelab.data.binarize import binarize_dynamic, binarize_static
 from vaelab.data.catalog import CATALOG, EMOJI_VARIANTS, DatasetSpec, get_spec, locate
+from vaelab.data.celeba import read_celeba
+from vaelab.data.emoji import read_emoji
 from vaelab.data.files import open_data_file
 from vaelab.data.folder import PREFIX as FOLDER_PREFIX
-from vaelab.data.folder import folder_path
+from vaelab.data.folder import folder_path, load_folder, probe_shape
 from vaelab.data.idx import read_idx, read_idx_pair
 from vaelab.data.memory import is_memory_name
 
 SPLITS = ("train", "val", "test", "train-full")
-_FIXED_SPLIT_SEED = 1234  # permutation that carves test from datasets without an official test split
-
-
-@dataclass
-class ImageDataset:
-    """A split of a dataset held in memory. It unpacks as ``images, labels = dataset`` (``len(dataset)`` is the
-    number of images).
-
-    Attributes:
-        images: float32 tensor ``(N, C, H, W)``, pixels in [0, 1].
-        labels: int64 tensor ``(N,)`` or None (their names, where they are not digits: ``info["classes"]``).
-        name, split: where it came from.
-        info: what a run records about the data beyond its name: ``classes`` (label names), ``attributes``
-            (``{attribute: [value names]}``), licences and the split rule; for ``folder:`` datasets the file-list
-            hash and the files left out (see ``vaelab.data.folder.load_folder``).
-        attributes: per-image attributes, ``{name: int64 tensor (N,)}`` (emoji: category, subcategory,
-            skin_tone, set, hair, smiling; CelebA: its 40 attributes as 0 / 1); empty for other datasets.
-    """
-
-    images: torch.Tensor
-    labels: torch.Tensor | None
-    name: str
-    split: str
-    info: dict = field(default_factory=dict)
-    attributes: dict[str, torch.Tensor] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return self.images.shape[0]
-
-    def __iter__(self):  # ``images, labels = run.data("test")``
-        return iter((self.images, self.labels))
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return tuple(self.images.shape[1:])
-
-    def subset(self, n: int | None) -> ImageDataset:
-        """The first ``n`` images (all if ``n`` is None)."""
-        if n is None or n >= len(self):
-            return self
-        labels = None if self.labels is None else self.labels[:n]
-        attributes = {k: v[:n] for k, v in self.attributes.items()}
-        return ImageDataset(self.images[:n], labels, self.name, self.split, self.info, attributes)
 
 
 def _read_idx_dataset(paths: dict[str, Path]) -> Parts:
@@ -209,14 +167,10 @@ def dataset_image_shape(
     """
     name = check_dataset_name(name)
     if name.startswith(FOLDER_PREFIX):
-        from vaelab.data.folder import probe_shape
-
         return probe_shape(folder_path(name), image_size, channels, skip_bad_images, strict_data)
     if name == sklearn_digits.NAME:
         return sklearn_digits.IMAGE_SHAPE
     if is_memory_name(name):
-        from vaelab.data import memory
-
         return memory.image_shape(name)
     shape = get_spec(name).image_shape
     if image_size is not None and name in RESIZABLE:
@@ -226,7 +180,7 @@ def dataset_image_shape(
 
 def _carve(split: Split, n_test: int | None = None) -> tuple[Split, Split]:
     """Hold out a fixed, seeded test split (10 % by default): ``(train, test)``; attributes follow their images."""
-    perm = np.random.default_rng(_FIXED_SPLIT_SEED).permutation(len(split))
+    perm = np.random.default_rng(FIXED_SPLIT_SEED).permutation(len(split))
     n_test = len(split) // 10 if n_test is None else n_test
     return split.take(np.sort(perm[n_test:])), split.take(perm[:n_test])
 
@@ -235,8 +189,6 @@ def _read(name: str, split, data_dir, allow_download, image_size, channels, skip
     """The dataset's ``Parts`` from its reader (the test split carved where there is no official one; for the
     test split of a dataset in ``_SPLIT_FILES``, only its files are read and the training pool is None)."""
     if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
-        from vaelab.data.folder import load_folder
-
         x, y, info = load_folder(folder_path(name), image_size, channels, skip_bad_images, strict=strict_data)
         if len(x) < 3:
             raise ConfigError(
@@ -259,12 +211,8 @@ def _read(name: str, split, data_dir, allow_download, image_size, channels, skip
         return Parts(train, test, sklearn_digits.DEFAULT_VAL_SIZE, scale=float(sklearn_digits.MAX_VALUE))
     spec = get_spec(name)
     if name in EMOJI_VARIANTS:
-        from vaelab.data.emoji import read_emoji
-
         parts = read_emoji(name, data_dir, allow_download, image_size)
     elif name == "celeba":
-        from vaelab.data.celeba import read_celeba
-
         parts = read_celeba(data_dir, allow_download, image_size)
     else:
         parts = _READERS[name](locate(name, data_dir, allow_download, files=_SPLIT_FILES.get((name, split))))
@@ -351,8 +299,6 @@ def load_dataset(
     if split not in SPLITS:
         raise DatasetError(f"unknown split {split!r}; expected one of {SPLITS}")
     if is_memory_name(name):  # fixed splits, given from Python (vaelab.data.memory)
-        from vaelab.data import memory
-
         return memory.lookup(name, split).subset(limit)
     parts = _read(name, split, data_dir, allow_download, image_size, channels, skip_bad_images, strict_data)
     return _to_dataset(_pick(parts, split, val_size, name), parts, name, split, limit)

@@ -582,12 +582,18 @@ def locate_file(
                 return download(source.url, dest, source.checksum, spec.size, progress=progress)
             except DatasetError as exc:
                 errors.append(str(exc))
+    raise _not_found(dataset, ds, spec, data_dir, errors)
+
+
+def _not_found(dataset: str, ds, spec: FileSpec, data_dir, errors: list[str]) -> DatasetError:
+    """The error of a file found nowhere: the folders searched, each download attempt, the files to provide."""
+    folder = ds.dirname
     roots = ", ".join(str(r / folder) for r in search_roots(data_dir, ds))
     files = "\n".join(
         f"  {f.name}  ({' or '.join(describe_checksum(c) for c in sorted(f.checksums))})" for f in ds.files
     )
     tried = ("\ndownload attempts:\n  " + "\n  ".join(errors)) if errors else "\n(downloads are off: VAELAB_OFFLINE)"
-    raise DatasetError(
+    return DatasetError(
         f"dataset {dataset!r}: file {spec.name} not found in {roots}.{tried}\n"
         f"Put these files in <DIR>/{folder}/ and pass --data-dir DIR (or set VAELAB_DATA=DIR):\n{files}"
     )

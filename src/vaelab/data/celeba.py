@@ -37,6 +37,7 @@ from vaelab.core.errors import DatasetError
 from vaelab.data.arrays import Parts, Split
 from vaelab.data.catalog import cache_dir, get_spec, locate_file, offline, search_roots
 from vaelab.data.files import open_data_file
+from vaelab.data.images import decode_file
 
 NAME = "celeba"
 FOLDER = "celeba"
@@ -183,8 +184,6 @@ class _Reader:
 def _decode_all(source: Path, names: list[str], size: tuple[int, int], dest: Path, progress: bool) -> None:
     """Decode every image into the ``.npy`` at ``dest`` (written through a memory map, then moved into place)."""
     from tqdm.auto import tqdm
-
-    from vaelab.data.images import decode_file
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".tmp")

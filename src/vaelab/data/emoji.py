@@ -53,7 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.core.errors import DatasetError
+from vaelab.core.errors import DatasetError, StorageError
+from vaelab.core.io import atomic_path
 from vaelab.data.arrays import Parts, Split
 from vaelab.data.catalog import (
     EMOJI_SETS,
@@ -67,6 +68,7 @@ from vaelab.data.catalog import (
     search_roots,
 )
 from vaelab.data.files import probe_data_file
+from vaelab.data.images import prepare
 
 FOLDER = "emoji"
 CACHE_FORMAT = 1
@@ -235,9 +237,6 @@ def _read_decoded(path: Path, key: str):
 
 def _write_decoded(path: Path, key: str, rgba: np.ndarray, recs: list[dict]) -> None:
     """Write a decoded set atomically (a full disk only costs the next load a decode)."""
-    from vaelab.core.errors import StorageError
-    from vaelab.core.io import atomic_path
-
     meta = {"format": CACHE_FORMAT, "integrity": EMOJI_SETS[key]["integrity"], "records": recs}
     try:
         with atomic_path(path) as tmp:
@@ -358,8 +357,6 @@ def _attributes(rows: list[dict]) -> tuple[dict[str, np.ndarray], dict[str, list
 def _to_rgb(rgba: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """RGBA ``(N, 64, 64, 4)`` -> RGB on white ``(N, 3, H, W)`` uint8 (``vaelab.data.images.prepare``)."""
     from PIL import Image
-
-    from vaelab.data.images import prepare
 
     out = np.empty((len(rgba), 3, *size), np.uint8)
     for i, px in enumerate(rgba):

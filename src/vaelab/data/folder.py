@@ -45,9 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.core.errors import ConfigError, DatasetError
+from vaelab.core.errors import ConfigError, DatasetError, StorageError
+from vaelab.core.io import atomic_path
 from vaelab.core.memory import available_memory
 from vaelab.core.naming import option
+from vaelab.data.catalog import cache_dir
 from vaelab.data.images import decode_file, open_image
 
 PREFIX = "folder:"
@@ -381,8 +383,6 @@ def _check_memory(listing: FolderListing, shape: tuple[int, int, int]) -> None:
 
 
 def _cache_path(root: Path, size: tuple[int, int], channels: int) -> Path:
-    from vaelab.data.catalog import cache_dir
-
     key = hashlib.sha256(f"{root}|{size[0]}x{size[1]}|{channels}|{CACHE_FORMAT}".encode()).hexdigest()[:24]
     return cache_dir() / "folders" / f"{key}.npz"
 
@@ -405,9 +405,6 @@ def _read_cache(path: Path, list_hash: str):
 
 def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray | None, meta: dict) -> None:
     """Write the cache atomically; a full disk or read-only cache only costs the next run a decode."""
-    from vaelab.core.errors import StorageError
-    from vaelab.core.io import atomic_path
-
     try:
         with atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
@@ -419,6 +416,57 @@ def _write_cache(path: Path, images: np.ndarray, labels: np.ndarray | None, meta
                 )
     except (OSError, StorageError):
         pass
+
+
+def _decode_all(listing, shape: tuple[int, int, int], skip_bad: bool, progress: bool | None):
+    """Decode every file of ``listing`` to uint8 ``shape``: ``(images (N, C, H, W), labels (N,) or None, meta)``
+    with the files left out (``skip_bad``) in ``meta["skipped"]``; raises ``DatasetError`` for the first
+    unreadable file otherwise."""
+    from tqdm.auto import tqdm
+
+    c, h, w = shape
+    kept, labels_kept, skipped = [], [], []
+    images = np.empty((len(listing.files), c, h, w), np.uint8)
+    show = (len(listing.files) > 500 and os.isatty(2)) if progress is None else progress
+    bar = tqdm(listing.files, desc=f"decoding {listing.root.name}", unit="img", leave=False, disable=not show)
+    for i, rel in enumerate(bar):
+        path = listing.root / rel
+        try:
+            images[len(kept)] = decode_image(path, (h, w), c)
+        except _image_errors() as exc:
+            if not skip_bad:
+                raise DatasetError(f"{path}: not a readable image ({_bad(exc, path)}); {skip_hint()}") from exc
+            skipped.append({"file": rel, "reason": _bad(exc, path)})
+            continue
+        kept.append(rel)
+        if listing.labels is not None:
+            labels_kept.append(listing.labels[i])
+    bar.close()
+    labels = None if listing.labels is None else np.asarray(labels_kept, np.int64)
+    meta = {
+        "format": CACHE_FORMAT,
+        "list_hash": listing.list_hash,
+        "labelled": labels is not None,
+        "classes": None if listing.classes is None else list(listing.classes),
+        "n_files": len(listing.files),
+        "skipped": skipped,
+    }
+    return images[: len(kept)], labels, meta
+
+
+def _info(listing, meta: dict, cached: bool) -> dict:
+    """What a run records about a folder dataset (``load_folder``'s Returns)."""
+    return {
+        "folder": str(listing.root),
+        "classes": meta["classes"],
+        "n_files": meta["n_files"],
+        "files_sha256": listing.list_hash,
+        "n_skipped": len(meta["skipped"]),
+        "skipped": meta["skipped"],
+        "symlink_loops": list(listing.loops),
+        "unreadable": list(listing.unreadable),
+        "cached": cached,
+    }
 
 
 def load_folder(
@@ -450,8 +498,6 @@ def load_folder(
             in the memory available.
         DatasetError: an unreadable file (names it) when ``skip_bad`` is False.
     """
-    from tqdm.auto import tqdm
-
     listing = list_folder(root, strict)
     c, h, w = _probe(listing, image_size, channels, skip_bad)
     _check_memory(listing, (c, h, w))
@@ -466,48 +512,12 @@ def load_folder(
                 f"{listing.root / first['file']}: not a readable image ({first['reason']}); {skip_hint()}"
             )
     else:
-        kept, labels_kept, skipped = [], [], []
-        images = np.empty((len(listing.files), c, h, w), np.uint8)
-        show = (len(listing.files) > 500 and os.isatty(2)) if progress is None else progress
-        bar = tqdm(listing.files, desc=f"decoding {listing.root.name}", unit="img", leave=False, disable=not show)
-        for i, rel in enumerate(bar):
-            path = listing.root / rel
-            try:
-                images[len(kept)] = decode_image(path, (h, w), c)
-            except _image_errors() as exc:
-                if not skip_bad:
-                    raise DatasetError(f"{path}: not a readable image ({_bad(exc, path)}); {skip_hint()}") from exc
-                skipped.append({"file": rel, "reason": _bad(exc, path)})
-                continue
-            kept.append(rel)
-            if listing.labels is not None:
-                labels_kept.append(listing.labels[i])
-        bar.close()
-        images = images[: len(kept)]
-        labels = None if listing.labels is None else np.asarray(labels_kept, np.int64)
-        meta = {
-            "format": CACHE_FORMAT,
-            "list_hash": listing.list_hash,
-            "labelled": labels is not None,
-            "classes": None if listing.classes is None else list(listing.classes),
-            "n_files": len(listing.files),
-            "skipped": skipped,
-        }
-        if len(kept):
+        images, labels, meta = _decode_all(listing, (c, h, w), skip_bad, progress)
+        if len(images):
             _write_cache(cache, images, labels, meta)
     if len(images) == 0:
         raise ConfigError(
             f"{option('dataset', f'folder:{listing.root}')}: none of its {len(listing.files)} files is a readable image"
         )
-    info = {
-        "folder": str(listing.root),
-        "classes": meta["classes"],
-        "n_files": meta["n_files"],
-        "files_sha256": listing.list_hash,
-        "n_skipped": len(meta["skipped"]),
-        "skipped": meta["skipped"],
-        "symlink_loops": list(listing.loops),
-        "unreadable": list(listing.unreadable),
-        "cached": hit is not None,
-    }
+    info = _info(listing, meta, cached=hit is not None)
     return images, labels, info

@@ -34,6 +34,7 @@ import torch
 
 from vaelab.core.errors import ConfigError, DatasetError
 from vaelab.core.naming import option
+from vaelab.data.arrays import FIXED_SPLIT_SEED, ImageDataset
 
 PREFIX = "memory:"
 SPLIT_KEYWORDS = {"train": "data", "val": "val_data", "test": "test_data"}
@@ -82,8 +83,6 @@ def images_from(value, keyword: str) -> tuple[torch.Tensor, torch.Tensor | None,
     Raises:
         ConfigError: anything else, one line naming the keyword and what was expected.
     """
-    from vaelab.data import ImageDataset
-
     if isinstance(value, ImageDataset):
         return _images(value.images, keyword), _labels(value.labels, keyword, len(value)), "ImageDataset"
     if isinstance(value, (tuple, list)):
@@ -234,12 +233,10 @@ def digest(images: torch.Tensor, labels: torch.Tensor | None) -> str:
 
 def _carve(images, labels, val_size: int | None, carve_test: bool, carve_val: bool) -> dict:
     """The splits carved from the training images (module docstring): ``{split: (images, labels)}``."""
-    from vaelab.data import _FIXED_SPLIT_SEED
-
     out = {}
     n = len(images)
     if carve_test:
-        perm = np.random.default_rng(_FIXED_SPLIT_SEED).permutation(n)
+        perm = np.random.default_rng(FIXED_SPLIT_SEED).permutation(n)
         te, tr = torch.from_numpy(perm[: max(1, n // 10)]), torch.from_numpy(np.sort(perm[max(1, n // 10) :]))
         out["test"] = (images[te], None if labels is None else labels[te])
         images, labels = images[tr], None if labels is None else labels[tr]
@@ -297,8 +294,6 @@ def _same_shape(splits: dict) -> None:
 def register(splits: dict, source: str, carved: list[str]) -> MemoryData:
     """Register splits ``{split: (images, labels)}`` under their digest; returns the (possibly existing, then
     completed) ``MemoryData``."""
-    from vaelab.data import ImageDataset
-
     digests = {s: digest(x, y) for s, (x, y) in splits.items()}
     key = PREFIX + hashlib.sha256(" ".join(digests[s] for s in ("train", "val", "test")).encode()).hexdigest()[:16]
     record = {
@@ -354,8 +349,6 @@ def restore(name: str, record: dict, data=None, val_data=None, test_data=None) -
                 f"recorded {str(want)[:12]}...)"
             )
     mem = _REGISTRY.get(name) or MemoryData(name, {}, record)
-    from vaelab.data import ImageDataset
-
     for split, (x, y) in splits.items():
         mem.splits[split] = ImageDataset(x, y, name, split, {"memory": record})
     _REGISTRY[name] = mem
@@ -369,8 +362,6 @@ def lookup(name: str, split: str):
     Raises:
         DatasetError: the data is not registered in this process (one line saying how to give it again).
     """
-    from vaelab.data import ImageDataset
-
     mem = _REGISTRY.get(name)
     parts = ("train", "val") if split == "train-full" else (split,)
     if mem is None or any(p not in mem.splits for p in parts):

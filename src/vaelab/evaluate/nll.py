@@ -143,24 +143,54 @@ def evaluate_nll(
     Raises:
         ConfigError: K < 1, or a model without a probabilistic encoder (use its own evaluation).
     """
-    from tqdm.auto import tqdm
-
     if int(k) < 1:
         raise ConfigError(f"{option('k', k)}: expected an integer >= 1 importance samples")
     if not model.has_importance_weights:
         raise ConfigError(f"model {type(model).__name__} has no importance weights (not a VAE); no NLL to estimate")
     k = int(k)
     ks = sorted({int(K) for K in nested_ks if int(K) <= k} | {k})
-    device = model.device
     model.eval()
     x_all, bin_note = _binarize_for(model, data.images, binarize)
-    P = model.num_pixels
-    chunk = chunk or max(1, min(k, 4_000_000 // (batch_size * P) or 1))
+    chunk = chunk or max(1, min(k, 4_000_000 // (batch_size * model.num_pixels) or 1))
+    t0 = time.perf_counter()
+    log_px, elbo, layers = _measure(model, x_all, k, ks, batch_size, chunk, seed, progress)
+    seconds = time.perf_counter() - t0
+    n = len(elbo)
+    layer_out, warnings, kl_total = _layer_summary(layers, n)
+    nll_vs_k = [{"k": K, "nll": float(-log_px[K].double().mean()), "nll_stderr": _stderr(log_px[K])} for K in ks]
+    nll = float(-log_px[k].double().mean())
+    head = _summary(data, model, n, k, bin_note, nll, _stderr(log_px[k]), nll_vs_k)
+    terms = _bound_terms(nll, elbo, kl_total, layer_out)
+    return {**head, **terms, "warnings": warnings, "seed": seed, "seconds": seconds}
+
+
+def _bound_terms(nll: float, elbo: torch.Tensor, kl_total: torch.Tensor, layer_out: dict) -> dict:
+    """The ELBO, its gap to the NLL estimate, its reconstruction and KL terms and the active units, nats per image."""
+    elbo_mean = float(elbo.double().mean())
+    kl_mean = float(kl_total.mean())
+    return {
+        "elbo": elbo_mean,
+        "elbo_stderr": _stderr(elbo),
+        "elbo_gap": -nll - elbo_mean,
+        "recon_nll": -(elbo_mean + kl_mean),
+        "kl": kl_mean,
+        "active_units": sum(v["active_units"] for v in layer_out.values()),
+        "active_unit_threshold": ACTIVE_UNIT_THRESHOLD,
+        "latent_dim": sum(v["latent_dim"] for v in layer_out.values()),
+        "layers": layer_out,
+    }
+
+
+def _measure(model, x_all, k: int, ks: list[int], batch_size: int, chunk: int, seed: int, progress: bool):
+    """One pass over the split: ``log_px[K]`` ``(N,)`` for each K of ``ks`` (the first K of the same samples),
+    the ELBO ``(N,)`` and, per stochastic layer, the lists of ``mu``, ``kl`` and ``kl_per_dim`` batches."""
+    from tqdm.auto import tqdm
+
+    device = model.device
     g = torch.Generator(device=device).manual_seed(seed)
     g_stats = torch.Generator(device=device).manual_seed(seed + 1)  # the KL / active-unit draws, apart
     nested: dict[int, list] = {K: [] for K in ks}
     elbo, layers = [], {}
-    t0 = time.perf_counter()
     with torch.inference_mode():
         for i in tqdm(range(0, len(x_all), batch_size), desc=f"log p(x), K={k}", disable=not progress, leave=False):
             x = x_all[i : i + batch_size].to(device)
@@ -172,11 +202,12 @@ def evaluate_nll(
                 acc = layers.setdefault(name, {"mu": [], "kl": [], "kl_per_dim": []})
                 for key in acc:
                     acc[key].append(stats[key].float().cpu())
-    seconds = time.perf_counter() - t0
-    elbo = torch.cat(elbo)
-    n = len(elbo)
-    se = lambda t: float(t.double().std() / math.sqrt(n)) if n > 1 else float("nan")  # noqa: E731
-    log_px = {K: torch.cat(v) for K, v in nested.items()}
+    return {K: torch.cat(v) for K, v in nested.items()}, torch.cat(elbo), layers
+
+
+def _layer_summary(layers: dict, n: int) -> tuple[dict, list[str], torch.Tensor]:
+    """Per stochastic layer: its KL, ``kl_per_dim``, active units and size; posterior-collapse warnings; the
+    summed KL ``(n,)`` (float64)."""
     layer_out, warnings, kl_total = {}, [], torch.zeros(n, dtype=torch.float64)
     for name, acc in layers.items():
         mu, kl, per_dim = (torch.cat(acc[key]) for key in ("mu", "kl", "kl_per_dim"))
@@ -195,25 +226,13 @@ def evaluate_nll(
                 "collapse is common on MNIST (Burda et al. report 19-26 of 50 units active); a whole layer "
                 "inactive is not"
             )
-    nll_vs_k = [{"k": K, "nll": float(-log_px[K].double().mean()), "nll_stderr": se(log_px[K])} for K in ks]
-    nll = float(-log_px[k].double().mean())
-    elbo_mean = float(elbo.double().mean())
-    kl_mean = float(kl_total.mean())
-    return {
-        **_summary(data, model, n, k, bin_note, nll, se(log_px[k]), nll_vs_k),
-        "elbo": elbo_mean,
-        "elbo_stderr": se(elbo),
-        "elbo_gap": -nll - elbo_mean,
-        "recon_nll": -(elbo_mean + kl_mean),
-        "kl": kl_mean,
-        "active_units": sum(v["active_units"] for v in layer_out.values()),
-        "active_unit_threshold": ACTIVE_UNIT_THRESHOLD,
-        "latent_dim": sum(v["latent_dim"] for v in layer_out.values()),
-        "layers": layer_out,
-        "warnings": warnings,
-        "seed": seed,
-        "seconds": seconds,
-    }
+    return layer_out, warnings, kl_total
+
+
+def _stderr(t: torch.Tensor) -> float:
+    """The standard error of the mean of ``t`` ``(n,)`` (NaN for one value)."""
+    n = len(t)
+    return float(t.double().std() / math.sqrt(n)) if n > 1 else float("nan")
 
 
 def _summary(data, model, n: int, k: int, bin_note: str, nll: float, nll_se: float, nll_vs_k: list) -> dict:

@@ -20,6 +20,7 @@ It judges generated digits (``vaelab compare``'s completeness, the guided VAE's 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -36,6 +37,8 @@ from torch import nn
 
 from vaelab.core.errors import CheckpointError, ConfigError
 from vaelab.core.io import append_line, atomic_write_text, load_checkpoint, save_checkpoint
+from vaelab.data import dataset_label, load_dataset_from_config
+from vaelab.data.catalog import cache_dir
 
 DEFAULT_CLASSIFIER_DIR = Path("runs") / "mnist-classifier"
 CLASSIFIER_NAME = "mnist-classifier"
@@ -163,8 +166,6 @@ def fit_classifier(
     Raises:
         ConfigError: bad epochs / batch size, no labels, or labels that do not fit the images.
     """
-    from tqdm.auto import tqdm
-
     if int(epochs) < 1 or int(batch_size) < 1:
         raise ConfigError(f"--epochs {epochs} / --batch-size {batch_size}: expected integers >= 1")
     if labels is None or len(labels) != len(images) or len(images) == 0:
@@ -176,29 +177,37 @@ def fit_classifier(
     model = ReferenceClassifier(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(int(seed))
-    n = len(images)
     for epoch in range(1, int(epochs) + 1):
         t0 = time.perf_counter()
-        model.train()
-        perm = torch.randperm(n, generator=g)
-        total, steps = 0.0, math.ceil(n / batch_size)
-        for i in tqdm(range(steps), desc=f"classifier epoch {epoch}/{epochs}", disable=not progress, leave=False):
-            idx = perm[i * batch_size : (i + 1) * batch_size]
-            loss = F.cross_entropy(model(images[idx]), labels[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
+        train_ce = _epoch(model, opt, images, labels, batch_size, g, f"classifier epoch {epoch}/{epochs}", progress)
         has_val = val_images is not None and len(val_images) > 0
         record = {
             "epoch": epoch,
-            "train_ce": total / n,
+            "train_ce": train_ce,
             "val_accuracy": accuracy(model, val_images, val_labels) if has_val else None,
             "time_s": time.perf_counter() - t0,
         }
         if on_epoch is not None:
             on_epoch(record)
     return model.eval()
+
+
+def _epoch(model, opt, images, labels, batch_size: int, g: torch.Generator, desc: str, progress: bool) -> float:
+    """One epoch of Adam on the cross-entropy, minibatches in the order ``g`` draws; the mean training loss."""
+    from tqdm.auto import tqdm
+
+    model.train()
+    n = len(images)
+    perm = torch.randperm(n, generator=g)
+    total, steps = 0.0, math.ceil(n / batch_size)
+    for i in tqdm(range(steps), desc=desc, disable=not progress, leave=False):
+        idx = perm[i * batch_size : (i + 1) * batch_size]
+        loss = F.cross_entropy(model(images[idx]), labels[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(idx)
+    return total / n
 
 
 def train_classifier(
@@ -227,18 +236,12 @@ def train_classifier(
     Raises:
         ConfigError: bad epochs / batch size, an unlabelled dataset, or ``out_dir`` already holding a run.
     """
-    from vaelab.data import load_dataset_from_config
-
     out = Path(out_dir)  # laid out like a run folder (config.json, checkpoints/best.pt, metrics.jsonl, eval.json)
     if (out / "config.json").is_file():
         raise ConfigError(f"{out} already holds a run; remove it or choose another --out")
     ds = {"name": dataset, "val_size": val_size} if dataset_config is None else dict(dataset_config)
     ds.pop("limit", None)
-    train = load_dataset_from_config(ds, "train", data_dir, limit)
-    val = load_dataset_from_config(ds, "val", data_dir)
-    test = load_dataset_from_config(ds, "test", data_dir)
-    if train.labels is None:
-        raise ConfigError(f"--dataset {ds['name']}: has no labels; the classifier needs a labelled dataset")
+    train, val, test = _splits(ds, data_dir, limit)
     out.mkdir(parents=True, exist_ok=True)
     config = {
         "name": out.name,
@@ -248,18 +251,8 @@ def train_classifier(
     }
     atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
     t_start = time.perf_counter()
-    records = []
-
-    def log(record: dict) -> None:
-        records.append(record)
-        append_line(out / "metrics.jsonl", json.dumps(record))
-        if progress:
-            print(
-                f"epoch {record['epoch']}/{epochs} train_ce={record['train_ce']:.4f} "
-                f"val_accuracy={record['val_accuracy']}",
-                file=sys.stderr,
-            )
-
+    records: list[dict] = []
+    log = functools.partial(_log_epoch, out / "metrics.jsonl", records, epochs, progress)
     model = fit_classifier(
         train.images, train.labels, val.images, val.labels, epochs, batch_size, lr, seed, channels, progress, log
     )
@@ -269,19 +262,46 @@ def train_classifier(
         out / "checkpoints" / "best.pt",
         {"model": CLASSIFIER_NAME, "model_config": cfg, "model_state": model.state_dict()},
     )
-    result = {
-        "dataset": ds["name"],
+    result = _test_result(model, ds["name"], test, records[-1], int(epochs), len(train), time.perf_counter() - t_start)
+    atomic_write_text(out / "eval.json", json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def _log_epoch(path: Path, records: list[dict], epochs: int, progress: bool, record: dict) -> None:
+    """Keep an epoch's record, append it to ``metrics.jsonl`` and, with ``progress``, print it."""
+    records.append(record)
+    append_line(path, json.dumps(record))
+    if progress:
+        print(
+            f"epoch {record['epoch']}/{epochs} train_ce={record['train_ce']:.4f} val_accuracy={record['val_accuracy']}",
+            file=sys.stderr,
+        )
+
+
+def _test_result(model, name: str, test, last: dict, epochs: int, n_train: int, seconds: float) -> dict:
+    """The classifier's ``eval.json``: accuracy on the whole test split, the last validation accuracy, seconds."""
+    return {
+        "dataset": name,
         "split": "test",
         "n_images": len(test),
         "test_accuracy": accuracy(model, test.images, test.labels),
-        "val_accuracy": records[-1]["val_accuracy"],
-        "epochs": int(epochs),
-        "n_train": len(train),
-        "seconds": time.perf_counter() - t_start,
+        "val_accuracy": last["val_accuracy"],
+        "epochs": epochs,
+        "n_train": n_train,
+        "seconds": seconds,
         "threads": torch.get_num_threads(),
     }
-    atomic_write_text(out / "eval.json", json.dumps(result, indent=2) + "\n")
-    return result
+
+
+def _splits(ds: dict, data_dir, limit: int | None) -> tuple:
+    """The training (first ``limit`` images), validation and whole test splits of dataset section ``ds``;
+    ``ConfigError`` without labels."""
+    train = load_dataset_from_config(ds, "train", data_dir, limit)
+    val = load_dataset_from_config(ds, "val", data_dir)
+    test = load_dataset_from_config(ds, "test", data_dir)
+    if train.labels is None:
+        raise ConfigError(f"--dataset {ds['name']}: has no labels; the classifier needs a labelled dataset")
+    return train, val, test
 
 
 def load_classifier(path=DEFAULT_CLASSIFIER_DIR) -> ReferenceClassifier:
@@ -317,9 +337,6 @@ def classifier_cache_path(dataset: dict | str) -> Path:
     cached: ``CACHE/reference-classifiers/<dataset label>-<10 hex digits of SHA-256 of its name, image size and
     channels>`` (``CACHE``: ``vaelab.data.catalog.cache_dir()``). One per dataset and image size, whatever run
     asks."""
-    from vaelab.data import dataset_label
-    from vaelab.data.catalog import cache_dir
-
     ds = {"name": dataset} if isinstance(dataset, str) else dict(dataset)
     ident = {k: ds[k] for k in _IDENTIFYING_KEYS if ds.get(k) is not None}
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:10]

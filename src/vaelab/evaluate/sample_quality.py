@@ -30,6 +30,7 @@ import torch
 
 from vaelab.core.errors import ConfigError
 from vaelab.data import dataset_label, load_dataset_from_config
+from vaelab.evaluate.reference_classifier import classifier_for_dataset
 
 DEFAULT_K = 3
 DISPLAY_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "emoji": "emoji", "celeba": "CelebA"}
@@ -187,8 +188,6 @@ def evaluate_samples(model, dataset: dict, n: int, data_dir=None, k: int = DEFAU
     Raises:
         ConfigError: an unlabelled dataset (no classifier can be trained), or as ``sample_scores``.
     """
-    from vaelab.evaluate.reference_classifier import classifier_for_dataset
-
     train = load_dataset_from_config(dataset, "train", data_dir)
     if train.labels is None:
         raise ConfigError(

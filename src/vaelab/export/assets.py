@@ -36,6 +36,7 @@ from pathlib import Path
 
 from vaelab.core.errors import ExportError
 from vaelab.core.io import atomic_path
+from vaelab.data.catalog import cache_dir
 
 LOCK_NAME = "onnxruntime-web.json"
 VENDOR_FILES = ("ort.wasm.min.mjs", "ort-wasm-simd-threaded.mjs", "ort-wasm-simd-threaded.wasm")
@@ -67,8 +68,6 @@ def ort_lock() -> dict:
 
 def cache_root() -> Path:
     """vaelab's per-user cache folder (``vaelab.data.catalog.cache_dir``)."""
-    from vaelab.data.catalog import cache_dir
-
     return cache_dir()
 
 

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 from vaelab.core.errors import CheckpointError, ConfigError
+from vaelab.core.version import __version__
 
 UPLOAD_IGNORE = [".*", "*/.*", "*.tmp", "site/*"]  # fnmatch patterns (``*`` also crosses ``/``)
 
@@ -67,8 +68,6 @@ def download(
     """
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError
-
-    from vaelab.core.version import __version__
 
     check_repo_id(repo_id)
     offline = local_files_only or hub_offline()
@@ -121,8 +120,6 @@ def upload(
             (no token, no write access, invalid card metadata).
     """
     from huggingface_hub import HfApi
-
-    from vaelab.core.version import __version__
 
     check_repo_id(repo_id)
     if hub_offline():

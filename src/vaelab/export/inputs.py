@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from vaelab.core.io import atomic_write_bytes
+from vaelab.data.celeba import CROP
 from vaelab.evaluate.attribute_vectors import LABELS, attribute_vectors, default_contrasts
 
 PICK_N = 48
@@ -56,8 +57,6 @@ def preprocess_meta(dataset: str | None, image_shape) -> dict:
     """
     crop = None
     if dataset == "celeba":
-        from vaelab.data.celeba import CROP
-
         crop = list(CROP)
     c, h, w = (int(v) for v in image_shape)
     what = "vaelab.data.images.prepare(image, size, channels, crop): EXIF orientation, alpha over white, centre crop"

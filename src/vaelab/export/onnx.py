@@ -36,6 +36,7 @@ from torch import nn
 
 from vaelab.core.errors import ExportError  # also imported from here: `from vaelab.export.onnx import ExportError`
 from vaelab.core.io import atomic_write_bytes, atomic_write_text
+from vaelab.data import load_dataset_from_config
 from vaelab.export.inputs import attribute_meta, preprocess_meta, write_pick
 from vaelab.runs.files import RunFiles
 from vaelab.runs.open import open_run
@@ -206,6 +207,16 @@ def export_model(
     info = info or {}
     model = model.cpu().eval()
     check = export_onnx(model, out, images[:64])
+    codes = _write_codes(model, out, images, labels, batch_size)
+    timelapse = _write_timelapse(out, epoch_codes, codes.shape[1])
+    meta = _meta(model, codes, labels is not None, info, check, timelapse)
+    atomic_write_text(out / "meta.json", json.dumps(meta, indent=1) + "\n")
+    return meta
+
+
+def _write_codes(model, out: Path, images: torch.Tensor, labels, batch_size: int) -> np.ndarray:
+    """``codes.bin`` (the encoder means ``(N, D)``, little-endian float32) and ``labels.bin`` (uint8, or removed
+    for unlabelled data); returns the codes."""
     with torch.no_grad():
         codes = (
             torch.cat([model.encode(images[i : i + batch_size])[0] for i in range(0, len(images), batch_size)])
@@ -217,8 +228,14 @@ def export_model(
         atomic_write_bytes(out / "labels.bin", labels.numpy().astype(np.uint8).tobytes())
     else:
         (out / "labels.bin").unlink(missing_ok=True)
+    return codes
+
+
+def _write_timelapse(out: Path, epoch_codes: dict | None, latent_dim: int) -> dict | None:
+    """``epoch_codes.bin`` / ``epoch_labels.bin`` from the run's time-lapse when its codes have the model's size
+    (stale copies removed otherwise); returns ``meta.json``'s ``epoch_codes`` entry or None."""
     timelapse = None
-    if epoch_codes is not None and epoch_codes["codes"].shape[-1] == codes.shape[1]:
+    if epoch_codes is not None and epoch_codes["codes"].shape[-1] == latent_dim:
         arr = np.ascontiguousarray(epoch_codes["codes"], dtype="<f4")  # float16 -> float32: exact
         atomic_write_bytes(out / "epoch_codes.bin", arr.tobytes())
         if "labels" in epoch_codes:
@@ -236,7 +253,12 @@ def export_model(
         (out / "epoch_labels.bin").unlink(missing_ok=True)
     if timelapse is None:
         (out / "epoch_codes.bin").unlink(missing_ok=True)
-    meta = {
+    return timelapse
+
+
+def _meta(model, codes: np.ndarray, labelled: bool, info: dict, check: dict, timelapse: dict | None) -> dict:
+    """``meta.json``: what the explorer reads about the model, its codes and the ONNX check."""
+    return {
         "format": 1,
         "run": info.get("run"),
         "model": info.get("model"),
@@ -256,7 +278,7 @@ def export_model(
             "shape": list(codes.shape),
             "what": "encoder mu of the test split",
         },
-        "labels": {"file": "labels.bin", "dtype": "uint8"} if labels is not None else None,
+        "labels": {"file": "labels.bin", "dtype": "uint8"} if labelled else None,
         "code_range": {"min": codes.min(0).round(4).tolist(), "max": codes.max(0).round(4).tolist()},
         "pca": _pca_plane(codes),
         "epoch_codes": timelapse,
@@ -269,8 +291,6 @@ def export_model(
             "tolerance": TOLERANCE,
         },
     }
-    atomic_write_text(out / "meta.json", json.dumps(meta, indent=1) + "\n")
-    return meta
 
 
 def export_run(
@@ -296,8 +316,6 @@ def export_run(
         CheckpointError: not a run directory / unreadable checkpoint. DatasetError: the test split is missing.
         ExportError: the export or its onnxruntime check fails.
     """
-    from vaelab.data import load_dataset_from_config
-
     run = open_run(run)
     cfg = run.load_config()
     model = run.load_model(checkpoint, "cpu")

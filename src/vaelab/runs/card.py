@@ -21,6 +21,8 @@ from __future__ import annotations
 import difflib
 
 from vaelab.core.errors import ConfigError
+from vaelab.data import dataset_label
+from vaelab.models.registry import MODELS
 
 # The training data's terms (Hub licence id, the Hub's dataset id or None, where the terms are stated).
 DATASET_TERMS = {
@@ -142,9 +144,6 @@ def card_data(config: dict, ev: dict | None, metrics: list[dict], epoch: int | N
         ConfigError: ``license`` is not a Hub licence identifier.
     """
     from huggingface_hub import ModelCardData
-
-    from vaelab.data import dataset_label
-    from vaelab.models.registry import MODELS
 
     family, ds = config["model"], config["dataset"]["name"]
     probabilistic = bool(MODELS[family][1].probabilistic)

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.core.errors import CheckpointError
+from vaelab.core.errors import CheckpointError, RunNotFoundError
 from vaelab.core.io import atomic_path, atomic_write_text, storage_error
+from vaelab.models import LatentModel, build_model
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -31,6 +32,17 @@ EPOCH_CODES_FILE = "epoch_codes.npz"  # the explorer's training time-lapse (``wr
 EPOCH_CODES_N = 2000  # test images whose codes the time-lapse follows
 SAMPLE_NOISE_OFFSET = 1  # per-epoch samples decode the same prior noise, seeded with seed + 1
 BEST_KEY = "best"  # the metrics.jsonl key marking an epoch whose parameters best.pt holds
+# what a run leaves besides config.json: a folder holding any of these but no config.json is not started over
+RUN_FILES = (
+    METRICS_FILE,
+    EVAL_FILE,
+    EPOCH_SAMPLES_FILE,
+    EPOCH_CODES_FILE,
+    "result.json",
+    "model.safetensors",
+    "checkpoints",
+    "tensorboard",
+)
 
 
 def read_epoch_codes(path) -> dict | None:
@@ -61,6 +73,28 @@ def write_epoch_codes(path, arrays: dict[str, np.ndarray]) -> None:
                 np.savez(fh, **arrays)
         except OSError as exc:
             raise storage_error(path, exc, sum(a.nbytes for a in arrays.values())) from exc
+
+
+def model_with_weights(
+    family: str, model_config: dict, weights: dict, where, device="cpu", networks=None, import_networks: bool = True
+) -> LatentModel:
+    """The one way a run's model is made: family ``family`` built from ``model_config`` (``config.json``'s), the
+    tensors ``weights`` loaded into it, moved to ``device``, in eval mode. Both forms of a run use it
+    (``RunDir.load_model`` from a checkpoint, ``PackedRun.load_model`` from ``model.safetensors``).
+
+    Args:
+        networks, import_networks: a ``custom-vae``'s encoder and decoder, and whether their classes may be
+            imported when not given (``vaelab.models.build_model``; never for a pack, which is untrusted input).
+
+    Raises:
+        CheckpointError: the weights do not fit the model (naming ``where``, the file they came from).
+    """
+    model = build_model(family, model_config, networks, import_networks=import_networks)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{where}: weights do not fit model {family!r} ({exc})") from exc
+    return model.to(device).eval()
 
 
 class RunFiles:
@@ -98,10 +132,29 @@ class RunFiles:
         return self.config_path.is_file()
 
     def require(self):
-        """Raise ``CheckpointError`` unless this is a run directory (it has ``config.json``); returns self."""
+        """Returns self if this is a run directory (it has ``config.json``).
+
+        Raises:
+            RunNotFoundError: the path does not exist (bad input: a ``ConfigError``, exit 2; also a
+                ``CheckpointError``).
+            CheckpointError: a folder without ``config.json`` (a damaged run, exit 1).
+        """
         if not self.exists():
-            raise CheckpointError(f"{self.path}: not a vaelab run directory (no config.json); train one first")
+            error = CheckpointError if self.path.exists() else RunNotFoundError
+            raise error(f"{self.path}: not a vaelab run directory (no config.json); train one first")
         return self
+
+    def run_files(self) -> list[str]:
+        """The names of ``RUN_FILES`` present in the folder (checkpoints/ and tensorboard/ when not empty)."""
+        found = []
+        for name in RUN_FILES:
+            p = self.path / name
+            if p.is_dir() and not p.is_symlink():
+                if any(p.iterdir()):
+                    found.append(name + "/")
+            elif p.exists() or p.is_symlink():
+                found.append(name)
+        return found
 
     def load_config(self) -> dict:
         """``config.json`` as a dict. Raises ``CheckpointError`` if it is missing, unreadable or not JSON."""

@@ -29,9 +29,9 @@ import torch
 
 from vaelab.core.errors import CheckpointError, RunBusyError
 from vaelab.core.io import append_line, atomic_path, atomic_write_text, load_checkpoint, storage_error
-from vaelab.models import LatentModel, build_model
+from vaelab.models import LatentModel
 from vaelab.models.registry import MODELS
-from vaelab.runs.files import RunFiles, write_epoch_codes
+from vaelab.runs.files import RunFiles, model_with_weights, write_epoch_codes
 
 
 class RunDir(RunFiles):
@@ -117,9 +117,21 @@ class RunDir(RunFiles):
         write_epoch_codes(self.epoch_codes_path, arrays)
 
     # model ------------------------------------------------------------------------------------------------
+    def check_checkpoint_files(self) -> None:
+        """Raise ``CheckpointError`` (one line) if ``last.pt`` or ``best.pt`` exists but is not a regular file
+        (e.g. a directory): nothing could be read from or written to it."""
+        for path in (self.last_ckpt, self.best_ckpt):
+            if (path.exists() or path.is_symlink()) and not path.is_file():
+                kind = "a directory" if path.is_dir() else "not a regular file"
+                raise CheckpointError(
+                    f"{path}: {kind}, where the run's checkpoint belongs; move it away (the run then continues from "
+                    "its other checkpoint, or starts afresh)"
+                )
+
     def checkpoint_path(self, which: str = "best") -> Path:
         if which not in ("best", "last"):
             raise CheckpointError(f"checkpoint {which!r}: expected 'best' or 'last'")
+        self.check_checkpoint_files()
         path = self.best_ckpt if which == "best" else self.last_ckpt
         if which == "best" and not path.is_file() and self.last_ckpt.is_file():
             path = self.last_ckpt
@@ -159,12 +171,9 @@ class RunDir(RunFiles):
         path = self.checkpoint_path(which)
         state = load_checkpoint(path)
         self.check_checkpoint(state, path)
-        model = build_model(state["model"], state["model_config"], self.networks)
-        try:
-            model.load_state_dict(state["model_state"])
-        except RuntimeError as exc:
-            raise CheckpointError(f"{path}: weights do not fit model {state['model']!r} ({exc})") from exc
-        return model.to(device).eval()
+        return model_with_weights(
+            state["model"], state["model_config"], state["model_state"], path, device, self.networks
+        )
 
     def weights_epoch(self, which: str = "best") -> int | None:
         """The epoch whose parameters checkpoint ``which`` holds (read from the checkpoint, checked against

@@ -3,7 +3,7 @@
 ``PackedRun`` (what ``vaelab.runs.open.open_run`` gives for a packed folder) reads a pack's files through these
 functions: ``check_pack`` once when the folder is opened (links,
 ``config.json``, the weights, ``eval.json``, ``metrics.jsonl``, the sample and code arrays, the card), then
-``read_config``, ``read_eval``, ``read_metrics``, ``read_epoch_samples`` and ``load_packed_model`` whenever a
+``read_config``, ``read_eval``, ``read_metrics``, ``read_epoch_samples`` and ``read_weights`` whenever a
 command needs one of them. Errors: ``PackError`` (a malformed field, exit 2) or ``CheckpointError`` (a file that
 cannot be read at all, exit 1), each one line naming the file and field.
 """
@@ -18,7 +18,7 @@ import torch
 
 from vaelab.core.errors import CheckpointError, ConfigError, PackError
 from vaelab.models import LatentModel, build_model
-from vaelab.runs.files import RunFiles
+from vaelab.runs.files import RunFiles, model_with_weights
 from vaelab.runs.pack_check import (
     BOOL,
     INT0,
@@ -309,26 +309,6 @@ def read_weights(path: Path, config: dict, networks=None) -> dict[str, torch.Ten
     return state
 
 
-def load_packed_model(path: str | Path, config: dict, device: str | torch.device = "cpu", networks=None) -> LatentModel:
-    """The model of a packed folder: built from ``config`` (its checked ``config.json``) with the checked weights.
-
-    Args:
-        path: the packed folder. config: ``read_config(path)``. device: where to put the model.
-        networks: a ``custom-vae``'s encoder and decoder (``vaelab.models.custom.Networks``; None: imported).
-
-    Returns:
-        The model in eval mode.
-
-    Raises:
-        CheckpointError, PackError: as ``read_weights``.
-    """
-    path = Path(path)
-    state = read_weights(path, config, networks)
-    model = build_model(config["model"], config["model_config"], networks, import_networks=False)
-    model.load_state_dict(state)
-    return model.to(device).eval()
-
-
 def check_pack(path: Path) -> dict:
     """Check every file of the pack ``path`` (module docstring); returns its checked ``config.json``.
 
@@ -387,15 +367,19 @@ class PackedRun(RunFiles):
         return self.load_config()["packed"].get("checkpoint_epoch")
 
     def load_model(self, which: str = "best", device: str | torch.device = "cpu") -> LatentModel:
-        """The model with the packed weights, in eval mode (one set of weights: ``which`` does not apply)."""
-        return load_packed_model(self.require().path, self.load_config(), device, self.networks)
+        """The model with the packed weights (checked: ``read_weights``), in eval mode (one set of weights:
+        ``which`` does not apply). Raises ``CheckpointError`` / ``PackError`` as ``check_pack``."""
+        config = self.load_config()
+        weights = read_weights(self.path, config, self.networks)
+        return model_with_weights(
+            config["model"], config["model_config"], weights, self.weights_path, device, self.networks, False
+        )
 
 
 __all__ = [
     "PackedRun",
     "check_pack",
     "is_packed",
-    "load_packed_model",
     "read_card",
     "read_config",
     "read_epoch_samples",

@@ -36,6 +36,7 @@ RELAY_FORMAT = 1  # bump when the layout changes; a reader refuses a newer one
 SNAPSHOT_FILE = "snapshot.safetensors"
 STATUS_FILE = "status.json"
 META_KEY = "vaelab_relay"
+SEGMENTS_FILE = "relay.json"  # RUN/relay.json: the segments of a relayed run (which epochs ran where)
 MAX_SNAPSHOT_BYTES = 8 * 1024 * 1024  # what the repository may hold per recipe
 _TENSOR = "__tensor__"  # {"__tensor__": name}: a tensor stored as a safetensors entry
 _ITEMS = "__items__"  # {"__items__": [[key, value], ...]}: a dict whose keys are not all strings
@@ -200,6 +201,15 @@ def _check_consistent(snap: Snapshot) -> None:
 
 
 # status ------------------------------------------------------------------------------------------------
+def read_segments(run) -> list[dict]:
+    """The relay segments of ``run`` (a run folder: ``RUN/relay.json``), or [] when it has none."""
+    try:
+        doc = json.loads((Path(run.path) / SEGMENTS_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    return doc.get("segments", []) if isinstance(doc, dict) else []
+
+
 def seconds_per_epoch(segments: list[dict]) -> float | None:
     """The training rate of the latest segment that finished an epoch (seconds per epoch), or None."""
     for seg in reversed(segments):

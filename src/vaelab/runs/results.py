@@ -77,11 +77,7 @@ def result_record(
         name: {"active_units": v["active_units"], "latent_dim": v["latent_dim"]}
         for name, v in evaluation.get("layers", {}).items()
     }
-    deviations = list(recipe.deviations)
-    for key, (wanted, got) in not_applied.items():
-        held = "has no such option (its vaelab did not have it)" if got == ABSENT else f"has {key} = {got!r}"
-        deviations.append(f"not applied: {key} = {wanted!r} (the run's config.json {held})")
-    deviations += list(extra_deviations)
+    deviations = _deviations(recipe, not_applied, extra_deviations)
     ds = config["dataset"]
     return {
         "format": RESULT_FORMAT,
@@ -120,6 +116,15 @@ def result_record(
         "model_config": config["model_config"],
         **{key: evaluation[key] for key in ("bits_per_dim", "samples") if key in evaluation},
     }
+
+
+def _deviations(recipe: Recipe, not_applied: dict, extra: list[str]) -> list[str]:
+    """The recipe's own deviations, then one per recipe option the run does not hold, then the command's."""
+    deviations = list(recipe.deviations)
+    for key, (wanted, got) in not_applied.items():
+        held = "has no such option (its vaelab did not have it)" if got == ABSENT else f"has {key} = {got!r}"
+        deviations.append(f"not applied: {key} = {wanted!r} (the run's config.json {held})")
+    return deviations + list(extra)
 
 
 def collect_results(folders) -> list[dict]:

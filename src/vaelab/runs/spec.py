@@ -399,6 +399,27 @@ def validate_section(cls: type[Options], section: str, values: dict, sources: So
         raise ConfigError(describe_errors(cls, exc, sources.names(section, values))) from exc
 
 
+def _model_section(family: str, values: dict, image_shape: tuple, sources: Sources):
+    """The family's checked model configuration: options of other families, fixed options given another value and
+    options that do not apply (``OnlyWhen``) are refused, each named by its source."""
+    config_cls = MODELS[family][0]
+    foreign = [k for k in values if k not in config_cls.model_fields or k == "image_shape"]
+    if foreign:
+        key = foreign[0]
+        owners = [n for n, (c, _) in MODELS.items() if key in c.model_fields and key != "image_shape"]
+        label = option(key) if key in sources.flags else sources.names("model", [key]).get(key, key)
+        hint = f"; it belongs to {option('model')} {', '.join(owners)}" if owners else ""
+        raise ConfigError(f"{label}: not an option of {option('model', family)}{hint}")
+    owner = option("model", family)
+    for key, why in config_cls.fixed_options(values, owner):  # refused, not ignored
+        label = option(key) if key in sources.flags else sources.names("model", [key]).get(key, key)
+        raise ConfigError(f"{label}: {why}")
+    model_config = validate_section(config_cls, "model", {**values, "image_shape": image_shape}, sources)
+    for key, why in model_config.inapplicable(values):
+        raise ConfigError(f"{sources.names('model', [key]).get(key, key)}: {why}")
+    return model_config
+
+
 def resolve(
     family: str | None,
     name: str | None,
@@ -443,21 +464,7 @@ def resolve(
         image_shape = data.image_shape()
         if data.is_folder:  # record the decoded size in config.json: later loads decode to exactly this
             data.image_size, data.image_channels = (image_shape[1], image_shape[2]), image_shape[0]
-    config_cls = MODELS[family][0]
-    foreign = [k for k in sections["model"] if k not in config_cls.model_fields or k == "image_shape"]
-    if foreign:
-        key = foreign[0]
-        owners = [n for n, (c, _) in MODELS.items() if key in c.model_fields and key != "image_shape"]
-        label = option(key) if key in sources.flags else sources.names("model", [key]).get(key, key)
-        hint = f"; it belongs to {option('model')} {', '.join(owners)}" if owners else ""
-        raise ConfigError(f"{label}: not an option of {option('model', family)}{hint}")
-    owner = option("model", family)
-    for key, why in config_cls.fixed_options(sections["model"], owner):  # refused, not ignored
-        label = option(key) if key in sources.flags else sources.names("model", [key]).get(key, key)
-        raise ConfigError(f"{label}: {why}")
-    model_config = validate_section(config_cls, "model", {**sections["model"], "image_shape": image_shape}, sources)
-    for key, why in model_config.inapplicable(sections["model"]):
-        raise ConfigError(f"{sources.names('model', [key]).get(key, key)}: {why}")
+    model_config = _model_section(family, sections["model"], image_shape, sources)
     train = validate_section(TrainConfig, "train", sections["train"], sources)
     if name is None:
         name = file_name or f"{family}-{dataset_label(data.dataset)}-z{getattr(model_config, 'latent_dim', 'd')}"

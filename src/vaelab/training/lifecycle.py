@@ -113,6 +113,65 @@ def _created_or_removed(run: RunDir):
         raise
 
 
+def _refuse_files_without_config(run: RunDir) -> None:
+    """A folder holding a run's files but no ``config.json`` is no run to start afresh: its files may be all that is
+    left of one (refused with one line, nothing touched)."""
+    if run.exists() or not run.path.is_dir():
+        return
+    found = run.run_files()
+    if found:
+        raise ConfigError(
+            f"{run.path}: holds run files ({', '.join(found)}) but no config.json; nothing in it was touched. "
+            "Choose another --name, or restore its config.json to --resume it"
+        )
+
+
+def resume_options(saved: RunSpec, given: dict, where: Path) -> dict:
+    """The one resume rule (``vaelab train --resume`` and ``vaelab.train(resume=True)``): the options of
+    ``RESUMABLE_OPTIONS`` may take new values; every other option given must equal the run's saved one, compared
+    after both are typed by their configuration (so re-running the command that made the run is accepted).
+
+    Args:
+        saved: the run's ``RunSpec`` (its ``config.json``).
+        given: options given now, by Python name (``model`` for the family), typed or as flag values.
+        where: the run's folder, named in the error.
+
+    Returns:
+        The resumable options among ``given`` (new values of ``epochs``, ``device``, ``data_dir``, ...).
+
+    Raises:
+        ConfigError: an option that differs from the saved one, naming its flag and both values.
+    """
+    have = {"model": saved.model}
+    want = {}
+    for key, value in given.items():
+        if key in RESUMABLE_OPTIONS:
+            continue
+        have[key], want[key] = _saved_and_typed(saved, key, value)
+        if want[key] != have[key]:
+            memory = isinstance(want[key], str) and want[key].startswith("memory:")
+            what = f"{option('data')} holds other images ({want[key]})" if memory else option(key, want[key])
+            raise ConfigError(
+                f"{option(key)}: cannot change when resuming ({option('resume', True)} with {what} but the run "
+                f"{where} was made with {have[key]!r}); only {options(*RESUMABLE_OPTIONS)} can; choose another "
+                f"{option('name')} to train a new run"
+            )
+    return {k: v for k, v in given.items() if k in RESUMABLE_OPTIONS}
+
+
+def _saved_and_typed(saved: RunSpec, key: str, value) -> tuple:
+    """The saved value of option ``key`` and ``value`` typed as that option (``ConfigError`` for a bad value; an
+    option the run's family does not have compares as absent)."""
+    if key == "model":
+        return saved.model, value
+    sections = [(saved.train, TrainConfig), (saved.data, DataConfig), (saved.model_config, type(saved.model_config))]
+    for current, cls in sections:
+        if key in cls.model_fields:
+            old = current.to_dict()
+            return old[key], cls.from_dict({**old, key: value}).to_dict()[key]
+    return "<absent>", value
+
+
 def create_run(
     spec: RunSpec,
     runs_dir: str | Path = "runs",
@@ -127,12 +186,16 @@ def create_run(
         networks: a ``custom-vae``'s encoder and decoder modules (copied; their initial weights are the run's).
 
     Raises:
-        ConfigError: the folder already holds a run that reached a checkpoint; labels or memory missing.
+        ConfigError: the folder already holds a run that reached a checkpoint, or run files without
+            ``config.json`` (then nothing in it is touched); labels or memory missing.
+        CheckpointError: a checkpoint path that is not a file.
         RunBusyError: another process trains a run in that folder.
         DatasetError, StorageError, TrainingError: see ``resume_run``.
     """
     run = RunDir(run_dir if run_dir is not None else Path(runs_dir) / check_run_name(spec.name))
+    _refuse_files_without_config(run)  # before the lock: nothing in such a folder is touched
     with _created_or_removed(run), run.lock():  # first: a second trainer is refused at once
+        run.check_checkpoint_files()
         if run.exists() and _has_progress(run):
             raise ConfigError(
                 f"{run.path} already holds a run; continue it with {option('resume', True)} or choose another "
@@ -172,7 +235,7 @@ def _new_model(spec: RunSpec, train: ImageDataset, networks: Networks | None = N
 
 def resume_run(
     run_dir: str | Path,
-    overrides: dict | None = None,
+    given: dict | None = None,
     callbacks: list[Callback] = (),
     dist: Distributed | None = None,
     networks: Networks | None = None,
@@ -180,12 +243,15 @@ def resume_run(
     """Continue the run in ``run_dir`` from its last checkpoint (or from the start if it has none).
 
     Args:
-        overrides: new values of ``epochs``, ``device``, ``progress`` or ``data_dir`` (others are refused).
+        given: options given now, by Python name: new values of ``RESUMABLE_OPTIONS`` (``epochs``, ``device``,
+            ``progress``, ``data_dir``, ...); any other must equal the saved one (``resume_options``).
         networks: a ``custom-vae``'s encoder and decoder modules (None: built from the classes its config names).
 
     Raises:
-        ConfigError: no run there, an option that cannot change, or a closed-form run that is complete.
-        CheckpointError: ``last.pt`` unreadable or made with another configuration than ``config.json``.
+        ConfigError: no run there, an option that differs from the saved one, or a closed-form run that is
+            complete.
+        CheckpointError: ``last.pt`` unreadable, not a file, or made with another configuration than
+            ``config.json``.
         RunBusyError: another process trains this run.
         DatasetError: a data file missing or corrupt. StorageError: the disk is full.
         TrainingError: the loss became non-finite (the message names the checkpoint that exists).
@@ -197,14 +263,9 @@ def resume_run(
             f"{options('name', 'runs_dir')}"
         )
     with run.lock():  # first: a second trainer is refused at once
+        run.check_checkpoint_files()
         spec = RunSpec.from_config(run.load_config(), run.config_path)
-        overrides = dict(overrides or {})
-        refused = sorted(set(overrides) - set(RESUMABLE_OPTIONS))
-        if refused:
-            raise ConfigError(
-                f"{option(refused[0])}: cannot change when resuming (the run's configuration is fixed in "
-                f"{run.config_path}); only {options('epochs', 'device', 'data_dir')} can"
-            )
+        overrides = resume_options(spec, dict(given or {}), run.path)
         if "data_dir" in overrides:
             spec.data = DataConfig.from_dict({**spec.data.to_dict(), "data_dir": overrides.pop("data_dir")})
         spec.train = TrainConfig.from_dict({**spec.train.to_dict(), **overrides})

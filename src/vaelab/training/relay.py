@@ -21,27 +21,20 @@ from pathlib import Path
 import torch
 
 from vaelab.core.io import atomic_write_text, load_checkpoint, save_checkpoint
+from vaelab.core.version import __version__
 from vaelab.runs.folder import RunDir
 from vaelab.runs.relay import (
     MAX_SNAPSHOT_BYTES,
+    SEGMENTS_FILE,
     SNAPSHOT_FILE,
     Snapshot,
     load_snapshot,
+    read_segments,
     save_snapshot,
 )
 from vaelab.training.callbacks import Callback
 
-SEGMENTS_FILE = "relay.json"  # RUN/relay.json: the segments of a relayed run (which epochs ran where)
 RESEED = 1_000_003  # generator seed at a move between device types: seed * RESEED + global step
-
-
-def read_segments(run: RunDir) -> list[dict]:
-    """The run's relay segments (``RUN/relay.json``), or [] when it has none."""
-    try:
-        doc = json.loads((run.path / SEGMENTS_FILE).read_text())
-    except (OSError, ValueError):
-        return []
-    return doc.get("segments", []) if isinstance(doc, dict) else []
 
 
 def _write_segments(run: RunDir, segments: list[dict]) -> None:
@@ -121,7 +114,6 @@ class RelayWriter(Callback):
         done = trainer.epoch
         if not segments and (done or trainer.step_in_epoch):
             segments.append(_before_relay(self.run, done))
-        from vaelab.core.version import __version__
 
         previous = segments[-1] if segments else {}
         exact = not pending and previous.get("hardware", self.hardware) == self.hardware
@@ -155,7 +147,6 @@ class RelayWriter(Callback):
             self._open_segment(trainer)
         seg = self.segments[-1]
         seg["to_epoch"], seg["seconds"] = trainer.epoch, round(time.monotonic() - self.t_start, 1)
-        from vaelab.core.version import __version__
 
         snap = Snapshot(
             self.recipe,

@@ -56,7 +56,7 @@ def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
     """
     from PIL import Image
 
-    from vaelab.viz.style import COMPACT
+    from vaelab.viz.style import COMPACT  # import cost: matplotlib, which a plain PNG does not otherwise need
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,6 +97,7 @@ def grid_figure(grid: np.ndarray, title: str = "", scale: int = 2):
     Returns:
         A ``vaelab.viz.style.Figure`` whose ``axes[0].images[0].get_array()`` is ``grid``.
     """
+    # import cost: matplotlib; ``vaelab sample`` / ``reconstruct`` write their PNGs through this module without it
     from vaelab.viz.style import new_figure, styled
 
     h, w = grid.shape[:2]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.patheffects as pe
 import numpy as np
 import torch
 
@@ -81,8 +82,6 @@ def latent_figure(
     Raises:
         ValueError: ``coords`` is not ``(N, 2)`` or ``(N, 1)``.
     """
-    import matplotlib.patheffects as pe
-
     coords = np.asarray(coords, dtype=np.float64)
     if coords.ndim != 2 or coords.shape[1] not in (1, 2):
         raise ValueError(f"coords of shape {coords.shape}: expected (N, 2) or (N, 1)")
@@ -98,49 +97,41 @@ def latent_figure(
         if labels is None:
             ax.scatter(coords[:, 0], coords[:, 1], s=point_size, c="#0173B2", alpha=0.6, linewidths=0, rasterized=True)
         else:
-            labels = np.asarray(labels)
-            classes = np.unique(labels)
-            colors = class_colors(int(classes.max()) + 1 if len(classes) else 1)
-            for c in classes:
-                m = labels == c
-                name = class_names[int(c)] if class_names is not None and int(c) < len(class_names) else str(int(c))
-                ax.scatter(
-                    coords[m, 0],
-                    coords[m, 1],
-                    s=point_size,
-                    color=colors[int(c)],
-                    alpha=0.6,
-                    linewidths=0,
-                    label=name,
-                    rasterized=True,
-                )
-            centres = class_centres(coords, labels)
-            for c, xy in centres.items():
-                ax.text(
-                    xy[0],
-                    xy[1],
-                    str(c),
-                    fontsize=18,
-                    fontweight="bold",
-                    ha="center",
-                    va="center",
-                    color="black",
-                    path_effects=[pe.withStroke(linewidth=4, foreground="white")],
-                )
-            if len(classes) <= 10:
-                leg = ax.legend(
-                    title="digit" if len(classes) == 10 and class_names is None else "class",
-                    markerscale=4,
-                    loc="center left",
-                    bbox_to_anchor=(1.0, 0.5),
-                    frameon=False,
-                )
-                for h in leg.legend_handles:
-                    h.set_alpha(1)
+            centres = _scatter_classes(ax, coords, np.asarray(labels), point_size, class_names)
         ax.set_xlabel(axis_labels[0])
         ax.set_ylabel(axis_labels[1])
         ax.set_title(title)
     return {"figure": fig, "coords": coords, "centres": centres}
+
+
+def _scatter_classes(ax, coords: np.ndarray, labels: np.ndarray, point_size: float, class_names) -> dict:
+    """One scatter collection per class present (increasing class order), each centre labelled with its class
+    number, a legend for up to 10 classes; returns the centres (``class_centres``)."""
+    classes = np.unique(labels)
+    colors = class_colors(int(classes.max()) + 1 if len(classes) else 1)
+    for c in classes:
+        m = labels == c
+        name = class_names[int(c)] if class_names is not None and int(c) < len(class_names) else str(int(c))
+        ax.scatter(
+            coords[m, 0],
+            coords[m, 1],
+            s=point_size,
+            color=colors[int(c)],
+            alpha=0.6,
+            linewidths=0,
+            label=name,
+            rasterized=True,
+        )
+    centres = class_centres(coords, labels)
+    halo = [pe.withStroke(linewidth=4, foreground="white")]
+    for c, xy in centres.items():
+        ax.text(*xy, str(c), fontsize=18, fontweight="bold", ha="center", va="center", color="black", path_effects=halo)
+    if len(classes) <= 10:
+        title = "digit" if len(classes) == 10 and class_names is None else "class"
+        leg = ax.legend(title=title, markerscale=4, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+        for h in leg.legend_handles:
+            h.set_alpha(1)
+    return centres
 
 
 def plot_latent(

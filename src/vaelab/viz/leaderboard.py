@@ -149,15 +149,7 @@ def render_leaderboard(recipes: list[Recipe], results: list[dict], relays: list[
             f"| `{name}` | {paper}, {table} | {paper_cell} | **{nll}** | {_count(r['k'])} | {split} | {binarization} | "
             f"{epochs} | {format_duration(r.get('wall_seconds'))} | {r.get('hardware', '?')} |"
         )
-        per_layer = [str(v["active_units"]) for v in (r.get("layers") or {}).values()]
-        details = [f"active units {'+'.join(per_layer) or r.get('active_units')}"]
-        if r.get("paper_active_units"):
-            details[-1] += f" (paper: {r['paper_active_units']})"
-        if r.get("nll_vs_k"):
-            details.append("NLL vs K: " + ", ".join(f"{e['k']:,}: {e['nll']:.2f}" for e in r["nll_vs_k"]))
-        if r.get("bits_per_dim") is not None:
-            details.append(f"{r['bits_per_dim']:.4f} bits/dim")
-        details += sample_details(r.get("samples"))
+        details = _row_details(r)
         notes.append(f"- `{name}` ({'; '.join(details)}); differs from the paper's protocol in:")
         notes += [f"  - {d}" for d in r.get("deviations", [])]
     lines += render_relays(list(relays))
@@ -165,6 +157,19 @@ def render_leaderboard(recipes: list[Recipe], results: list[dict], relays: list[
     if notes:
         lines += ["", "## What each measured row did differently from the paper", "", *notes]
     return "\n".join(lines) + "\n"
+
+
+def _row_details(r: dict) -> list[str]:
+    """A measured row's note: active units per layer (and the paper's), NLL vs K, bits/dim, sample scores."""
+    per_layer = [str(v["active_units"]) for v in (r.get("layers") or {}).values()]
+    details = [f"active units {'+'.join(per_layer) or r.get('active_units')}"]
+    if r.get("paper_active_units"):
+        details[-1] += f" (paper: {r['paper_active_units']})"
+    if r.get("nll_vs_k"):
+        details.append("NLL vs K: " + ", ".join(f"{e['k']:,}: {e['nll']:.2f}" for e in r["nll_vs_k"]))
+    if r.get("bits_per_dim") is not None:
+        details.append(f"{r['bits_per_dim']:.4f} bits/dim")
+    return details + sample_details(r.get("samples"))
 
 
 # the README's summary block ------------------------------------------------------------------------------------
@@ -204,46 +209,57 @@ def render_summary(recipes: list[Recipe], results: list[dict]) -> str:
         "ELBO - NLL gap | active units (paper) | training + evaluation | hardware |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        paper = r.get("paper_nll")
-        nll = f"**{r['nll']:.2f} ± {r['nll_stderr']:.2f}** (K = {_count(r['k'])})"
-        paper_cell = "?" if paper is None else f"{paper:.2f}"
-        diff = "?" if paper is None else f"{r['nll'] - paper:+.2f}"
-        epochs = f"{_count(r['epochs_run'])} of {_count(r.get('epochs_protocol'))}"
-        if r.get("shorter_than_protocol"):
-            epochs += " (short run)"
-        if r.get("stopped_early"):
-            epochs += " (stopped early)"
-        if r.get("checkpoint") == "best":
-            epochs += f"; tested: epoch {_count(r.get('checkpoint_epoch'))}"
-        elbo = r.get("elbo")
-        elbo_cell = "?" if elbo is None else f"{elbo:.2f}"
-        gap = "?" if elbo is None else f"{-elbo - r['nll']:.2f}"
-        layers = r.get("layers") or {}
-        units = " + ".join(f"{v['active_units']} of {v['latent_dim']}" for v in layers.values())
-        units = units or str(r.get("active_units", "?"))
-        if r.get("paper_active_units"):
-            units += f" ({r['paper_active_units']})"
-        time_cell = f"{format_duration(r.get('train_seconds'))} + {format_duration(r.get('eval_seconds'))}"
-        lines.append(
-            f"| `{r['recipe']}` | {paper_cell} | {nll} | {diff} | {epochs} | {elbo_cell} | {gap} | {units} | "
-            f"{time_cell} | {r.get('hardware', '?')} |"
-        )
-    ks = sorted({int(e["k"]) for r in rows for e in (r.get("nll_vs_k") or [])})
-    if ks:
-        lines += [
-            "",
-            "The NLL estimate with the first K of the same importance samples (one pass; it falls towards the true NLL "
-            "as K grows):",
-            "",
-            "| recipe | " + " | ".join(f"K = {k:,}" for k in ks) + " |",
-            "|---|" + "---|" * len(ks),
-        ]
-        for r in rows:
-            at = {int(e["k"]): e for e in (r.get("nll_vs_k") or [])}
-            cells = [f"{at[k]['nll']:.2f} ± {at[k]['nll_stderr']:.2f}" if k in at else "" for k in ks]
-            lines.append(f"| `{r['recipe']}` | " + " | ".join(cells) + " |")
+    lines += [_summary_row(r) for r in rows]
+    lines += _nll_vs_k_table(rows)
     return "\n".join(lines) + "\n"
+
+
+def _summary_row(r: dict) -> str:
+    """One measured row of ``render_summary``'s table."""
+    paper = r.get("paper_nll")
+    nll = f"**{r['nll']:.2f} ± {r['nll_stderr']:.2f}** (K = {_count(r['k'])})"
+    paper_cell = "?" if paper is None else f"{paper:.2f}"
+    diff = "?" if paper is None else f"{r['nll'] - paper:+.2f}"
+    epochs = f"{_count(r['epochs_run'])} of {_count(r.get('epochs_protocol'))}"
+    if r.get("shorter_than_protocol"):
+        epochs += " (short run)"
+    if r.get("stopped_early"):
+        epochs += " (stopped early)"
+    if r.get("checkpoint") == "best":
+        epochs += f"; tested: epoch {_count(r.get('checkpoint_epoch'))}"
+    elbo = r.get("elbo")
+    elbo_cell = "?" if elbo is None else f"{elbo:.2f}"
+    gap = "?" if elbo is None else f"{-elbo - r['nll']:.2f}"
+    layers = r.get("layers") or {}
+    units = " + ".join(f"{v['active_units']} of {v['latent_dim']}" for v in layers.values())
+    units = units or str(r.get("active_units", "?"))
+    if r.get("paper_active_units"):
+        units += f" ({r['paper_active_units']})"
+    time_cell = f"{format_duration(r.get('train_seconds'))} + {format_duration(r.get('eval_seconds'))}"
+    return (
+        f"| `{r['recipe']}` | {paper_cell} | {nll} | {diff} | {epochs} | {elbo_cell} | {gap} | {units} | "
+        f"{time_cell} | {r.get('hardware', '?')} |"
+    )
+
+
+def _nll_vs_k_table(rows: list[dict]) -> list[str]:
+    """The lines of the NLL-vs-K table under ``render_summary``'s (none when no row has ``nll_vs_k``)."""
+    ks = sorted({int(e["k"]) for r in rows for e in (r.get("nll_vs_k") or [])})
+    if not ks:
+        return []
+    lines = [
+        "",
+        "The NLL estimate with the first K of the same importance samples (one pass; it falls towards the true NLL "
+        "as K grows):",
+        "",
+        "| recipe | " + " | ".join(f"K = {k:,}" for k in ks) + " |",
+        "|---|" + "---|" * len(ks),
+    ]
+    for r in rows:
+        at = {int(e["k"]): e for e in (r.get("nll_vs_k") or [])}
+        cells = [f"{at[k]['nll']:.2f} ± {at[k]['nll_stderr']:.2f}" if k in at else "" for k in ks]
+        lines.append(f"| `{r['recipe']}` | " + " | ".join(cells) + " |")
+    return lines
 
 
 def replace_readme_block(text: str, block: str, where: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.patheffects as pe
 import numpy as np
 import torch
 
@@ -188,25 +189,10 @@ def manifold_figure(
     Returns:
         A ``vaelab.viz.style.Figure``; ``figure.axes[0].images[0].get_array()`` is ``rendered["canvas"]``.
     """
-    import matplotlib.patheffects as pe
-
     canvas, v, (a, b) = rendered["canvas"], rendered["values"], rendered["dims"]
     n = len(v)
     h, w = rendered["images"].shape[-2:]
-    # pixel x of value z: tile j's centre is (j + 0.5) * w; between centres, linear in z (exact for linear grids)
-    centres_x = (np.arange(n) + 0.5) * w
-    centres_y = (np.arange(n) + 0.5) * h  # row i holds v[n - 1 - i]
-
-    from scipy.stats import norm
-
-    # the grid is evenly spaced in z (linear) or in Phi(z) (ppf): pixel position is affine in that coordinate,
-    # also outside the grid, so a straight path in z is drawn where its codes really fall
-    warp = (lambda z: np.asarray(z, np.float64)) if rendered["spacing"] == "linear" else norm.cdf
-
-    def to_px(z, vals, centres, flip):
-        u = warp(vals[::-1] if flip else vals)
-        return centres[0] + (warp(z) - u[0]) / (u[1] - u[0]) * (centres[1] - centres[0])
-
+    to_x, to_y = _pixel_maps(rendered, w, h)
     with styled():
         fig = new_figure((8, 8))
         ax = fig.subplots()
@@ -214,35 +200,55 @@ def manifold_figure(
         ax.imshow(canvas, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         if rendered["spacing"] == "linear":  # round values at their place on the affine axis
             tv = np.linspace(v[0], v[-1], 5)
-            ax.set_xticks(to_px(tv, v, centres_x, False), [f"{t:.3g}" for t in tv])
-            ax.set_yticks(to_px(tv, v, centres_y, True), [f"{t:.3g}" for t in tv])
+            ax.set_xticks(to_x(tv), [f"{t:.3g}" for t in tv])
+            ax.set_yticks(to_y(tv), [f"{t:.3g}" for t in tv])
         else:  # uneven grid: label some tiles with their value
             ticks = np.unique(np.linspace(0, n - 1, min(n, 5)).round().astype(int))
-            ax.set_xticks(centres_x[ticks], [f"{v[j]:.2g}" for j in ticks])
-            ax.set_yticks(centres_y[ticks], [f"{v[::-1][i]:.2g}" for i in ticks])
+            ax.set_xticks((ticks + 0.5) * w, [f"{v[j]:.2g}" for j in ticks])
+            ax.set_yticks((ticks + 0.5) * h, [f"{v[::-1][i]:.2g}" for i in ticks])
         ax.set_xlabel(f"$z_{{{a + 1}}}$")
         ax.set_ylabel(f"$z_{{{b + 1}}}$")
         if path_codes is not None:
             pc = np.asarray(path_codes)
-            px = to_px(pc[:, a], v, centres_x, False)
-            py = to_px(pc[:, b], v, centres_y, True)
-            ax.plot(px, py, "-", color=PATH_COLOR, lw=2.5)
-            ax.plot(px[[0, -1]], py[[0, -1]], "o", color=PATH_COLOR, ms=9, mec="white", mew=1.5)
-            if path_labels:
-                for (x, y), text in zip([(px[0], py[0]), (px[-1], py[-1])], path_labels, strict=False):
-                    ax.annotate(
-                        text,
-                        (x, y),
-                        xytext=(8, 8),
-                        textcoords="offset points",
-                        color=PATH_COLOR,
-                        fontsize=14,
-                        fontweight="bold",
-                        path_effects=[pe.withStroke(linewidth=3, foreground="white")],
-                    )
-            # path ends off the grid: widen the view (white around the grid) so the whole path shows
-            margin = 0.5 * w
-            ax.set_xlim(min(-0.5, px.min() - margin), max(canvas.shape[1] - 0.5, px.max() + margin))
-            ax.set_ylim(max(canvas.shape[0] - 0.5, py.max() + margin), min(-0.5, py.min() - margin))
+            _draw_path(ax, to_x(pc[:, a]), to_y(pc[:, b]), path_labels, canvas.shape, w)
         ax.set_title(title or f"Decoded images over a {n} x {n} grid of codes")
     return fig
+
+
+def _pixel_maps(rendered: dict, w: int, h: int):
+    """``(to_x, to_y)``: the pixel position of latent values on the canvas's two axes. Tile j's centre is
+    ``(j + 0.5) * w`` (row i holds ``values[n - 1 - i]``); the grid is evenly spaced in z (linear) or in Phi(z)
+    (ppf), so the position is affine in that coordinate, also outside the grid: a straight path in z is drawn where
+    its codes really fall."""
+    from scipy.stats import norm  # import cost: scipy, only for a ppf-spaced grid's axes
+
+    v = rendered["values"]
+    warp = (lambda z: np.asarray(z, np.float64)) if rendered["spacing"] == "linear" else norm.cdf
+
+    def to_px(z, vals, tile):
+        u = warp(vals)
+        return tile * 0.5 + (warp(z) - u[0]) / (u[1] - u[0]) * tile
+
+    return (lambda z: to_px(z, v, w)), (lambda z: to_px(z, v[::-1], h))
+
+
+def _draw_path(ax, px: np.ndarray, py: np.ndarray, labels, canvas_shape, w: int) -> None:
+    """The interpolation path in red through pixel positions ``px, py``, its ends marked and named; the view is
+    widened (white around the grid) when the path leaves the grid."""
+    ax.plot(px, py, "-", color=PATH_COLOR, lw=2.5)
+    ax.plot(px[[0, -1]], py[[0, -1]], "o", color=PATH_COLOR, ms=9, mec="white", mew=1.5)
+    halo = [pe.withStroke(linewidth=3, foreground="white")]
+    for (x, y), text in zip([(px[0], py[0]), (px[-1], py[-1])], labels or (), strict=False):
+        ax.annotate(
+            text,
+            (x, y),
+            xytext=(8, 8),
+            textcoords="offset points",
+            color=PATH_COLOR,
+            fontsize=14,
+            fontweight="bold",
+            path_effects=halo,
+        )
+    margin = 0.5 * w
+    ax.set_xlim(min(-0.5, px.min() - margin), max(canvas_shape[1] - 0.5, px.max() + margin))
+    ax.set_ylim(max(canvas_shape[0] - 0.5, py.max() + margin), min(-0.5, py.min() - margin))

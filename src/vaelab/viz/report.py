@@ -109,6 +109,31 @@ def _kv_rows(d: dict) -> list[tuple[str, str]]:
     return [(str(k), _fmt(v)) for k, v in d.items()]
 
 
+# eval.json keys the report shows in its own rows (or needs no row); any other becomes a row of its own
+SHOWN_EVAL_KEYS = {
+    "nll_stderr",
+    "elbo_stderr",
+    "active_units",
+    "active_unit_threshold",
+    "latent_dim",
+    "k",
+    "split",
+    "n_images",
+    "binarization",
+    "likelihood",
+    "checkpoint",
+    "seed",
+    "seconds",
+    "units",
+    "dataset",
+    "bits_per_dim",
+    "bits_per_dim_stderr",
+    "bits_per_dim_offset",
+    "bits_per_dim_note",
+    "samples",
+}
+
+
 def _eval_context(ev: dict | None, latent_dim: int) -> dict | None:
     """The test-set numbers of ``eval.json`` for the template: the NLL line and the table rows."""
     if not ev:
@@ -151,28 +176,7 @@ def _eval_context(ev: dict | None, latent_dim: int) -> dict | None:
     for key in ("k", "split", "n_images", "binarization", "likelihood", "checkpoint", "seed", "seconds"):
         if key in ev:
             rows.append({"name": key, "value": _fmt(ev[key]), "unit": None})
-    known = {k for k, _ in labels} | {
-        "nll_stderr",
-        "elbo_stderr",
-        "active_units",
-        "active_unit_threshold",
-        "latent_dim",
-        "k",
-        "split",
-        "n_images",
-        "binarization",
-        "likelihood",
-        "checkpoint",
-        "seed",
-        "seconds",
-        "units",
-        "dataset",
-        "bits_per_dim",
-        "bits_per_dim_stderr",
-        "bits_per_dim_offset",
-        "bits_per_dim_note",
-        "samples",
-    }
+    known = {k for k, _ in labels} | SHOWN_EVAL_KEYS
     for key, value in ev.items():  # numbers other models add (e.g. classifier accuracy)
         if key not in known:
             rows.append({"name": key, "value": _fmt(value), "unit": None})
@@ -284,33 +288,10 @@ def render_for_report(figs, kind: str, latent_n: int | None = None) -> list[Path
     return figs.render(kind)["files"]
 
 
-def write_report(figs, out: str | Path | None = None, reuse: bool = False, latent_n: int | None = None) -> Path:
-    """Render the applicable figures (or reuse those in RUN/figures/ with ``reuse``) and write the page.
-
-    Args:
-        figs: ``vaelab.viz.render.RunFigures`` of the run.
-        out: HTML path (default ``RUN/report.html``); written atomically, mode 0644.
-        reuse: take a kind's files from ``RUN/figures/`` when they are all there (rendered otherwise).
-        latent_n: codes in the latent scatter (see ``render_for_report``).
-
-    Returns:
-        The path written. The page embeds every figure file of every applicable kind (``data:`` URIs).
-
-    Raises:
-        CheckpointError: not a run directory / unreadable checkpoint. DatasetError: the test split is missing.
-        ConfigError: a figure cannot be drawn with the run's data (e.g. too few codes).
-    """
-    from tqdm.auto import tqdm
-
+def _page_context(figs, figures: list[tuple[str, list[Path]]], metrics: list[dict], ev: dict | None) -> dict:
+    """What the page template shows: the run, its numbers and training, each figure's files as ``data:`` URIs,
+    and its configuration."""
     run, cfg = figs.run, figs.config
-    metrics, ev = run.read_metrics(), run.read_eval()
-    kinds = figs.applicable_kinds()
-    figures: list[tuple[str, list[Path]]] = []
-    for kind in tqdm(kinds, desc="figures", disable=not figs.progress, leave=False):
-        files = _existing(figs, kind) if reuse else None
-        figures.append((kind, files or render_for_report(figs, kind, latent_n)))
-    out = Path(out) if out else run.path / "report.html"
-
     ds = cfg["dataset"]
     projector = run.tensorboard / "projector" / "projector_config.pbtxt"
     context = {
@@ -343,6 +324,36 @@ def write_report(figs, out: str | Path | None = None, reuse: bool = False, laten
             "environment": _kv_rows(cfg.get("environment", {})),
         },
     }
+    return context
+
+
+def write_report(figs, out: str | Path | None = None, reuse: bool = False, latent_n: int | None = None) -> Path:
+    """Render the applicable figures (or reuse those in RUN/figures/ with ``reuse``) and write the page.
+
+    Args:
+        figs: ``vaelab.viz.render.RunFigures`` of the run.
+        out: HTML path (default ``RUN/report.html``); written atomically, mode 0644.
+        reuse: take a kind's files from ``RUN/figures/`` when they are all there (rendered otherwise).
+        latent_n: codes in the latent scatter (see ``render_for_report``).
+
+    Returns:
+        The path written. The page embeds every figure file of every applicable kind (``data:`` URIs).
+
+    Raises:
+        CheckpointError: not a run directory / unreadable checkpoint. DatasetError: the test split is missing.
+        ConfigError: a figure cannot be drawn with the run's data (e.g. too few codes).
+    """
+    from tqdm.auto import tqdm
+
+    run = figs.run
+    metrics, ev = run.read_metrics(), run.read_eval()
+    kinds = figs.applicable_kinds()
+    figures: list[tuple[str, list[Path]]] = []
+    for kind in tqdm(kinds, desc="figures", disable=not figs.progress, leave=False):
+        files = _existing(figs, kind) if reuse else None
+        figures.append((kind, files or render_for_report(figs, kind, latent_n)))
+    out = Path(out) if out else run.path / "report.html"
+    context = _page_context(figs, figures, metrics, ev)
     atomic_write_text(out, render_page(context))
     out.chmod(0o644)  # a page to share, not a secret
     return out

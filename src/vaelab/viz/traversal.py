@@ -102,7 +102,7 @@ def render_traversals(figs, o, path, write: bool = True) -> dict:
     lo, hi = o.range
     if not lo < hi:
         raise ConfigError(f"--range {lo} {hi}: expected LO < HI")
-    base, _, idx = figs._class_code(None, o.index, "--index")
+    base, _, idx = figs.class_code(None, o.index, "--index")
     test_codes = figs.codes()
     dims = most_varied_dims(test_codes, o.n_dims) if o.dims is None else list(o.dims)
     values = np.linspace(lo, hi, o.steps)
