@@ -72,7 +72,9 @@ def test_make_optimizer_picks_the_option_and_bad_values_are_refused():
     group = opt.param_groups[0]
     assert isinstance(opt, BurdaAdam) and group["grad_scale"] == 20.0 and group["burda_eps"] == 1e-4 and group["fused"]
     plain = make_optimizer(params, TrainConfig())  # adam: PyTorch's Adam (its fused steps), no gradient scale
-    assert type(plain) is FusedAdam and isinstance(plain, torch.optim.Adam) and "grad_scale" not in plain.param_groups[0]
+    assert (
+        type(plain) is FusedAdam and isinstance(plain, torch.optim.Adam) and "grad_scale" not in plain.param_groups[0]
+    )
     with pytest.raises(ValueError, match="betas"):
         BurdaAdam(params, betas=(1.0, 0.9))
     with pytest.raises(Exception, match="optimizer"):

@@ -209,7 +209,12 @@ def export_model(
     check = export_onnx(model, out, images[:64])
     codes = _write_codes(model, out, images, labels, batch_size)
     timelapse = _write_timelapse(out, epoch_codes, codes.shape[1])
-    meta = _meta(model, codes, labels is not None, info, check, timelapse)
+    inputs = {
+        "pick": write_pick(images, out),
+        "preprocess": preprocess_meta(info.get("dataset"), model.image_shape),
+        "attributes": attribute_meta(codes, labels, attributes, data_info),
+    }
+    meta = _meta(model, codes, labels is not None, info, check, timelapse, inputs)
     atomic_write_text(out / "meta.json", json.dumps(meta, indent=1) + "\n")
     return meta
 
@@ -256,8 +261,11 @@ def _write_timelapse(out: Path, epoch_codes: dict | None, latent_dim: int) -> di
     return timelapse
 
 
-def _meta(model, codes: np.ndarray, labelled: bool, info: dict, check: dict, timelapse: dict | None) -> dict:
-    """``meta.json``: what the explorer reads about the model, its codes and the ONNX check."""
+def _meta(
+    model, codes: np.ndarray, labelled: bool, info: dict, check: dict, timelapse: dict | None, inputs: dict
+) -> dict:
+    """``meta.json``: what the explorer reads about the model, its codes and the ONNX check; ``inputs`` holds the
+    entries about the page's inputs (``pick``, ``preprocess``, ``attributes``)."""
     return {
         "format": 1,
         "run": info.get("run"),
@@ -282,9 +290,7 @@ def _meta(model, codes: np.ndarray, labelled: bool, info: dict, check: dict, tim
         "code_range": {"min": codes.min(0).round(4).tolist(), "max": codes.max(0).round(4).tolist()},
         "pca": _pca_plane(codes),
         "epoch_codes": timelapse,
-        "pick": write_pick(images, out),
-        "preprocess": preprocess_meta(info.get("dataset"), model.image_shape),
-        "attributes": attribute_meta(codes, labels, attributes, data_info),
+        **inputs,
         "onnx_check": {
             "encoder_max_abs_diff": check["encoder_max_abs_diff"],
             "decoder_max_abs_diff": check["decoder_max_abs_diff"],

@@ -32,7 +32,11 @@ DATASET_TERMS = {
         None,
         "UCI Machine Learning Repository, Optical Recognition of Handwritten Digits (CC BY 4.0)",
     ),
-    "fashion-mnist": ("mit", "zalando-datasets/fashion_mnist", "https://github.com/zalandoresearch/fashion-mnist (MIT)"),
+    "fashion-mnist": (
+        "mit",
+        "zalando-datasets/fashion_mnist",
+        "https://github.com/zalandoresearch/fashion-mnist (MIT)",
+    ),
     "celeba": ("other", None, "CelebA's agreement: non-commercial research and educational use only"),
 }
 # The emoji sets: Twemoji's graphics are CC BY 4.0, Noto Emoji's Apache 2.0; a mix of the two is "other".
