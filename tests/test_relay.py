@@ -180,3 +180,28 @@ def test_relay_refuses_a_shorter_protocol_and_bad_minutes(tmp_path, data_dir, re
     assert reproduce(recipes, tmp_path / "r", tmp_path / "relay", data_dir, "--relay-every", "0") == 2
     assert "--relay-every 0.0: expected minutes > 0" in capsys.readouterr().err
     assert not (tmp_path / "relay").exists()
+
+
+@pytest.mark.skipif(
+    not Path("/proc/self/autogroup").exists(), reason="the kernel has no autogroup scheduling: nice alone applies"
+)
+def test_a_relay_process_gets_the_lowest_share_of_its_own_scheduler_group():
+    """``relay start`` detaches each recipe into its own session; under autogroup scheduling that session would
+    get a fair share against the user's work whatever its nice value, so the group's nice is lowered too."""
+    import subprocess
+    import sys
+
+    from vaelab.cli.relay import _lower_autogroup
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True, stdin=subprocess.DEVNULL
+    )
+    try:
+        before = Path(f"/proc/{child.pid}/autogroup").read_text()
+        assert before.split()[-1] != "19", before  # a new session's group starts at the default weight
+        _lower_autogroup(child.pid)
+        assert Path(f"/proc/{child.pid}/autogroup").read_text().split()[-1] == "19"
+    finally:
+        child.kill()
+        child.wait()
+    _lower_autogroup(child.pid)  # a process that is gone: nothing to do, no error

@@ -79,13 +79,16 @@ def cli_page() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _modules(package: Path, dotted: str) -> list[str]:
+def _modules(package: Path, dotted: str, nested: bool = True) -> list[str]:
+    """The documented modules of ``package``: its own, then (``nested``) those of its subpackages, e.g.
+    vaelab.viz.figures on the viz page. The top-level page takes vaelab's own modules only: each subpackage has
+    its page, and an object documented twice has two URLs (mkdocs-autorefs warns, --strict fails)."""
     names = []
     for path in sorted(package.glob("*.py")):
         if path.name == "__main__.py" or (path.name.startswith("_") and path.name != "__init__.py"):
             continue
         names.append(dotted if path.name == "__init__.py" else f"{dotted}.{path.stem}")
-    for sub in sorted(p for p in package.iterdir() if (p / "__init__.py").is_file()):  # e.g. vaelab.viz.figures
+    for sub in sorted(p for p in package.iterdir() if nested and (p / "__init__.py").is_file()):
         names += _modules(sub, f"{dotted}.{sub.name}")
     return names
 
@@ -94,7 +97,7 @@ def api_pages() -> dict[str, str]:
     """``{path: Markdown}`` of the API reference: one page per subpackage of src/vaelab, plus ``vaelab`` itself
     with its top-level modules (the Python API)."""
     pages = {}
-    parts = [("vaelab", SRC, [m for m in _modules(SRC, "vaelab") if m != "vaelab"])]
+    parts = [("vaelab", SRC, [m for m in _modules(SRC, "vaelab", nested=False) if m != "vaelab"])]
     for sub in sorted(p for p in SRC.iterdir() if (p / "__init__.py").is_file()):
         parts.append((f"vaelab.{sub.name}", sub, _modules(sub, f"vaelab.{sub.name}")))
     index = [
