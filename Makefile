@@ -18,7 +18,7 @@ VENDOR      := src/vaelab/web/vendor
 ORT_DIST    := web/node_modules/onnxruntime-web/dist
 ORT_FILES   := ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm
 
-.PHONY: demo test docs bench web data lint lint-web install clean help relay relay-status device-check emoji-faces
+.PHONY: demo test docs bench web data lint lint-web install clean help relay relay-status device-check emoji-faces fashion-mnist
 
 help:
 	@echo "make demo   train a 2-D VAE on MNIST, evaluate it, write its pictures, export the explorer"
@@ -30,6 +30,7 @@ help:
 	@echo "           otherwise fetches the pinned files itself, SHA-512 checked, into ~/.cache/vaelab)"
 	@echo "make emoji-faces  train (or resume) configs/emoji-faces-conv-vae.toml, evaluate it and write the figures and"
 	@echo "           numbers of docs/guide/emoji-faces.md (docs/figures/emoji/, docs/results/emoji-faces-conv-vae/)"
+	@echo "make fashion-mnist  the same for configs/fashion-mnist-vae.toml and docs/guide/fashion-mnist.md"
 	@echo "make data   fetch the emoji sets (npm tarballs, SHA-512 checked) and decode them into the cache (the tests"
 	@echo "           read them there; Fashion-MNIST comes from Debian's dataset-fashion-mnist, see .ci/run)"
 	@echo "make lint   ruff (format and lint) on Python, the layer contract (import-linter), ESLint and Prettier on web/"
@@ -114,6 +115,24 @@ emoji-faces: install data
 	$(BIN)/vaelab plot $(EMOJI) samples-per-epoch --max-rows 10 --compact --out $(EMOJI_FIGS)/samples-per-epoch.png
 	$(BIN)/vaelab plot $(EMOJI) curves --compact --out $(EMOJI_FIGS)/curves.png
 	cp $(EMOJI)/config.json $(EMOJI)/eval.json $(EMOJI)/metrics.jsonl docs/results/emoji-faces-conv-vae/
+
+# A VAE on Fashion-MNIST (docs/guide/fashion-mnist.md), as emoji-faces above: train or resume, evaluate with the
+# sample scores, draw the page's figures and copy the result files the docs build reads.
+FASHION      := runs/fashion-mnist-vae
+FASHION_FIGS := docs/figures/fashion-mnist
+FASHION_K    ?= 1000
+fashion-mnist: install
+	@if [ -f $(FASHION)/config.json ]; then \
+	  $(BIN)/vaelab train --name fashion-mnist-vae --resume --checkpoint-every 5 --no-progress; \
+	else \
+	  $(BIN)/vaelab train --config configs/fashion-mnist-vae.toml --checkpoint-every 5 --no-progress; \
+	fi
+	$(BIN)/vaelab evaluate $(FASHION) -k $(FASHION_K) --samples 1000 --no-progress
+	mkdir -p $(FASHION_FIGS) docs/results/fashion-mnist-vae
+	$(BIN)/vaelab plot $(FASHION) samples -n 64 --compact --out $(FASHION_FIGS)/samples.png
+	$(BIN)/vaelab plot $(FASHION) reconstructions -n 16 --per-row 8 --compact --out $(FASHION_FIGS)/reconstructions.png
+	$(BIN)/vaelab plot $(FASHION) curves --compact --out $(FASHION_FIGS)/curves.png
+	cp $(FASHION)/config.json $(FASHION)/eval.json $(FASHION)/metrics.jsonl docs/results/fashion-mnist-vae/
 
 lint: install lint-web
 	$(BIN)/ruff format --check src tests benchmarks tools examples

@@ -168,6 +168,11 @@ def _layers() -> list[dict]:
                 modules = [
                     (m.stem, _first_paragraph(m)) for m in sorted(path.glob("*.py")) if not m.stem.startswith("_")
                 ]
+                modules += [  # a subpackage (viz/figures/) is one row, its modules listed in its docstring
+                    (f"{sub.name}/", _first_paragraph(sub / "__init__.py"))
+                    for sub in sorted(path.iterdir())
+                    if (sub / "__init__.py").is_file()
+                ]
             packages.append({"name": dotted, "doc": _first_paragraph(init), "modules": modules})
         layers.append({"name": layer, "packages": packages})
     return layers
