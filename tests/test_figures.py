@@ -501,7 +501,6 @@ def test_docs_figures_are_small_pngs_each_shown_on_a_page():
             assert im.info["dpi"][0] >= 99.5  # >= 100 dpi (PNG stores dots per metre)
     for picture in [*docs.rglob("*.png"), *docs.rglob("*.gif"), root / "docs" / "explorer.png"]:
         assert picture.stat().st_size <= 200_000, picture
-        shown = str(
-            picture.relative_to(root / "docs")
-        )  # docs/figures/x.png from the README, ../figures/x.png from a page
+        # shown as docs/figures/x.png from the README, ../figures/x.png from a page
+        shown = str(picture.relative_to(root / "docs"))
         assert f"/{shown}" in text or f"({shown}" in text, f"{picture}: shown on no page of the README or the manual"
