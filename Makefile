@@ -73,7 +73,7 @@ test: install web lint data docs
 # src/vaelab/data/catalog.py), fetched by Python from the npm registry and decoded once into the per-user cache
 # ($$VAELAB_CACHE, else ~/.cache/vaelab: emoji/*.npz); the real-data tests read them from there.
 data: install
-	$(BIN)/python -m vaelab.data.emoji
+	$(BIN)/python -c "from vaelab.data.emoji import main; raise SystemExit(main())"
 
 # The manual. Its first page embeds the explorer of a small 2-D VAE: make demo's runs/demo when it has a
 # checkpoint, else runs/docs-demo, trained here for a few epochs (about a minute on a 2-core CPU) and kept.

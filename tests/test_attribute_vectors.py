@@ -116,7 +116,7 @@ def _figs(train_codes, train, test_codes, test):
         train_codes=lambda: (train_codes, train),
         codes=lambda: test_codes,
         test=test,
-        _class_code=lambda _d, i, _f: (test_codes[i], f"#{i}", i),
+        class_code=lambda _d, i, _f: (test_codes[i], f"#{i}", i),
     )
 
 

@@ -396,13 +396,13 @@ def _blocks(page: Path) -> list[tuple[str, str]]:
 def test_coming_from_pythae_page_runs(tmp_path, data_dir, monkeypatch):
     """Every vaelab block of docs/guide/coming-from-pythae.md runs, in order, in one namespace (as a notebook's cells,
     classes in ``__main__``); the Hub is not reachable here, so its upload call is stood in for."""
-    from vaelab.export import hub
+    import vaelab.api
 
     blocks = _blocks(ROOT / "docs" / "guide" / "coming-from-pythae.md")
     markers = {marker.split(" (")[0] for marker, _ in blocks}
     assert markers == {"# vaelab", "# pythae", "# diffusers"}  # no untested vaelab code on the page
     uploads = []
-    monkeypatch.setattr(hub, "upload", lambda folder, repo_id, **kw: uploads.append((folder, repo_id)) or "url")
+    monkeypatch.setattr(vaelab.api, "upload", lambda folder, repo_id, **kw: uploads.append((folder, repo_id)) or "url")
     monkeypatch.setenv("VAELAB_DATA", str(data_dir))
     monkeypatch.chdir(tmp_path)
     namespace = {"__name__": "__main__"}

@@ -30,6 +30,7 @@ from vaelab.data.arrays import FIXED_SPLIT_SEED, ImageDataset, Parts, Split
 from vaelab.data.binarize import binarize_dynamic, binarize_static
 from vaelab.data.catalog import CATALOG, EMOJI_VARIANTS, DatasetSpec, get_spec, locate
 from vaelab.data.celeba import read_celeba
+from vaelab.data.emoji import read_emoji
 from vaelab.data.files import open_data_file
 from vaelab.data.folder import PREFIX as FOLDER_PREFIX
 from vaelab.data.folder import folder_path, load_folder, probe_shape
@@ -210,8 +211,6 @@ def _read(name: str, split, data_dir, allow_download, image_size, channels, skip
         return Parts(train, test, sklearn_digits.DEFAULT_VAL_SIZE, scale=float(sklearn_digits.MAX_VALUE))
     spec = get_spec(name)
     if name in EMOJI_VARIANTS:
-        from vaelab.data.emoji import read_emoji  # here: `python -m vaelab.data.emoji` runs it as __main__
-
         parts = read_emoji(name, data_dir, allow_download, image_size)
     elif name == "celeba":
         parts = read_celeba(data_dir, allow_download, image_size)

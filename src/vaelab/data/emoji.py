@@ -433,8 +433,9 @@ def fetch(data_dir=None, log=print) -> list[Path]:
 
 
 def main() -> int:
-    """``python -m vaelab.data.emoji``: fetch and decode both emoji sets into the cache; exit 1 with one line on
-    failure."""
+    """``make data``: fetch and decode both emoji sets into the cache; exit 1 with one line on failure. (Called
+    as a function: ``python -m vaelab.data.emoji`` works too, with runpy's warning that ``vaelab.data`` imported
+    this module first.)"""
     import sys
 
     try:
