@@ -65,6 +65,28 @@ def test_readme_is_short_and_every_command_in_it_runs_on_a_fresh_clone(tmp_path,
             pytest.fail(f"README: {command!r} does not run on a fresh clone (use make, or .venv/bin/vaelab)")
 
 
+def test_the_performance_page_and_the_readmes_speed_lines_are_generated_from_the_kept_bench_result(tmp_path):
+    """docs/guide/performance.md and README.md's block are what benchmarks/render_performance.py writes from
+    docs/results/bench-step.json: no typed number, and a re-run of `make bench` replaces both."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("render_performance", ROOT / "benchmarks" / "render_performance.py")
+    rp = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rp)
+    result = json.loads((ROOT / "docs" / "results" / "bench-step.json").read_text())
+    page = (ROOT / "docs" / "guide" / "performance.md").read_text()
+    assert page == rp.render(result, "docs/results/bench-step.json")
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split(rp.BEGIN, 1)[1].split(rp.END, 1)[0]
+    assert block == f"\n{rp.readme_summary(result)}\n"
+    ratio = result["steppers"]["vaelab"]["cpu_ratio_to_bare"]
+    assert f"{ratio:.2f}x" in block
+    copy = tmp_path / "README.md"  # the writer replaces the block and keeps the rest
+    copy.write_text(f"intro\n{rp.BEGIN}\nold\n{rp.END}\nrest\n")
+    rp.write_readme(result, copy)
+    assert copy.read_text() == f"intro\n{rp.BEGIN}\n{rp.readme_summary(result)}\n{rp.END}\nrest\n"
+
+
 def test_readme_links_point_at_files_of_the_repository():
     text = (ROOT / "README.md").read_text()
     links = [t for t in re.findall(r"\]\(([^)#]+)[^)]*\)", text) if "://" not in t]
