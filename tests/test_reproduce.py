@@ -239,6 +239,60 @@ def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
     assert sum("not run yet" in r for r in rows) == 9
 
 
+def test_runs_outside_the_protocols_get_their_own_section_with_bits_per_dim_and_sample_scores(tmp_path):
+    from vaelab.core.errors import CheckpointError
+    from vaelab.runs.results import collect_evaluations
+    from vaelab.viz.leaderboard import render_leaderboard
+
+    def run(name, ev, *, result=False, epochs=2):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "eval.json").write_text(json.dumps(ev))
+        (folder / "config.json").write_text(json.dumps({"model": "vae", "dataset": {"name": "fashion-mnist"}}))
+        (folder / "metrics.jsonl").write_text("".join(json.dumps({"epoch": e + 1}) + "\n" for e in range(epochs)))
+        if result:
+            (folder / "result.json").write_text("{}")
+
+    base = {"nll": 2226.834, "nll_stderr": 4.94, "k": 1000, "split": "test", "n_images": 10000}
+    scores = {"name": "Fréchet distance, vaelab Fashion-MNIST classifier features", "frechet_distance": 90.4}
+    scores |= {"precision": 0.737, "recall": 0.611, "k": 3, "n_samples": 1000}
+    scores["reference"] = {"frechet_distance": 3.9, "precision": 0.88, "recall": 0.9}
+    run(
+        "fm",
+        {
+            **base,
+            "likelihood": "discretized-logistic",
+            "bits_per_dim": 4.0977,
+            "bits_per_dim_stderr": 0.0091,
+            "samples": scores,
+        },
+        epochs=30,
+    )
+    run("plain", {**base, "likelihood": "bernoulli"})
+    run("a-recipe", base, result=True)  # a recipe's row: the table above, not this section
+    records = collect_evaluations([tmp_path])
+    assert [(r["name"], r["epochs_run"]) for r in records] == [("fm", 30), ("plain", 2)]
+    board = render_leaderboard([], [], [], records)
+    section = board.split("## Other measured runs", 1)[1]
+    assert (
+        "| `fm` | vae | fashion-mnist (discretized-logistic) | 30 | 2226.83 ± 4.94 (K = 1,000, 10,000 test " in section
+    )
+    assert (
+        "| 4.098 ± 0.009 | Fréchet distance, vaelab Fashion-MNIST classifier features 90.400 (floor 3.900)" in section
+    )
+    assert (
+        "| `plain` | vae | fashion-mnist (bernoulli) | 2 |" in section and "| not measured | not measured |" in section
+    )
+    assert "a-recipe" not in section
+    assert "## Other measured runs" not in render_leaderboard([], [], [], [])
+    (tmp_path / "plain" / "eval.json").write_text(json.dumps({"nll": "low"}))
+    with pytest.raises(CheckpointError, match="plain/eval.json: not a vaelab evaluation"):
+        collect_evaluations([tmp_path])
+    (tmp_path / "plain" / "eval.json").write_text("[1]")
+    with pytest.raises(CheckpointError, match="expected a JSON object"):
+        collect_evaluations([tmp_path])
+
+
 def test_committed_leaderboard_is_regenerated_byte_for_byte(tmp_path):
     committed = ROOT / "docs" / "results" / "leaderboard.md"
     out = tmp_path / "leaderboard.md"

@@ -361,7 +361,9 @@ def _add_segments(record: dict, run) -> None:
 def _add_leaderboard(p) -> None:
     p.description = (
         "Collect RUNS_DIR/*/result.json (written by vaelab reproduce) and write the leaderboard: one row "
-        "per recipe with the paper's number and vaelab's. --add RUN first copies a run's small files (config.json, "
+        "per recipe with the paper's number and vaelab's, then the runs of the same folders that follow no recipe "
+        "(*/eval.json beside a config.json and no result.json: NLL, bits/dim, sample scores). --add RUN first "
+        "copies a run's small files (config.json, "
         "eval.json, result.json, a metrics summary, figures/nll-vs-k.png if drawn) into the first --runs-dir / "
         "<recipe>/."
     )
@@ -429,7 +431,7 @@ def cmd_leaderboard(args) -> int:
     from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
     from vaelab.runs.recipes import list_recipes
-    from vaelab.runs.results import collect_results
+    from vaelab.runs.results import collect_evaluations, collect_results
     from vaelab.viz.leaderboard import collect_relays, render_leaderboard, render_summary, replace_readme_block
 
     folders = args.runs_dir or [Path("docs/results")]
@@ -446,7 +448,7 @@ def cmd_leaderboard(args) -> int:
             raise ConfigError(f"--readme {args.readme}: cannot read it ({exc})") from exc
         atomic_write_text(args.readme, replace_readme_block(readme, render_summary(recipes, results), args.readme))
         print(args.readme)
-    text = render_leaderboard(recipes, results, collect_relays(folders))
+    text = render_leaderboard(recipes, results, collect_relays(folders), collect_evaluations(folders))
     if args.out is not None and str(args.out) == "-":
         sys.stdout.write(text)
         return 0

@@ -147,3 +147,48 @@ def collect_results(folders) -> list[dict]:
             record["path"] = str(path)
             results.append(record)
     return results
+
+
+def collect_evaluations(folders) -> list[dict]:
+    """The measured runs that follow no paper's protocol: every ``*/eval.json`` directly under each of ``folders``
+    whose folder holds a ``config.json`` and no ``result.json`` (``docs/results/emoji-faces-conv-vae/``, for
+    example, copied there by the ``make`` target that measured it).
+
+    Returns:
+        one record per run: ``name``, ``model``, ``dataset``, ``epochs_run`` (the lines of its ``metrics.jsonl``),
+        and from ``eval.json`` ``nll``, ``nll_stderr`` (nats per image), ``k``, ``split``, ``n_images``,
+        ``likelihood``, ``binarization``, and where measured ``bits_per_dim``, ``bits_per_dim_stderr`` and
+        ``samples`` (``vaelab evaluate --samples``).
+
+    Raises:
+        CheckpointError: an ``eval.json`` or ``config.json`` that is not JSON or lacks the keys a row needs.
+    """
+    records = []
+    for folder in folders:
+        for path in sorted(Path(folder).glob("*/eval.json")):
+            run = path.parent
+            if (run / RESULT_FILE).exists() or not (run / "config.json").is_file():
+                continue
+            ev, config = _read_json(path), _read_json(run / "config.json")
+            missing = [k for k in ("nll", "nll_stderr", "k") if not isinstance(ev.get(k), (int, float))]
+            if missing or not isinstance(config.get("dataset"), dict):
+                raise CheckpointError(f"{path}: not a vaelab evaluation (no {(missing or ['dataset'])[0]!r})")
+            metrics = run / "metrics.jsonl"
+            epochs = sum(1 for line in metrics.read_text().splitlines() if line.strip()) if metrics.is_file() else 0
+            record = {"name": run.name, "model": config.get("model"), "dataset": config["dataset"].get("name")}
+            record["epochs_run"] = epochs
+            keys = ("nll", "nll_stderr", "k", "split", "n_images", "likelihood", "binarization")
+            keys += ("bits_per_dim", "bits_per_dim_stderr", "samples")
+            record.update({k: ev[k] for k in keys if k in ev})
+            records.append(record)
+    return records
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        value = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: cannot read it as JSON ({exc})") from exc
+    if not isinstance(value, dict):
+        raise CheckpointError(f"{path}: expected a JSON object, not {type(value).__name__}")
+    return value
