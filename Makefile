@@ -154,9 +154,10 @@ relay: install
 relay-status: install
 	$(BIN)/vaelab relay status
 
-# before committing the snapshots: the leaderboard's "in progress" rows follow their status.json files
+# before committing the snapshots: the leaderboard's "in progress" rows follow their status.json files, and a
+# completed row (its result.json) reaches the leaderboard and the README's results block
 relay-publish: install
-	$(BIN)/vaelab leaderboard
+	$(BIN)/vaelab leaderboard --readme README.md
 
 # on a CUDA machine, with nothing but the repository and a CUDA PyTorch: results into $(OUT) (default device-check/)
 OUT ?= device-check

@@ -238,7 +238,7 @@ def render_summary(recipes: list[Recipe], results: list[dict]) -> str:
         "Test NLL in nats per image (lower is better), ± one standard error over the test images; the ELBO - NLL "
         "gap is -ELBO minus the NLL estimate. Every figure is read "
         "from `docs/results/<recipe>/result.json`; [the leaderboard](docs/results/leaderboard.md) adds the split, "
-        "the binarization and each row's differences from the paper's protocol.",
+        "the binarization and each row's differences from the paper's protocol. " + _full_length(rows),
         "",
         "| recipe | paper NLL | vaelab NLL | vaelab - paper | epochs run (of the protocol's) | test ELBO | "
         "ELBO - NLL gap | active units (paper) | training + evaluation | hardware |",
@@ -247,6 +247,14 @@ def render_summary(recipes: list[Recipe], results: list[dict]) -> str:
     lines += [_summary_row(r) for r in rows]
     lines += _nll_vs_k_table(rows)
     return "\n".join(lines) + "\n"
+
+
+def _full_length(rows: list[dict]) -> str:
+    """One sentence: which rows ran their protocol's full length (the others say how far they ran)."""
+    full = [f"`{r['recipe']}`" for r in rows if not r.get("shorter_than_protocol")]
+    if not full:
+        return "No row has run its protocol's full length yet; each says how far it ran."
+    return f"Run to the protocol's full length: {', '.join(full)}; the others say how far they ran."
 
 
 def _summary_row(r: dict) -> str:
