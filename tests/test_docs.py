@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import numpy as np
 import onnxruntime as ort
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from vaelab.cli.main import parse
 
@@ -196,11 +197,19 @@ def test_first_page_embeds_a_live_explorer_that_encodes_a_drawn_stroke(page, ser
 
 @pytest.mark.browser
 def test_search_finds_iwae_offline(page, served):
-    page.goto(served + "getting-started.html")
+    page.goto(served + "getting-started.html", wait_until="networkidle")  # the search index fetched
     box = page.locator("input.md-search__input")
     box.click()
-    box.fill("IWAE")
     results = page.locator(".md-search-result__item")
-    results.first.wait_for(timeout=30000)
+    # the query is typed again until results show: a query typed before the search worker has built its index
+    # (seconds on a busy machine) gets no answer of its own
+    for _ in range(12):
+        box.fill("")
+        box.type("IWAE")
+        try:
+            results.first.wait_for(timeout=5000)
+            break
+        except PlaywrightTimeout:
+            continue
     assert results.count() >= 1
     assert "iwae" in results.first.inner_text().lower()
