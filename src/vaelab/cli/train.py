@@ -240,7 +240,7 @@ def _cmd_train(args) -> int:
     from vaelab.core.device import process_devices
     from vaelab.core.errors import ConfigError
     from vaelab.runs.spec import check_run_name, resolve
-    from vaelab.training.distributed import init_from_environment
+    from vaelab.training.distributed import exit_process, init_from_environment
     from vaelab.training.lifecycle import create_run, join_run, resume_run
 
     model_flags, train_flags, data_flags = _given(args, "model"), _given(args, "train"), _given(args, "data")
@@ -261,15 +261,16 @@ def _cmd_train(args) -> int:
         print(f"torchrun: {dist.world_size} processes ({dist.backend}), devices {', '.join(devices)}", file=sys.stderr)
     try:
         if dist is not None and not dist.is_main:
-            join_run(run_dir, dist, given if args.resume else train_flags)
-            return 0
-        if args.resume:
+            result = join_run(run_dir, dist, given if args.resume else train_flags)
+        elif args.resume:
             result = resume_run(run_dir, given, dist=dist)
         else:
             result = create_run(spec, args.runs_dir, dist=dist)
     finally:
         if dist is not None:
             dist.close()
+    if dist is not None and not dist.is_main:
+        exit_process(result.exit_status)  # rank 0 reports the run; every process stopped at the same step
     metrics = result.run.read_metrics()
     print(f"run: {result.run.path}")
     if metrics:
@@ -282,8 +283,12 @@ def _cmd_train(args) -> int:
             f"{result.run.path.parent} --resume",
             file=sys.stderr,
         )
-        return result.exit_status
-    return 0
+        status = result.exit_status
+    else:
+        status = 0
+    if dist is not None:
+        exit_process(status)
+    return status
 
 
 COMMANDS = {"train": ("train a model; writes runs/<name>/", _add_train)}

@@ -181,7 +181,7 @@ def _vaelab_section(config: dict, ev: dict | None, metrics: list[dict], epoch: i
         "training": {
             "epochs": metrics[-1]["epoch"] if metrics else None,
             "checkpoint_epoch": epoch,
-            "seconds": round(seconds, 1),
+            "seconds": float(f"{seconds:.3g}"),  # 3 significant digits: a run of 0.04 s is not "0.0 s"
             "batch_size": train.get("batch_size"),
             "lr": train.get("lr"),
             "seed": train.get("seed"),

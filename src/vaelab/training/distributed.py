@@ -12,8 +12,10 @@ number do not depend on N. Rank 0 alone writes metrics, TensorBoard, samples and
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import NoReturn
 
 import torch
 import torch.distributed as dist
@@ -70,6 +72,20 @@ class Distributed:
     def close(self) -> None:
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def exit_process(status: int) -> NoReturn:
+    """End a torchrun process that has finished its run and left the job, without the interpreter's teardown.
+
+    With torch 2.13's gloo backend, a process that returned normally after ``destroy_process_group`` sometimes
+    aborted in the C++ teardown after Python's last frame ("terminate called without an active exception", SIGABRT;
+    measured: 5 of 50 two-process CPU runs here), and torchrun then reports the whole job as failed although every
+    file was written. Everything the run writes is closed explicitly before this point (checkpoints, metrics, the
+    TensorBoard writer, the lock), so the process flushes its output and exits with ``status`` at once.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def gone(exc: BaseException) -> TrainingError:
