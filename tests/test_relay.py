@@ -205,3 +205,22 @@ def test_a_relay_process_gets_the_lowest_share_of_its_own_scheduler_group():
         child.kill()
         child.wait()
     _lower_autogroup(child.pid)  # a process that is gone: nothing to do, no error
+
+
+def test_relay_start_skips_a_complete_row_and_takes_the_next_one(tmp_path, capsys):
+    """A row whose result ran the full protocol (and whose snapshot was removed) is not restarted; the relay's two
+    places go to the next unfinished rows of DEFAULT_RECIPES, in order."""
+    from argparse import Namespace
+
+    from vaelab.cli.relay import DEFAULT_RECIPES, MAX_RELAYS, _unfinished
+
+    args = Namespace(recipes=[], results=tmp_path)
+    assert _unfinished(args) == list(DEFAULT_RECIPES[:MAX_RELAYS])
+    done = tmp_path / DEFAULT_RECIPES[0]
+    done.mkdir()
+    (done / "result.json").write_text(json.dumps({"shorter_than_protocol": False}, indent=2))
+    assert _unfinished(args) == list(DEFAULT_RECIPES[1 : 1 + MAX_RELAYS])
+    assert f"{DEFAULT_RECIPES[0]}: complete" in capsys.readouterr().out
+    (done / "relay").mkdir()  # a snapshot beside the result: the row is being carried again, not complete
+    (done / "relay" / SNAPSHOT_FILE).write_bytes(b"")
+    assert _unfinished(args)[0] == DEFAULT_RECIPES[0]
