@@ -70,6 +70,8 @@ def test_a_stopped_relay_continues_bit_identically_from_its_snapshot_alone(tmp_p
     ref_relay = tmp_path / "ref" / "tiny" / "relay"
     assert reproduce(recipes, tmp_path / "ref-runs", ref_relay, data_dir) == 0
     assert not ref_relay.exists() and (tmp_path / "ref" / "tiny" / "result.json").is_file()
+    figure = tmp_path / "ref" / "tiny" / "nll-vs-k.png"  # drawn from this evaluation and published with it
+    assert figure.is_file()
     reference = load_checkpoint(tmp_path / "ref-runs" / "tiny" / "checkpoints" / "last.pt")
 
     # stopped after its first steps (--stop-after), then continued on "another machine": only the snapshot travels

@@ -269,6 +269,7 @@ def _evaluate(args, recipe, run) -> int:
     from vaelab.evaluate import evaluate
     from vaelab.runs.recipes import unapplied_options
     from vaelab.runs.results import RESULT_FILE, checkpoint_epoch, result_record
+    from vaelab.viz.render import RunFigures
 
     config, metrics = run.load_config(), run.read_metrics()
     device = select_device(config["train"].get("device", "auto") if args.device is None else args.device)
@@ -318,6 +319,7 @@ def _evaluate(args, recipe, run) -> int:
     print(f"  paper: {recipe.paper_nll:.2f} ({recipe.paper}, {recipe.table})")
     print_diagnostics(evaluation)
     print(f"  {len(record['deviations'])} differences from the paper's protocol are listed in result.json")
+    print(f"  {RunFigures(run.path, progress=False).render('nll-vs-k')['files'][0]}")  # published with the result
     return 0
 
 
@@ -395,7 +397,7 @@ def _add_leaderboard(p) -> None:
 
 def publish_run(run_path: Path, results_dir: Path) -> Path:
     """Copy a reproduce run's small files into ``results_dir/<recipe>/``: config.json, eval.json, result.json, the
-    NLL-vs-K figure where ``vaelab plot RUN nll-vs-k`` has drawn it, and ``metrics-summary.json`` (at most
+    NLL-vs-K figure (drawn by the evaluation, or by ``vaelab plot RUN nll-vs-k``), and ``metrics-summary.json`` (at most
     ``SUMMARY_RECORDS`` epoch records, evenly spaced, first and last kept).
 
     Raises:
