@@ -170,3 +170,29 @@ def test_handler_threads_are_bounded(site):
 def test_max_threads_must_be_positive(site):
     with pytest.raises(ValueError, match="max_threads=0"):
         make_server(site, max_threads=0)
+
+
+def test_ctrl_c_stops_the_server_even_where_sigint_came_in_ignored(site):
+    """A job started with & by a non-interactive shell (a CI script) inherits SIGINT ignored; Ctrl-C / kill -INT
+    still stops the explorer, with exit status 0 and "stopped"."""
+    import signal
+    import subprocess
+    import sys
+
+    code = (
+        "import signal, sys\n"
+        "from pathlib import Path\n"
+        "from types import SimpleNamespace\n"
+        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "from vaelab.cli.web import _serve\n"
+        "args = SimpleNamespace(host='127.0.0.1', port=0, verbose=False, open=False)\n"
+        "sys.exit(_serve(Path(sys.argv[1]), args))\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(site)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert "serving" in proc.stdout.readline()
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and "stopped" in out, out

@@ -269,7 +269,6 @@ def _evaluate(args, recipe, run) -> int:
     from vaelab.evaluate import evaluate
     from vaelab.runs.recipes import unapplied_options
     from vaelab.runs.results import RESULT_FILE, checkpoint_epoch, result_record
-    from vaelab.viz.render import RunFigures
 
     config, metrics = run.load_config(), run.read_metrics()
     device = select_device(config["train"].get("device", "auto") if args.device is None else args.device)
@@ -299,11 +298,7 @@ def _evaluate(args, recipe, run) -> int:
     evaluation.update(checkpoint=which, checkpoint_epoch=checkpoint_epoch(metrics, which))
     record = result_record(recipe, config, metrics, evaluation, not_applied, extra, hardware)
     _add_segments(record, run)
-    evaluation.update(
-        recipe=recipe.name,
-        paper_nll=recipe.paper_nll,
-        protocol_deviations=record["deviations"],
-    )
+    evaluation.update(recipe=recipe.name, paper_nll=recipe.paper_nll, protocol_deviations=record["deviations"])
     run.save_eval(evaluation)
     atomic_write_text(run.path / RESULT_FILE, json.dumps(record, indent=2) + "\n")
     print(f"{run.path / RESULT_FILE}:")
@@ -319,8 +314,16 @@ def _evaluate(args, recipe, run) -> int:
     print(f"  paper: {recipe.paper_nll:.2f} ({recipe.paper}, {recipe.table})")
     print_diagnostics(evaluation)
     print(f"  {len(record['deviations'])} differences from the paper's protocol are listed in result.json")
-    print(f"  {RunFigures(run.path, progress=False).render('nll-vs-k')['files'][0]}")  # published with the result
+    _draw_nll_vs_k(run)
     return 0
+
+
+def _draw_nll_vs_k(run) -> None:
+    """Draw RUN/figures/nll-vs-k.png from the evaluation just written; ``publish_run`` copies it with the result."""
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
+    from vaelab.viz.render import RunFigures
+
+    print(f"  {RunFigures(run.path, progress=False).render('nll-vs-k')['files'][0]}")
 
 
 def _command_deviations(args, recipe, config: dict, metrics: list[dict], k: int, n_test: int) -> list[str]:

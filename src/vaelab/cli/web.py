@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import signal
 import tempfile
 from pathlib import Path
 
@@ -108,12 +109,18 @@ def _serve(site: Path, args) -> int:
         print(f"warning: --host {args.host} makes the explorer reachable from other machines")
     if args.open:
         webbrowser.open(url)
+    # Ctrl-C stops the server even where SIGINT came in ignored (a job started with & by a non-interactive shell)
+    previous = None
+    with contextlib.suppress(ValueError):  # ValueError: not the main thread, where only the main thread's rules apply
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         print("stopped")
     finally:
         server.server_close()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
     return 0
 
 
