@@ -217,6 +217,9 @@ def _context() -> dict:
     return {
         "results": {p.name: _json(p / "result.json") for p in folders if (p / "result.json").is_file()},
         "evals": {p.name: _json(p / "eval.json") for p in folders if (p / "eval.json").is_file()},
+        "relays": {
+            p.name: _json(p / "relay" / "status.json") for p in folders if (p / "relay" / "status.json").is_file()
+        },
         "metrics": {p.name: _metrics(p) for p in folders},
         "recipes": recipes,
         "summary": render_summary(recipes, results),

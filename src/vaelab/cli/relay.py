@@ -19,7 +19,7 @@ from pathlib import Path
 from vaelab.cli.args import table
 
 # the rows the relay carries, in order: the first MAX_RELAYS unfinished ones run (issue 19's target rows)
-DEFAULT_RECIPES = ("burda-vae-1layer-k1", "burda-iwae-1layer-k5", "burda-vae-2layer-k1")
+DEFAULT_RECIPES = ("burda-vae-1layer-k1", "burda-iwae-1layer-k5", "burda-vae-2layer-k1", "burda-iwae-2layer-k5")
 MAX_RELAYS = 2  # the repository holds at most two in-progress snapshots
 
 
