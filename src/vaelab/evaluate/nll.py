@@ -103,7 +103,7 @@ def _binarize_for(model: LatentModel, images: torch.Tensor, binarize: str | None
             images, STATIC_TEST_SEED
         ), f"static: one Bernoulli sample of the grey images, seed {STATIC_TEST_SEED}"
     if mode == "none":
-        return images, "none: grey pixels in [0, 1]"
+        return images, "none: pixel values in [0, 1] (grey or colour)"
     raise ConfigError(f"binarize={binarize!r}: expected 'static' or 'none' for evaluation")
 
 

@@ -26,7 +26,7 @@ def evaluate_reconstruction(model: LatentModel, data: ImageDataset, seed: int = 
         "split": data.split,
         "n_images": len(data),
         "likelihood": model.likelihood,
-        "binarization": "none: grey pixels in [0, 1]",
+        "binarization": "none: pixel values in [0, 1] (grey or colour)",
         "units": "sq_error: squared error per image summed over pixels; mse_per_pixel; psnr_db in dB",
     }
     result.update(reconstruction_error(model, data.images))
