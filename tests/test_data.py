@@ -23,7 +23,7 @@ import pytest
 import torch
 
 import vaelab
-from vaelab.core.errors import DatasetError
+from vaelab.core.errors import ConfigError, DatasetError
 from vaelab.core.memory import available_memory
 from vaelab.data import _loadmat, binarize_dynamic, binarize_static, load_dataset
 from vaelab.data.catalog import FileSpec, Source, download, get_spec, locate_file, search_roots
@@ -498,7 +498,7 @@ def test_mnist_splits(data_dir):
     assert train.labels[:3].tolist() == [5, 0, 4]
     small_val = load_dataset("mnist", "val", data_dir, val_size=500)
     torch.testing.assert_close(small_val.images, load_dataset("mnist", "train-full", data_dir).images[-500:])
-    with pytest.raises(DatasetError, match="val_size=60000"):
+    with pytest.raises(ConfigError, match="val_size=60000"):
         load_dataset("mnist", "val", data_dir, val_size=60000)
 
 

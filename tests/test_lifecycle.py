@@ -358,6 +358,7 @@ def test_failed_start_leaves_nothing_that_blocks_the_same_command(tmp_path, data
     assert code == 2 and "--limit 0: expected an integer >= 1" in one_clear_line(err)
     no_data = {k: v for k, v in os.environ.items() if k != "VAELAB_DATA"}
     no_data.update(VAELAB_OFFLINE="1", VAELAB_CACHE=str(tmp_path / "cache"))
+    (tmp_path / "no-data").mkdir()  # a folder without MNIST: the data are missing (a folder that is not there: exit 2)
     code, _, err = cli(
         "train", "--name", "f", "--epochs", "1", "--data-dir", tmp_path / "no-data", cwd=tmp_path, env=no_data
     )

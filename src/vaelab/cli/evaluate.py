@@ -101,9 +101,12 @@ def cmd_info(args) -> int:
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.runs.open import open_run
     from vaelab.runs.recreate import missing_pieces
+    from vaelab.runs.spec import RunSpec
 
     run = open_run(args.run)
     cfg, metrics, ev = run.load_config(), run.read_metrics(), run.read_eval()
+    if not run.is_packed:  # a pack is checked field by field when opened; a run folder's config.json here
+        RunSpec.from_config(cfg, run.config_path)
     missing = missing_pieces(cfg, packed=run.is_packed)
     info = {
         "run": str(run.path),

@@ -30,10 +30,13 @@ def cmd_plot(args) -> int:
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import PLOT_KINDS, FigureOptions
+    from vaelab.viz.figures.registry import check_out
     from vaelab.viz.render import RunFigures
 
     common = options_from(args, FigureOptions)
     options = options_from(args, PLOT_KINDS[args.kind][0])
+    if common.out is not None:
+        check_out(args.kind, common.out)  # before the model and the data are loaded
     figs = RunFigures(args.run, common.checkpoint, common.data_dir, common.dpi, common.progress, common.compact)
     result = figs.render(args.kind, out=common.out, **options.model_dump())
     for path in result["files"]:

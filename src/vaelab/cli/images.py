@@ -30,7 +30,10 @@ def _options(args):
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import options_from
     from vaelab.core import commands
+    from vaelab.core.paths import IMAGE_SUFFIXES, check_output_file
 
+    if args.out is not None:
+        check_output_file(args.out, IMAGE_SUFFIXES)  # before the model and the data are loaded
     return options_from(args, getattr(commands, args.declaration))
 
 

@@ -12,6 +12,7 @@ that locks are released and no file is left half-written."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 
@@ -98,6 +99,34 @@ def _catch_stop_signals() -> dict:
     return replaced
 
 
+def _check_data_dir(args) -> None:
+    """A ``--data-dir`` given on the command line must be a folder (a run's recorded one may be missing on another
+    machine, and the lookup then goes on to ``$VAELAB_DATA``; one typed now is meant)."""
+    from pathlib import Path
+
+    data_dir = getattr(args, "data_dir", None) or getattr(args, "data.data_dir", None)  # train: the data section
+    if data_dir is not None and not Path(data_dir).is_dir():
+        what = "not a folder" if Path(data_dir).exists() else "no such folder"
+        raise ConfigError(f"--data-dir {data_dir}: {what}; expected the folder holding <dataset>/<files>")
+
+
+def _stdout_closed() -> int:
+    """The reader of stdout went away (``vaelab info RUN | head``): no traceback, and nothing more is written
+    (Python's own advice: point stdout at devnull so the exit's flush cannot fail); 128 + SIGPIPE, as the shell
+    reports a program ended by a closed pipe."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 128 + getattr(signal, "SIGPIPE", 13)
+
+
+def _os_error_line(command: str, exc: OSError) -> str:
+    """A file-system failure that no check foresaw, as one line naming the file."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"vaelab {command}: error: {where}{exc.strerror or exc}"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -105,10 +134,14 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(exc.line(), file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C while the command's modules (torch) are imported
+        print(f"vaelab {_command_of(argv) or ''}: interrupted".replace(" :", ":"), file=sys.stderr)
+        return 130
     args.raw_argv = list(argv)  # as given (vaelab train --nproc re-runs it)
     replaced = _catch_stop_signals()
     try:
         with flag_names():
+            _check_data_dir(args)
             return int(args.func(args) or 0)
     except SignalExit as exc:
         print(f"vaelab {args.command}: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
@@ -125,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"vaelab {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _stdout_closed()
+    except OSError as exc:
+        print(_os_error_line(args.command, exc), file=sys.stderr)
+        return 1
     finally:
         for signum, handler in replaced.items():
             signal.signal(signum, handler)

@@ -150,6 +150,16 @@ def save_checkpoint(path: Path, state: dict) -> None:
             raise storage_error(path, exc, state_nbytes(state)) from exc
 
 
+def _first_sentence(exc: BaseException, limit: int = 160) -> str:
+    """The exception's type and the first line of its text, cut at ``limit`` characters (torch's and miniz's
+    messages go on for paragraphs of advice that does not apply to a damaged file)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0] if lines else ""
+    if len(text) > limit:
+        text = text[: limit - 3].rstrip() + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``.
 
@@ -163,7 +173,7 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises RuntimeError, EOFError, UnpicklingError, ... for bad files
         raise CheckpointError(
-            f"{path}: cannot read checkpoint ({type(exc).__name__}: {exc}); truncated or corrupt?"
+            f"{path}: cannot read checkpoint ({_first_sentence(exc)}); truncated or corrupt?"
         ) from exc
     if not isinstance(state, dict) or "model_state" not in state or "model" not in state:
         raise CheckpointError(f"{path}: not a vaelab checkpoint (expected a dict with 'model' and 'model_state')")

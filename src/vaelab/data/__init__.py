@@ -231,7 +231,10 @@ def _pick(parts: Parts, split: str, val_size: int | None, name: str) -> Split:
     default = parts.val_size if parts.val_size is not None else get_spec(name).default_val_size
     val_size = default if val_size is None else int(val_size)
     if not 0 <= val_size < len(pool):
-        raise DatasetError(f"val_size={val_size} for {name}: expected 0 <= val_size < {len(pool)} training images")
+        raise ConfigError(
+            f"{option('val_size', val_size)} for {name}: expected 0 <= {option('val_size')} < {len(pool)}, the "
+            "training images"
+        )
     cut = len(pool) - val_size
     if split == "train":
         return pool.take(slice(0, cut))

@@ -37,6 +37,8 @@ from torch import nn
 
 from vaelab.core.errors import CheckpointError, ConfigError
 from vaelab.core.io import append_line, atomic_write_text, load_checkpoint, save_checkpoint
+from vaelab.core.naming import option
+from vaelab.core.paths import check_output_folder
 from vaelab.data import dataset_label, load_dataset_from_config
 from vaelab.data.catalog import cache_dir
 
@@ -164,10 +166,10 @@ def fit_classifier(
         The trained classifier (eval mode).
 
     Raises:
-        ConfigError: bad epochs / batch size, no labels, or labels that do not fit the images.
+        ConfigError: epochs or batch size < 1, a learning rate that is not finite and > 0, no labels, or labels
+            that do not fit the images.
     """
-    if int(epochs) < 1 or int(batch_size) < 1:
-        raise ConfigError(f"--epochs {epochs} / --batch-size {batch_size}: expected integers >= 1")
+    _check_training_options(epochs, batch_size, lr)
     if labels is None or len(labels) != len(images) or len(images) == 0:
         raise ConfigError("classifier: expected one label per image (a labelled dataset with images)")
     torch.manual_seed(int(seed))
@@ -210,6 +212,26 @@ def _epoch(model, opt, images, labels, batch_size: int, g: torch.Generator, desc
     return total / n
 
 
+def _check_training_options(epochs: int, batch_size: int, lr: float) -> None:
+    """Refuse what cannot train, before anything is written (one line naming the option)."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if int(value) < 1:
+            raise ConfigError(f"{option(name, value)}: expected an integer >= 1")
+    if not (math.isfinite(float(lr)) and float(lr) > 0):
+        raise ConfigError(f"{option('lr', lr)}: expected a finite learning rate > 0")
+
+
+def _check_start(out: Path, epochs: int, batch_size: int, lr: float, limit: int | None) -> Path:
+    """Everything ``train_classifier`` refuses, checked before it writes anything."""
+    check_output_folder(out)
+    _check_training_options(epochs, batch_size, lr)
+    if limit is not None and int(limit) < 1:
+        raise ConfigError(f"{option('limit', limit)}: expected an integer >= 1 (or no limit)")
+    if (out / "checkpoints" / "best.pt").is_file():
+        raise ConfigError(f"{out} already holds a classifier; remove it or choose another {option('out')}")
+    return out
+
+
 def train_classifier(
     out_dir=DEFAULT_CLASSIFIER_DIR,
     dataset: str = "mnist",
@@ -234,15 +256,16 @@ def train_classifier(
     Returns: the ``eval.json`` dict (``test_accuracy`` on the full test split, ``val_accuracy``, epochs, seconds).
 
     Raises:
-        ConfigError: bad epochs / batch size, an unlabelled dataset, or ``out_dir`` already holding a run.
+        ConfigError: epochs or batch size < 1, a learning rate that is not finite and > 0, a limit < 1, an unlabelled
+            dataset, ``out_dir`` already holding a classifier (its checkpoint; a start that never reached one is
+            started afresh), or a file where ``out_dir`` or a folder above it should be.
     """
-    out = Path(out_dir)  # laid out like a run folder (config.json, checkpoints/best.pt, metrics.jsonl, eval.json)
-    if (out / "config.json").is_file():
-        raise ConfigError(f"{out} already holds a run; remove it or choose another --out")
+    out = _check_start(Path(out_dir), epochs, batch_size, lr, limit)  # laid out like a run folder
     ds = {"name": dataset, "val_size": val_size} if dataset_config is None else dict(dataset_config)
     ds.pop("limit", None)
     train, val, test = _splits(ds, data_dir, limit)
     out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.jsonl").unlink(missing_ok=True)  # of a start that never reached its checkpoint
     config = {
         "name": out.name,
         "model": CLASSIFIER_NAME,

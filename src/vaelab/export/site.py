@@ -21,6 +21,7 @@ from pathlib import Path
 
 from vaelab.core.errors import ConfigError
 from vaelab.core.io import atomic_write_text
+from vaelab.core.paths import check_output_folder
 from vaelab.export.assets import VENDOR_FILES, vendor_files, web_dir
 from vaelab.export.onnx import ExportError, export_is_current, export_run
 from vaelab.runs.files import RunFiles
@@ -149,6 +150,21 @@ def check_runs(runs: Sequence[RunFiles]) -> None:
         )
 
 
+def _check_site_folder(out: Path) -> Path:
+    """``out`` may be new, empty, or an earlier site (its ``index.html`` and ``models/index.json``), which is
+    rewritten; a folder holding anything else is refused before anything is written into it."""
+    check_output_folder(out, "out", flag="OUT")
+    if out.is_dir() and not ((out / "index.html").is_file() and (out / "models" / "index.json").is_file()):
+        held = sorted(p.name for p in out.iterdir())
+        if held:
+            shown = ", ".join(held[:3]) + (", ..." if len(held) > 3 else "")
+            raise ConfigError(
+                f"{out}: holds files that are not a vaelab site ({shown}); name a new or empty folder, or an "
+                "earlier site to rewrite"
+            )
+    return out
+
+
 def build_site(
     runs: RunFiles | str | Path | Sequence[RunFiles | str | Path],
     out: str | Path | None = None,
@@ -168,8 +184,8 @@ def build_site(
         the site folder.
 
     Raises:
-        ConfigError: more than ``MAX_RUNS`` runs, a run given twice, runs of different image shapes, or several
-            runs without ``out``.
+        ConfigError: more than ``MAX_RUNS`` runs, a run given twice, runs of different image shapes, several
+            runs without ``out``, or an ``out`` that is a file, lies below a file, or holds files but no site.
         ExportError: onnxruntime-web files missing or corrupt, no export with ``export=False``, or ``out`` inside
             a run's folder.
         CheckpointError: not a run directory.
@@ -182,7 +198,7 @@ def build_site(
         if len(runs) > 1:
             raise ConfigError("several runs: name the site folder OUT")
         out = runs[0].site
-    out = Path(out)
+    out = _check_site_folder(Path(out))
     for run in runs:
         if out.resolve() in (run.path.resolve(), run.export.resolve()) or run.path.resolve().is_relative_to(
             out.resolve()

@@ -135,12 +135,12 @@ class RunFiles:
         """Returns self if this is a run directory (it has ``config.json``).
 
         Raises:
-            RunNotFoundError: the path does not exist (bad input: a ``ConfigError``, exit 2; also a
-                ``CheckpointError``).
-            CheckpointError: a folder without ``config.json`` (a damaged run, exit 1).
+            RunNotFoundError: the path does not exist, is a file, or is a folder holding no run's files (bad
+                input: a ``ConfigError``, exit 2; also a ``CheckpointError``).
+            CheckpointError: a folder holding a run's files but no ``config.json`` (a damaged run, exit 1).
         """
         if not self.exists():
-            error = CheckpointError if self.path.exists() else RunNotFoundError
+            error = CheckpointError if self.path.is_dir() and self.run_files() else RunNotFoundError
             raise error(f"{self.path}: not a vaelab run directory (no config.json); train one first")
         return self
 
@@ -192,9 +192,22 @@ class RunFiles:
         atomic_write_text(self.eval_path, json.dumps(result, indent=2) + "\n")
 
     def read_epoch_samples(self) -> np.ndarray | None:
-        """uint8 ``(epochs, n, C, H, W)`` or None (read with ``allow_pickle=False``)."""
+        """uint8 ``(epochs, n, C, H, W)`` or None when absent (read with ``allow_pickle=False``).
+
+        Raises:
+            CheckpointError: the file is damaged or holds another kind of array (one line naming it).
+        """
         p = self.epoch_samples_path
-        return np.load(p, allow_pickle=False) if p.is_file() else None
+        if not p.is_file():
+            return None
+        try:
+            arr = np.load(p, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise CheckpointError(f"{p}: damaged, not a NumPy array of decoded samples ({first})") from exc
+        if not isinstance(arr, np.ndarray) or arr.dtype != np.uint8 or arr.ndim != 5:
+            raise CheckpointError(f"{p}: expected uint8 images (epochs, n, C, H, W), found {arr.dtype} {arr.shape}")
+        return arr
 
     def read_epoch_codes(self) -> dict | None:
         """``epoch_codes.npz`` (``read_epoch_codes``) or None."""

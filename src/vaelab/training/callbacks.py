@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from vaelab.core.errors import VaelabError
+from vaelab.core.errors import CheckpointError, VaelabError
 from vaelab.core.io import save_checkpoint
 from vaelab.core.naming import option
 from vaelab.data import load_dataset_from_config
@@ -170,7 +170,11 @@ class EpochSamples(Callback):
         if self.n == 0:
             return
         imgs = decode_epoch_samples(trainer.model, self.n, self.seed)
-        prev = self.run.read_epoch_samples()
+        try:
+            prev = self.run.read_epoch_samples()
+        except CheckpointError as exc:  # a figure's data, not the training state: written afresh from here
+            print(f"{exc}; it is written again from epoch {record['epoch']}", file=sys.stderr)
+            prev = None
         keep = prev is not None and prev.shape[1:] == imgs.shape and len(prev) >= record["epoch"] - 1
         arr = np.concatenate([prev[: record["epoch"] - 1], imgs[None]]) if keep else imgs[None]
         self.run.save_epoch_samples(arr)
@@ -223,6 +227,8 @@ class EpochCodes(Callback):
             model.train(was_training)
         epoch = int(record["epoch"])
         prev = read_epoch_codes(self.path)
+        if prev is None and self.path.is_file() and epoch > 1:
+            print(f"{self.path}: damaged; the time-lapse is written again from epoch {epoch}", file=sys.stderr)
         if prev is not None and prev["codes"].shape[1:] == codes.shape:
             keep = prev["epochs"] < epoch
             rows, epochs = prev["codes"][keep], prev["epochs"][keep]

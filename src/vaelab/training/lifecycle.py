@@ -34,6 +34,7 @@ from vaelab.models import LatentModel, build_model
 from vaelab.models.custom import Networks, check_model, describe_networks
 from vaelab.models.registry import MODELS
 from vaelab.runs.folder import RunDir
+from vaelab.runs.pack_read import is_packed
 from vaelab.runs.spec import RESUMABLE_OPTIONS, DataConfig, RunSpec, TrainConfig, check_run_name
 from vaelab.training.callbacks import Callback, run_callbacks
 from vaelab.training.closed_form import ClosedFormFit
@@ -126,6 +127,17 @@ def _refuse_files_without_config(run: RunDir) -> None:
         )
 
 
+def _refuse_packed(run: RunDir) -> None:
+    """A packed model (``vaelab pack``) holds trained weights but no training state: neither a new start nor
+    ``--resume`` may write into it (refused with one line, nothing touched)."""
+    if run.path.is_dir() and is_packed(run.path):
+        raise ConfigError(
+            f"{run.path}: a packed model (vaelab pack) holds the trained weights but no training state; it cannot be "
+            f"trained further, and nothing in it was touched. Choose another {option('name')}, or resume the run "
+            "folder it was packed from"
+        )
+
+
 def resume_options(saved: RunSpec, given: dict, where: Path) -> dict:
     """The one resume rule (``vaelab train --resume`` and ``vaelab.train(resume=True)``): the options of
     ``RESUMABLE_OPTIONS`` may take new values; every other option given must equal the run's saved one, compared
@@ -193,7 +205,8 @@ def create_run(
         DatasetError, StorageError, TrainingError: see ``resume_run``.
     """
     run = RunDir(run_dir if run_dir is not None else Path(runs_dir) / check_run_name(spec.name))
-    _refuse_files_without_config(run)  # before the lock: nothing in such a folder is touched
+    _refuse_packed(run)  # before the lock: nothing in a pack is touched
+    _refuse_files_without_config(run)
     with _created_or_removed(run), run.lock():  # first: a second trainer is refused at once
         run.check_checkpoint_files()
         if run.exists() and _has_progress(run):
@@ -248,8 +261,8 @@ def resume_run(
         networks: a ``custom-vae``'s encoder and decoder modules (None: built from the classes its config names).
 
     Raises:
-        ConfigError: no run there, an option that differs from the saved one, or a closed-form run that is
-            complete.
+        ConfigError: no run there, a packed model (no training state), an option that differs from the saved
+            one, or a closed-form run that is complete.
         CheckpointError: ``last.pt`` unreadable, not a file, or made with another configuration than
             ``config.json``.
         RunBusyError: another process trains this run.
@@ -262,6 +275,7 @@ def resume_run(
             f"{option('resume', True)}: {run.path} is not a run directory (no config.json); check "
             f"{options('name', 'runs_dir')}"
         )
+    _refuse_packed(run)
     with run.lock():  # first: a second trainer is refused at once
         run.check_checkpoint_files()
         spec = RunSpec.from_config(run.load_config(), run.config_path)

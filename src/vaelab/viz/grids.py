@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vaelab.core.paths import IMAGE_SUFFIXES, check_output_file
+
 
 def make_grid(images, nrow: int = 8, padding: int = 2, pad_value: float = 1.0) -> np.ndarray:
     """Tile images into a grid, row-major.
@@ -58,7 +60,7 @@ def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
 
     from vaelab.viz.style import COMPACT  # import cost: matplotlib, which a plain PNG does not otherwise need
 
-    path = Path(path)
+    path = check_output_file(path, IMAGE_SUFFIXES)
     path.parent.mkdir(parents=True, exist_ok=True)
     img = Image.fromarray(array)
     if COMPACT["on"] and img.mode == "RGB":  # vaelab plot --compact: a 256-colour palette (grey is already 8-bit)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vaelab.core.io import atomic_write_text
+from vaelab.core.paths import check_output_file
 
 CAPTIONS = {
     "curves": "Training curves from metrics.jsonl: per-epoch training averages (solid) and end-of-epoch "
@@ -341,18 +342,19 @@ def write_report(figs, out: str | Path | None = None, reuse: bool = False, laten
 
     Raises:
         CheckpointError: not a run directory / unreadable checkpoint. DatasetError: the test split is missing.
-        ConfigError: a figure cannot be drawn with the run's data (e.g. too few codes).
+        ConfigError: a figure cannot be drawn with the run's data (e.g. too few codes), or ``out`` cannot be written
+            (a folder, not ``.html``, a file where a folder should be: refused before any figure is drawn).
     """
     from tqdm.auto import tqdm
 
     run = figs.run
+    out = check_output_file(out, (".html", ".htm")) if out else run.path / "report.html"
     metrics, ev = run.read_metrics(), run.read_eval()
     kinds = figs.applicable_kinds()
     figures: list[tuple[str, list[Path]]] = []
     for kind in tqdm(kinds, desc="figures", disable=not figs.progress, leave=False):
         files = _existing(figs, kind) if reuse else None
         figures.append((kind, files or render_for_report(figs, kind, latent_n)))
-    out = Path(out) if out else run.path / "report.html"
     context = _page_context(figs, figures, metrics, ev)
     atomic_write_text(out, render_page(context))
     out.chmod(0o644)  # a page to share, not a secret

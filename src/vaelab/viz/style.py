@@ -24,6 +24,8 @@ if "ipykernel" not in sys.modules:
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from vaelab.core.paths import FIGURE_SUFFIXES, check_output_file  # noqa: E402
+
 COLORBLIND10 = (
     "#0173B2",  # blue
     "#DE8F05",  # orange
@@ -117,9 +119,9 @@ def save_figure(fig, path: str | Path, dpi: int = DEFAULT_DPI, compact: bool | N
     Returns:
         ``path`` as a ``Path``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     compact = COMPACT["on"] if compact is None else compact
+    path = check_output_file(path, (".png",) if compact else FIGURE_SUFFIXES)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with styled():
         if compact:
             import io

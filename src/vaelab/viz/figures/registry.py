@@ -11,6 +11,7 @@ from pathlib import Path
 
 from vaelab.core.commands import KINDS, PLOT_KINDS
 from vaelab.core.errors import ConfigError
+from vaelab.core.paths import FIGURE_SUFFIXES, IMAGE_SUFFIXES, check_output_file, check_output_folder
 from vaelab.core.suggest import suggest
 from vaelab.viz.figures import (
     all_pairs,
@@ -46,6 +47,18 @@ FIGURES = {
 }
 assert set(FIGURES) == set(KINDS), "every kind declared in PLOT_KINDS has a module, and no other"
 
+# what ``out`` may end in, by kind: image grids are written by Pillow, figures by matplotlib; interpolate takes a
+# stem (it writes a GIF and a PNG beside each other), projector a folder
+OUT_SUFFIXES = {"samples": IMAGE_SUFFIXES, "reconstructions": IMAGE_SUFFIXES, "interpolate": ()}
+
+
+def check_out(kind: str, out: Path) -> None:
+    """Refuse an ``out`` that cannot be written before anything is drawn (``vaelab.core.paths``)."""
+    if kind == "projector":
+        check_output_folder(out)
+    else:
+        check_output_file(out, OUT_SUFFIXES.get(kind, FIGURE_SUFFIXES))
+
 
 def render(figs, kind: str, *, out: Path | None = None, write: bool = True, **options) -> dict:
     """Draw figure ``kind`` of a run.
@@ -61,9 +74,12 @@ def render(figs, kind: str, *, out: Path | None = None, write: bool = True, **op
         The kind's dict, always with ``figure`` (a matplotlib ``Figure``, or None for ``projector``) and ``files``.
 
     Raises:
-        ConfigError: an unknown kind or option (with the closest name), a bad value, or as the kind raises.
+        ConfigError: an unknown kind or option (with the closest name), a bad value, an ``out`` that cannot be
+            written (a folder, another file ending, a file where a folder should be), or as the kind raises.
     """
     if kind not in FIGURES:
         raise ConfigError(f"figure kind {kind!r}{suggest(kind, KINDS)}; expected one of {', '.join(KINDS)}")
     o = PLOT_KINDS[kind][0].from_dict(options, f"{kind}: ")
+    if out is not None and write:
+        check_out(kind, Path(out))
     return FIGURES[kind](figs, o, out=out, write=write)
