@@ -210,3 +210,42 @@ def test_a_closed_pipe_ends_quietly(run_copy):
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
+
+
+def test_resume_names_flags_and_says_when_there_is_nothing_to_train(run_copy, capsys):
+    import json
+
+    runs = run_copy.parent
+    rc, err = _run(capsys, "train", "--name", "copy", "--runs-dir", runs, "--resume", "--epochs", 0)
+    assert rc == 2 and err.startswith("vaelab train: error: --epochs 0: expected an integer >= 1"), err
+    rc, err = _run(capsys, "train", "--name", "copy", "--runs-dir", runs, "--resume", "--epochs", 1, "--no-progress")
+    assert rc == 0 and "already trained 1 epochs" in err, err
+    assert json.loads((run_copy / "config.json").read_text())["train"]["epochs"] >= 1
+
+
+def test_sample_and_reconstruct_take_the_checkpoint_as_plot_does(run_copy, tmp_path, capsys):
+    rc, err = _run(capsys, "sample", run_copy, "--checkpoint", "last", "--out", tmp_path / "s.png")
+    assert rc == 0 and (tmp_path / "s.png").is_file(), err
+    rc, err = _run(capsys, "sample", run_copy, "--checkpoint", "lats")
+    assert rc == 2 and "did you mean 'last'" in err, err
+
+
+def test_a_class_that_no_test_image_has_names_the_flag(run_copy, capsys):
+    rc, err = _run(capsys, "plot", run_copy, "interpolate", "--from", 0, "--to", 12, "--no-progress")
+    assert rc == 2 and "--to 12: no test image has this label" in err, err
+
+
+def test_help_states_the_resume_rule_and_each_default_once(capsys):
+    from vaelab.runs.spec import RESUMABLE_OPTIONS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for name in RESUMABLE_OPTIONS:
+        flag = "--no-progress" if name == "progress" else "--" + name.replace("_", "-")
+        rule = text.split("With --resume only", 1)[1].split("may change")[0].replace("- ", "-")  # argparse wraps at -
+        assert flag in rule, flag
+    assert "(default None)" not in text and "(default: off (default" not in text
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert "--no-progress turn off: progress bars" in " ".join(capsys.readouterr().out.split())

@@ -83,7 +83,9 @@ def add_options(parser, cls: type[Options], skip: tuple[str, ...] = (), title: s
             on = field_default(cls, name) is True
             flags = [flag_name("no_" + name)] if on else option_strings(cls, name)
             action = "store_false" if on else "store_true"
-            target.add_argument(*flags, dest=name, action=action, default=NOT_GIVEN, help=_help(cls, name, False))
+            text = _help(cls, name, False)
+            text = f"turn off: {text}" if on else text  # --no-progress: off what the field turns on
+            target.add_argument(*flags, dest=name, action=action, default=NOT_GIVEN, help=text)
             continue
         spelling = cli_spelling(cls, name)
         kw = value_kwargs(field.annotation)

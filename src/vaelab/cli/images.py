@@ -21,6 +21,10 @@ def _add(p, declaration: str, out_help: str, func, data: bool = False) -> None:
     p.add_argument("run", type=run_folder, metavar="RUN", help=RUN_HELP)
     add_options(p, getattr(commands, declaration))
     p.add_argument("--out", type=Path, help=out_help)
+    p.add_argument(  # as every figure of vaelab plot takes it (FigureOptions.checkpoint)
+        "--checkpoint", choices=("best", "last"), default="best", help="the parameters: best (best validation epoch) "
+        "or last (default best; a packed run holds one set)"
+    )  # fmt: skip
     if data:
         p.add_argument("--data-dir", type=Path, help="folder holding <dataset>/<files> (default: as recorded)")
     p.set_defaults(func=func, declaration=declaration)
@@ -52,7 +56,7 @@ def cmd_sample(args) -> int:
 
     o = _options(args)
     run = open_run(args.run)
-    model = run.load_model()
+    model = run.load_model(args.checkpoint)
     imgs = model.sample(o.n, generator=torch.Generator().manual_seed(o.seed))
     out = save_grid(imgs, args.out or run.figures / "samples.png", nrow=int(math.ceil(math.sqrt(o.n))))
     print(out)
@@ -72,7 +76,7 @@ def cmd_reconstruct(args) -> int:
 
     o = _options(args)
     run = open_run(args.run)
-    model = run.load_model()
+    model = run.load_model(args.checkpoint)
     x = load_split(run, "test", args.data_dir, o.n).images
     with torch.no_grad():
         r = model.reconstruct(x)
@@ -94,7 +98,7 @@ def cmd_denoise(args) -> int:
 
     o = _options(args)
     run = open_run(args.run)
-    model = run.load_model()
+    model = run.load_model(args.checkpoint)
     if not model.denoising:
         raise ConfigError(
             f"{run.path}: a {run.load_config()['model']!r} run without input noise; denoise needs a dae run"
@@ -124,7 +128,7 @@ def cmd_generate(args) -> int:
 
     o = _options(args)
     run = open_run(args.run)
-    model = run.load_model()
+    model = run.load_model(args.checkpoint)
     if not model.conditional:
         raise ConfigError(f"{run.path}: a {run.load_config()['model']!r} run; generate needs a guided-vae run")
     if o.digit is not None and o.digit >= model.num_classes:

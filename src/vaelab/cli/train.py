@@ -107,15 +107,16 @@ def _add_train(p) -> None:
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.options import field_help
     from vaelab.models.registry import MODELS, model_names
-    from vaelab.runs.spec import DataConfig, TrainConfig
+    from vaelab.runs.spec import RESUMABLE_OPTIONS, DataConfig, TrainConfig
 
     families = ", ".join(f"{n} ({MODELS[n][1].__name__})" for n in model_names())
     p.description = (
         "Train a model into runs/<name>/ (config.json, checkpoints/, metrics.jsonl, tensorboard/). "
         "Options from --config FILE.toml (tables [model] (with family = NAME), [train], [data], or flat keys) are "
         "overridden by the flags given. Model families: " + families + ". Each model option says which families "
-        "it applies to; one given where it does not apply is refused. With --resume only --epochs, --device, "
-        "--data-dir and --no-progress may be given."
+        "it applies to; one given where it does not apply is refused. With --resume only "
+        + ", ".join("--no-progress" if n == "progress" else "--" + n.replace("_", "-") for n in RESUMABLE_OPTIONS)
+        + " may change; any other option given must equal the saved one."
     )
     p.add_argument("--config", type=Path, help="TOML file with options")
     p.add_argument("--model", choices=model_names(), default=None, help="model family (default vae)")
@@ -158,10 +159,18 @@ def _add_train(p) -> None:
                 _flag(name),
                 dest=f"{section}.{name}",
                 default=None,
-                help=f"{field_help(cls, name)} (default {field.default})",
+                help=_with_default(field_help(cls, name), field.default),
                 **kw,
             )
     p.set_defaults(func=cmd_train)
+
+
+def _with_default(text: str, default) -> str:
+    """The help, with the default where it is a value the help does not already state (None is "not set")."""
+    if default is None or "default" in text:
+        return text
+    shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+    return f"{text} (default {shown})"
 
 
 def _given(args, section: str) -> dict:
@@ -275,8 +284,9 @@ def _cmd_train(args) -> int:
     print(f"run: {result.run.path}")
     if metrics:
         last = metrics[-1]
-        shown = ", ".join(f"{k}={last[k]:.2f}" for k in ("val_loss", "val_elbo") if k in last)
-        print(f"epoch {last['epoch']}: {shown}")
+        keys = [k for k in ("val_loss", "val_elbo") if last.get(k) is not None]
+        keys = keys or [k for k in ("train_loss", "train_elbo") if last.get(k) is not None]  # no validation split
+        print(f"epoch {last['epoch']}: " + ", ".join(f"{k}={last[k]:.2f}" for k in keys))
     if result.interrupted:
         print(
             f"interrupted; continue with: vaelab train --name {result.run.path.name} --runs-dir "

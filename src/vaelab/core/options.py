@@ -36,6 +36,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import flag_style
 from vaelab.core.suggest import suggest
 
 # Strict scalar types: no coercion from bool, str or non-integral float.
@@ -157,7 +158,9 @@ class Options(BaseModel):
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
-            raise ConfigError(where + describe_errors(cls, exc)) from exc
+            # values from a file are named as the file's keys; values given now as the caller spells them
+            names = None if where or not flag_style() else {n: "--" + n.replace("_", "-") for n in cls.model_fields}
+            raise ConfigError(where + describe_errors(cls, exc, names)) from exc
 
     def to_dict(self) -> dict:
         """The options as JSON-ready plain values (tuples become lists)."""

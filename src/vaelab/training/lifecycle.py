@@ -296,7 +296,8 @@ def resume_run(
                     "nothing to resume"
                 )
         config = run.load_config()
-        if config["train"]["epochs"] != spec.train.epochs:
+        done = int(state.get("epoch", 0)) if state is not None else 0
+        if config["train"]["epochs"] != spec.train.epochs and spec.train.epochs >= done:  # never below what ran
             config["train"]["epochs"] = spec.train.epochs
             run.save_config(config)
         if state is None:
@@ -353,7 +354,7 @@ def _fit(
     if writes:
         run.truncate_metrics(trainer.epoch)  # records written after the checkpoint this run starts from
 
-    if trainer.epoch >= cfg.epochs and cfg.progress:
+    if trainer.epoch >= cfg.epochs:  # not a progress line: the command did nothing, and says why
         print(
             f"{run.path}: already trained {trainer.epoch} epochs; pass a larger {option('epochs')} (> {trainer.epoch}) "
             "to train longer",

@@ -154,6 +154,9 @@ class RunFigures:
                 f"{flag}: {self.config['dataset']['name']} has no labels; give test image indices "
                 f"({option('from_index')} / {option('to_index')})"
             )
+        if int(digit) not in set(self.labels.tolist()):  # before the codes' work: name the flag
+            present = sorted(set(self.labels.tolist()))
+            raise ConfigError(f"{flag} {digit}: no test image has this label (labels present: {present})")
         idx = representative_indices(codes, self.labels, [int(digit)])[int(digit)]
         return codes[idx], str(int(digit)), idx
 
