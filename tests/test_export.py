@@ -227,7 +227,10 @@ def test_more_than_four_runs_different_shapes_or_a_run_twice_is_a_config_error(t
 
 
 def test_export_of_a_non_run_is_an_error(tmp_path, capsys):
-    assert main(["export", str(tmp_path)]) == 1  # a folder without config.json: a damaged run (a missing one: 2)
+    assert main(["export", str(tmp_path)]) == 2  # an empty folder is no run: bad input
+    assert "not a vaelab run directory" in capsys.readouterr().err
+    (tmp_path / "metrics.jsonl").write_text("{}\n")  # a run's file without its config.json: a damaged run
+    assert main(["export", str(tmp_path)]) == 1
     assert "not a vaelab run directory" in capsys.readouterr().err
 
 

@@ -244,7 +244,7 @@ def test_interpolate_bad_digit_is_one_line(run_copy, data_dir, capsys):
         == 2
     )
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "class 11" in err[0]
+    assert len(err) == 1 and "--to 11: no test image has this label" in err[0]
 
 
 def test_all_pairs_grid_is_10_by_10_strips(figs):
