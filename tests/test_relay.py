@@ -226,3 +226,53 @@ def test_relay_start_skips_a_complete_row_and_takes_the_next_one(tmp_path, capsy
     (done / "relay").mkdir()  # a snapshot beside the result: the row is being carried again, not complete
     (done / "relay" / SNAPSHOT_FILE).write_bytes(b"")
     assert _unfinished(args)[0] == DEFAULT_RECIPES[0]
+
+
+def _rewrite(path: Path, edit) -> None:
+    """Rewrite a snapshot's tensors and JSON document through ``edit(doc, tensors)``."""
+    from safetensors.torch import load_file, save_file
+
+    with open(path, "rb") as fh:
+        n = int.from_bytes(fh.read(8), "little")
+        doc = json.loads(json.loads(fh.read(n))["__metadata__"]["vaelab_relay"])
+    tensors = load_file(path)
+    edit(doc, tensors)
+    save_file(tensors, path, metadata={"vaelab_relay": json.dumps(doc)})
+
+
+def test_the_metrics_travel_compressed_and_a_format_1_snapshot_is_still_read(tmp_path, snapshot):
+    """Format 2 keeps the metrics records as zlib-compressed JSON (a two-layer row's 3,280 epochs of records would
+    push its snapshot past 8 MB); the format-1 snapshots committed before it (records in the JSON document) are
+    still continued; a damaged records entry is refused in one line."""
+    import zlib
+
+    from vaelab.runs.relay import MAX_SNAPSHOT_BYTES, METRICS_TENSOR
+
+    snap = load_snapshot(snapshot, "tiny")
+    keys = ("train_loss", "train_recon_nll", "train_kl", "val_loss", "val_recon_nll", "val_kl", "val_elbo", "lr")
+    snap.metrics = [{"epoch": i + 1, **{k: 90.0 + (i * 7919 + j) % 1000 / 997 for j, k in enumerate(keys)}}
+                    for i in range(3280)]  # fmt: skip
+    snap.state["epoch"] = len(snap.metrics)
+    path = save_snapshot(tmp_path / "v2", snap)
+    plain = len(json.dumps(snap.metrics, separators=(",", ":")))
+    with open(path, "rb") as fh:
+        header = json.loads(fh.read(int.from_bytes(fh.read(8), "little")))
+    stored = header[METRICS_TENSOR]["data_offsets"][1] - header[METRICS_TENSOR]["data_offsets"][0]
+    assert stored < plain / 4 and path.stat().st_size < MAX_SNAPSHOT_BYTES
+    assert load_snapshot(tmp_path / "v2", "tiny").metrics == snap.metrics
+
+    def to_format_1(doc, tensors):
+        doc["format"], doc["metrics"] = 1, json.loads(zlib.decompress(tensors.pop(METRICS_TENSOR).numpy().tobytes()))
+
+    shutil.copytree(tmp_path / "v2", tmp_path / "v1")
+    _rewrite(tmp_path / "v1" / SNAPSHOT_FILE, to_format_1)
+    old = load_snapshot(tmp_path / "v1", "tiny")
+    assert old.metrics == snap.metrics and old.epochs_done == snap.epochs_done
+
+    def damage(doc, tensors):
+        tensors[METRICS_TENSOR] = tensors[METRICS_TENSOR][:-10].clone()
+
+    shutil.copytree(tmp_path / "v2", tmp_path / "bad")
+    _rewrite(tmp_path / "bad" / SNAPSHOT_FILE, damage)
+    with pytest.raises(RelayError, match="corrupt relay snapshot"):
+        load_snapshot(tmp_path / "bad", "tiny")
