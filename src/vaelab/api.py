@@ -21,6 +21,7 @@ stays light (no torch) until one of them is used.
 
 from __future__ import annotations
 
+import os
 import threading
 import warnings
 from pathlib import Path
@@ -51,7 +52,7 @@ from vaelab.models.registry import MODELS
 from vaelab.runs.files import RunFiles
 from vaelab.runs.folder import RunDir
 from vaelab.runs.open import open_run
-from vaelab.runs.packed import pack_run
+from vaelab.runs.packed import pack_run, refresh_card
 from vaelab.runs.recreate import missing_pieces
 from vaelab.runs.spec import DataConfig, TrainConfig, resolve
 from vaelab.training.lifecycle import create_run, resume_run
@@ -273,10 +274,13 @@ def load(
         A ``Run`` (``run.model`` is the ``torch.nn.Module``).
 
     Raises:
-        CheckpointError: not a folder and not obtainable from the Hub (offline with no cached copy: one line), or a
-            damaged file. ConfigError: neither an existing folder nor a valid repository id. PackError: a malformed
-            field of the pack.
+        RunNotFoundError: a path (it starts with ``.``, ``/`` or ``~``, or has more than one ``/``) that is no
+            folder, or a folder that holds no run. CheckpointError: not obtainable from the Hub (offline with no
+            cached copy: one line), or a damaged file. ConfigError: not a str or path, or an invalid repository id.
+            PackError: a malformed field of the pack.
     """
+    if not isinstance(path_or_repo_id, (str, os.PathLike)):
+        raise ConfigError(f"path_or_repo_id={path_or_repo_id!r}: expected a folder or a Hub repository id (a str)")
     text = str(path_or_repo_id)
     path = Path(text).expanduser()
     if path.exists() or isinstance(path_or_repo_id, Path) or text.startswith((".", "/", "~")) or text.count("/") > 1:
@@ -310,8 +314,9 @@ def evaluate_run(run, **options) -> dict:
         ConfigError: an unknown option (with the closest name) or a bad value (K < 1, an unknown split or
             checkpoint), naming the keyword. CheckpointError, DatasetError: as loading the run.
     """
-    o = EvaluateOptions.from_dict(options, "evaluate_run: ")
+    o = EvaluateOptions.from_dict(options, "evaluate: ")
     rd = _rundir(run)
+    rd.check_writable("evaluate (it writes eval.json)")
     model = rd.load_model(o.checkpoint, select_device(o.device))
     data = load_dataset_from_config(rd.load_config()["dataset"], o.split, o.data_dir, o.limit)
     scores = None
@@ -323,6 +328,8 @@ def evaluate_run(run, **options) -> dict:
         result["samples"] = scores
     result["checkpoint"] = "packed" if rd.is_packed else o.checkpoint
     rd.save_eval(result)
+    if rd.is_packed:  # the card states the pack's numbers: those just written
+        refresh_card(rd)
     return result
 
 
@@ -426,6 +433,8 @@ class Run:
         if (encoder is None) != (decoder is None):
             raise ConfigError("encoder= and decoder=: give both (nn.Module) or neither")
         networks = None if encoder is None else Networks(encoder, decoder)
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"path={path!r}: expected a run or packed folder (a str or pathlib.Path)")
         self.dir = open_run(path, networks)
         self.path = self.dir.path
         self.interrupted = False
@@ -516,8 +525,18 @@ class Run:
         evaluate``).
 
         Args:
-            **options: those of ``evaluate_run`` (``vaelab.core.commands.EvaluateOptions``): ``k``, ``split``,
-                ``limit``, ``batch_size``, ``checkpoint``, ``seed``, ``data_dir``, ``device``, ``progress``.
+            k, split, limit, batch_size, checkpoint, seed, data_dir, device, progress, samples: the options of
+                ``vaelab evaluate`` (``vaelab.core.commands.EvaluateOptions``; ``evaluate_run`` says what each is).
+
+        Returns:
+            A JSON-ready dict: for a probabilistic model ``nll`` and ``nll_stderr`` (nats per image, K = ``k``),
+            ``bits_per_dim``, ``nll_vs_k``, ``elbo``, ``kl``, ``active_units``, ``layers``, with ``split``,
+            ``binarization``, ``k`` and ``seed``; for a deterministic one the squared error per image and PSNR; with
+            ``samples`` > 0 also ``samples`` (Fréchet distance, precision, recall).
+
+        Raises:
+            ConfigError: an unknown option, a bad value or an empty split, naming the keyword. CheckpointError,
+                DatasetError: as loading the run and its data.
         """
         return evaluate_run(self.dir, **options)
 
@@ -590,6 +609,57 @@ class Run:
         with torch.no_grad():
             return self.model.sample(o.n, generator=torch.Generator().manual_seed(o.seed))
 
+    def encode(self, x):
+        """The posterior of images ``x``, checked first: ``(mu, logvar)``, each ``(N, D)`` float32 on the CPU
+        (``logvar`` is None for a deterministic model: an autoencoder or PCA). ``run.model.encode`` is the raw
+        ``nn.Module`` method, for float tensors of the right shape on the model's device.
+
+        Args:
+            x: images as ``vaelab.train(data=...)`` takes them: a tensor or numpy array ``(N, C, H, W)`` or
+                ``(N, H, W)``, float in [0, 1] or uint8 (0..255), of this model's ``(C, H, W)``.
+
+        Raises:
+            ConfigError: anything else, in one line naming ``x`` and what this model takes.
+        """
+        import torch
+
+        model = self.model
+        images = memory.images_from(x, "x")[0]
+        if tuple(images.shape[1:]) != model.image_shape:
+            raise ConfigError(
+                f"x=: images of shape {tuple(images.shape[1:])}; this model takes (N, *{model.image_shape}) (C, H, W)"
+            )
+        with torch.no_grad():
+            mu, logvar = model.encode(images.to(model.device))
+        return mu.cpu(), None if logvar is None else logvar.cpu()
+
+    def decode(self, z):
+        """Pixel means ``(N, C, H, W)`` in [0, 1] of latent codes ``z``, checked first (``run.model.decode`` is the
+        raw ``nn.Module`` method).
+
+        Args:
+            z: a float tensor or numpy array ``(N, D)`` (or ``(D,)``: one code) of this model's latent size D.
+
+        Raises:
+            ConfigError: another shape or type, or values that are not finite, naming ``z``.
+        """
+        import numpy as np
+        import torch
+
+        model, d = self.model, self.model.latent_dim
+        if isinstance(z, np.ndarray) and z.dtype.kind in "fiu":
+            z = torch.from_numpy(np.asarray(z, dtype=np.float32))
+        if not isinstance(z, torch.Tensor) or not (z.is_floating_point() or z.dtype in (torch.int32, torch.int64)):
+            raise ConfigError(f"z=: got {type(z).__name__}; expected a float tensor (N, {d}) of latent codes")
+        z = z.detach().float().cpu()
+        z = z[None] if z.ndim == 1 else z
+        if z.ndim != 2 or z.shape[1] != d or len(z) == 0:
+            raise ConfigError(f"z=: shape {tuple(z.shape)}; expected (N, {d}): this model's latent size is {d}")
+        if not torch.isfinite(z).all():
+            raise ConfigError("z=: holds NaN or infinite values; expected finite latent codes")
+        with torch.no_grad():
+            return model.decode(z.to(model.device)).cpu()
+
     def report(self, out: str | Path | None = None, **kwargs) -> Path:
         """Write the run's HTML report (``vaelab report``) and return its path.
 
@@ -656,8 +726,8 @@ class Run:
         if self.packed:
             if license is not None:
                 raise ConfigError(
-                    f"license={license!r}: {self.path} is a packed folder whose card states its licence; pack the "
-                    "run again with license= to change it"
+                    f"{option('license', license)}: {self.path} is a packed folder whose card states its licence; "
+                    f"pack the run again with {option('license')} to change it"
                 )
             return upload(self.path, repo_id, **options)
         with tempfile.TemporaryDirectory(prefix="vaelab-push-") as tmp:

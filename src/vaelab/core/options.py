@@ -223,7 +223,8 @@ def _expected(cls: type[BaseModel], name: str, err: dict) -> str:
     if kind == "string_type":
         return "expected a string"
     if kind in ("tuple_type", "list_type"):
-        return "expected a list"
+        item = "integers" if field is not None and "int" in str(field.annotation) else "values"
+        return f"expected a list or tuple of {item}" + (", e.g. (256,)" if item == "integers" else "")
     if kind in ("too_short", "too_long"):
         return f"expected {ctx.get('expected', '')} items".replace("  ", " ")
     return err["msg"]

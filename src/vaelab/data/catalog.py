@@ -24,6 +24,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from vaelab.core.errors import DatasetError
+from vaelab.core.naming import option
 from vaelab.data.files import open_data_file, probe_data_file
 
 HASHES = ("sha256", "sha512", "md5")
@@ -595,7 +596,7 @@ def _not_found(dataset: str, ds, spec: FileSpec, data_dir, errors: list[str]) ->
     tried = ("\ndownload attempts:\n  " + "\n  ".join(errors)) if errors else "\n(downloads are off: VAELAB_OFFLINE)"
     return DatasetError(
         f"dataset {dataset!r}: file {spec.name} not found in {roots}.{tried}\n"
-        f"Put these files in <DIR>/{folder}/ and pass --data-dir DIR (or set VAELAB_DATA=DIR):\n{files}"
+        f"Put these files in <DIR>/{folder}/ and pass {option('data_dir', 'DIR')} (or set VAELAB_DATA=DIR):\n{files}"
     )
 
 

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from vaelab.core.errors import DatasetError
+from vaelab.core.naming import option
 from vaelab.data.arrays import Parts, Split
 from vaelab.data.catalog import cache_dir, get_spec, locate_file, offline, search_roots
 from vaelab.data.files import open_data_file
@@ -112,7 +113,8 @@ def _missing_line(roots: list[Path], missing: list[str]) -> str:
         f"dataset 'celeba': {', '.join(missing)} not found in {where}"
         + (" and downloads are off (VAELAB_OFFLINE)" if offline() else "")
         + f"; download the aligned-and-cropped images and the Anno/Eval files from {PAGE}, put "
-        f"{ATTR_FILE}, {PARTITION_FILE} and {IMAGES}/ (or {IMAGES}.zip) in DIR/{FOLDER}/ and pass --data-dir DIR "
+        f"{ATTR_FILE}, {PARTITION_FILE} and {IMAGES}/ (or {IMAGES}.zip) in DIR/{FOLDER}/ and pass "
+        f"{option('data_dir', 'DIR')} "
         "(the files are MD5-checked against the official checksums)"
     )
 

@@ -55,6 +55,7 @@ import numpy as np
 
 from vaelab.core.errors import DatasetError, StorageError
 from vaelab.core.io import atomic_path
+from vaelab.core.naming import option
 from vaelab.data.arrays import Parts, Split
 from vaelab.data.catalog import (
     EMOJI_SETS,
@@ -287,7 +288,7 @@ def locate_tarball(dataset: str, key: str, data_dir=None, allow_download: bool |
     try:
         return download(src.url, cache_dir() / FOLDER / fspec.name, src.checksum, fspec.size, progress=progress)
     except DatasetError as exc:
-        raise DatasetError(f"{exc}; or put {fspec.name} in DIR/{FOLDER}/ and pass --data-dir DIR") from exc
+        raise DatasetError(f"{exc}; or put {fspec.name} in DIR/{FOLDER}/ and pass {option('data_dir', 'DIR')}") from exc
 
 
 def _decoded_candidates(key: str, data_dir=None) -> list[Path]:

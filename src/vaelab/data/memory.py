@@ -88,6 +88,12 @@ def images_from(value, keyword: str) -> tuple[torch.Tensor, torch.Tensor | None,
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ConfigError(f"{keyword}=: a {type(value).__name__} of {len(value)} items; {_EXPECTED}")
+        second = value[1]
+        if isinstance(second, (torch.Tensor, np.ndarray)) and second.ndim >= 2:
+            raise ConfigError(
+                f"{keyword}=: a {type(value).__name__} of two items is read as (images, labels), but its second "
+                f"item has shape {tuple(second.shape)}, not labels (N,); join image batches first (torch.cat)"
+            )
         images = _images(value[0], keyword)
         return images, _labels(value[1], keyword, len(images)), f"{_kind(value[0])} with labels"
     if isinstance(value, (torch.Tensor, np.ndarray)):
@@ -106,7 +112,7 @@ def _images(x, keyword: str, item: str = "") -> torch.Tensor:
     if isinstance(x, np.ndarray):
         if x.dtype == object or x.dtype.kind not in "biuf":
             raise ConfigError(f"{keyword}=: dtype {x.dtype}; expected float values in [0, 1] or uint8 (0-255)")
-        x = torch.from_numpy(np.ascontiguousarray(x))
+        x = torch.from_numpy(np.ascontiguousarray(x, dtype=x.dtype.newbyteorder("=")))  # any byte order
     if not isinstance(x, torch.Tensor):
         raise ConfigError(f"{keyword}=: images of type {type(x).__name__}; {_EXPECTED}")
     x = x.detach().cpu()
@@ -115,13 +121,23 @@ def _images(x, keyword: str, item: str = "") -> torch.Tensor:
         x = x[:, None]
     if x.ndim != 4 or 0 in x.shape:
         raise ConfigError(
-            f"{keyword}=: {item}shape {shape}; expected images (N, C, H, W) or (N, H, W) with N >= 1 (one image: "
-            "add a batch axis)"
+            f"{keyword}=: {item}shape {shape}; expected images (N, C, H, W) or (N, H, W) with N >= 1"
+            + _shape_hint(shape)
         )
     if x.shape[1] not in (1, 3):
         hint = " (channels last? use x.permute(0, 3, 1, 2))" if x.shape[3] in (1, 3) else ""
         raise ConfigError(f"{keyword}=: {item}shape {shape}: C = {x.shape[1]}; expected 1 or 3 channels{hint}")
     return _scaled(x, keyword)
+
+
+def _shape_hint(shape: tuple) -> str:
+    """What a refused shape probably is: flattened images (pytorch/examples' ``(N, 784)``) or one image."""
+    if len(shape) != 2 or 0 in shape:
+        return ""
+    side = round(shape[1] ** 0.5)
+    if shape[1] >= 64 and side * side == shape[1]:
+        return f" (flattened images? reshape them: x.reshape(-1, 1, {side}, {side}))"
+    return " (one image? add a batch axis: x[None])"
 
 
 def _scaled(x: torch.Tensor, keyword: str) -> torch.Tensor:
@@ -153,7 +169,7 @@ def _labels(y, keyword: str, n: int) -> torch.Tensor | None:
     if isinstance(y, np.ndarray):
         if y.dtype.kind not in "iu":
             raise ConfigError(f"{keyword}=: labels of dtype {y.dtype}; expected integer class labels (N,)")
-        y = torch.from_numpy(y.astype(np.int64))
+        y = torch.from_numpy(y.astype(np.int64))  # native byte order too
     if not isinstance(y, torch.Tensor) or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
         what = type(y).__name__ if not isinstance(y, torch.Tensor) else str(y.dtype).replace("torch.", "")
         raise ConfigError(f"{keyword}=: labels of type {what}; expected integer class labels (N,)")
@@ -243,6 +259,12 @@ def _carve(images, labels, val_size: int | None, carve_test: bool, carve_val: bo
     if carve_val:
         m = len(images)
         size = max(1, m // 10) if val_size is None else int(val_size)
+        if val_size is None and m < 2:
+            raise ConfigError(
+                f"{option('data')}: {n} image(s); expected at least {3 if carve_test else 2} to carve the "
+                f"{'test and validation splits' if carve_test else 'validation split'} from (or give "
+                f"{'val_data= and test_data=' if carve_test else 'val_data='})"
+            )
         if not 0 <= size < m:
             raise ConfigError(
                 f"{option('val_size', size)}: expected 0 <= val_size < {m} (the training images left after the "
@@ -344,9 +366,11 @@ def restore(name: str, record: dict, data=None, val_data=None, test_data=None) -
     for split, (x, y) in splits.items():
         want = record["splits"].get(split, {}).get("sha256")
         if digest(x, y) != want:
+            keyword = SPLIT_KEYWORDS[split] if given[split] is not None else "data"  # a carved split: from data=
+            what = f"{split} images" if keyword != "data" else "training images"
             raise ConfigError(
-                f"{SPLIT_KEYWORDS[split]}=: not the {split} images this run used (SHA-256 {digest(x, y)[:12]}..., "
-                f"recorded {str(want)[:12]}...)"
+                f"{keyword}=: not the {what} this run used (SHA-256 of its {split} split "
+                f"{digest(x, y)[:12]}..., recorded {str(want)[:12]}...)"
             )
     mem = _REGISTRY.get(name) or MemoryData(name, {}, record)
     for split, (x, y) in splits.items():

@@ -5,7 +5,9 @@ properties of latent spaces (``latent_metrics``) and the reference digit classif
 from __future__ import annotations
 
 from vaelab.core.commands import DEFAULT_K
+from vaelab.core.errors import ConfigError
 from vaelab.core.likelihoods import CONTINUOUS_LIKELIHOODS
+from vaelab.core.naming import option
 from vaelab.data import ImageDataset
 from vaelab.evaluate.nll import evaluate_nll, iw_log_likelihood
 from vaelab.evaluate.reconstruction import classifier_accuracy, evaluate_reconstruction
@@ -31,8 +33,14 @@ def evaluate(
       the denoising autoencoder adds PSNR of noisy vs denoised images (``denoising_psnr``).
 
     Raises:
-        ConfigError: K < 1 or a bad ``binarize``.
+        ConfigError: K < 1, a bad ``binarize``, or a split without images (a run trained with ``val_size=0`` has
+            no validation images).
     """
+    if len(data) == 0:
+        raise ConfigError(
+            f"{option('split', data.split)}: this run's {data.split} split holds no images (trained with "
+            f"{option('val_size', 0)}?); choose another {option('split')}"
+        )
     if model.has_importance_weights:
         result = evaluate_nll(model, data, k, batch_size, chunk, seed, binarize, progress)
         if model.has_classifier and data.labels is not None:

@@ -323,6 +323,7 @@ def export_run(
         ExportError: the export or its onnxruntime check fails.
     """
     run = open_run(run)
+    run.check_writable("vaelab export (it writes export/)")
     cfg = run.load_config()
     model = run.load_model(checkpoint, "cpu")
     ds_cfg = cfg["dataset"]

@@ -197,6 +197,7 @@ def build_site(
     if out is None:
         if len(runs) > 1:
             raise ConfigError("several runs: name the site folder OUT")
+        runs[0].check_writable("vaelab site (it writes site/; name another OUT)")
         out = runs[0].site
     out = _check_site_folder(Path(out))
     for run in runs:

@@ -119,9 +119,14 @@ class LatentModel(nn.Module):
         return c * h * w
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x (N, C, H, W)`` float32 in [0, 1] on the model's device -> ``(mu, logvar)``, each ``(N, D)``
+        (``logvar`` None when not ``probabilistic``). Unchecked, as any ``nn.Module``: another shape or dtype gives
+        torch's error; ``vaelab.Run.encode`` checks and converts its input first."""
         raise NotImplementedError
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """``z (N, D)`` float32 on the model's device -> pixel means ``(N, C, H, W)`` in [0, 1]. Unchecked;
+        ``vaelab.Run.decode`` checks its input first."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, generator=None) -> ModelOutput:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.core.errors import CheckpointError, RunNotFoundError
+from vaelab.core.errors import CheckpointError, ConfigError, RunNotFoundError
 from vaelab.core.io import atomic_path, atomic_write_text, storage_error
 from vaelab.models import LatentModel, build_model
 
@@ -131,6 +131,27 @@ class RunFiles:
     def exists(self) -> bool:
         return self.config_path.is_file()
 
+    @property
+    def in_hub_cache(self) -> bool:
+        """Whether the folder is a snapshot in the Hugging Face Hub's cache (``.../models--ORG--NAME/snapshots/
+        REVISION``, what ``vaelab.load`` of a repository id opens): its files are links into the cache's blobs and
+        stand for one commit, so nothing is written there."""
+        parent = self.path.absolute().parent
+        return parent.name == "snapshots" and parent.parent.name.startswith("models--")
+
+    def check_writable(self, command: str) -> None:
+        """Refuse ``command`` (e.g. ``vaelab evaluate``) writing into a Hub cache snapshot (``in_hub_cache``).
+
+        Raises:
+            ConfigError: one line saying how to copy the snapshot to a folder of your own.
+        """
+        if self.in_hub_cache:
+            raise ConfigError(
+                f"{self.path}: a snapshot in the Hugging Face cache; {command} would write into it (its files stand "
+                f"for one commit). Copy it first: cp -rL {self.path} my-model (or shutil.copytree(..., "
+                "symlinks=False)), then use the copy"
+            )
+
     def require(self):
         """Returns self if this is a run directory (it has ``config.json``).
 
@@ -141,7 +162,8 @@ class RunFiles:
         """
         if not self.exists():
             error = CheckpointError if self.path.is_dir() and self.run_files() else RunNotFoundError
-            raise error(f"{self.path}: not a vaelab run directory (no config.json); train one first")
+            what = "no config.json" if self.path.exists() else "no such folder"
+            raise error(f"{self.path}: not a vaelab run directory ({what}); train one first")
         return self
 
     def run_files(self) -> list[str]:

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from vaelab.core.errors import ConfigError
 from vaelab.core.io import atomic_write_bytes, atomic_write_text, storage_error
+from vaelab.core.naming import flag_style
 from vaelab.runs.card import check_license, default_license, model_card
 from vaelab.runs.files import CONFIG_FILE, EPOCH_CODES_FILE, EPOCH_SAMPLES_FILE, EVAL_FILE, METRICS_FILE, RunFiles
 
@@ -73,7 +74,8 @@ def pack_run(run: RunFiles, out: str | Path, checkpoint: str = "best", license: 
     ev = run.read_eval()
     if ev is None:
         raise ConfigError(
-            f"{run.eval_path}: not found; evaluate the run first (vaelab evaluate {run.path}): the model card "
+            f"{run.eval_path}: not found; evaluate the run first "
+            f"({f'vaelab evaluate {run.path}' if flag_style() else 'run.evaluate()'}): the model card "
             "states its test numbers"
         )
     config = run.load_config()
@@ -98,6 +100,17 @@ def pack_run(run: RunFiles, out: str | Path, checkpoint: str = "best", license: 
     return out
 
 
+def refresh_card(pack: RunFiles) -> None:
+    """Write a pack's model card again from its ``eval.json`` (after ``vaelab evaluate`` of the pack), so that the
+    card states the numbers the pack holds; its licence and checkpoint epoch are those it was packed with."""
+    config = pack.load_config()
+    packed = config.get("packed") or {}
+    card = model_card(
+        config, pack.read_eval(), pack.read_metrics(), packed.get("checkpoint_epoch"), packed.get("license")
+    )
+    atomic_write_text(pack.path / CARD_FILE, card)
+
+
 def _write(out: Path, tensors: dict, config: dict, card: str, source: Path) -> None:
     """Write the pack's files into ``out``: the weights (bytes from ``safetensors.torch.save``, written atomically
     with mode 0644, not the 0600 of safetensors' own ``save_file``), ``config.json``, the card, and copies of
@@ -117,4 +130,4 @@ def _write(out: Path, tensors: dict, config: dict, card: str, source: Path) -> N
                 raise storage_error(out / name, exc) from exc
 
 
-__all__ = ["CARD_FILE", "COPIED", "PACK_FORMAT", "WEIGHTS_FILE", "pack_run"]
+__all__ = ["CARD_FILE", "COPIED", "PACK_FORMAT", "WEIGHTS_FILE", "pack_run", "refresh_card"]

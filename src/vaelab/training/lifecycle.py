@@ -88,9 +88,23 @@ def _check_resources(spec: RunSpec, n_train: int, networks: Networks | None = No
     check_fits(estimate, select_device(spec.train.device), options("latent_dim", "hidden", "batch_size", "k"))
 
 
-def _check_labels(spec: RunSpec, train: ImageDataset) -> None:
-    if MODELS[spec.model][1].needs_labels and train.labels is None:
-        raise ConfigError(f"{option('model', spec.model)} needs class labels; dataset {spec.data.dataset!r} has none")
+def _check_labels(spec: RunSpec, *splits: ImageDataset) -> None:
+    """A model that needs labels gets them, each below its ``num_classes`` (checked before any step)."""
+    if not MODELS[spec.model][1].needs_labels:
+        return
+    classes = getattr(spec.model_config, "num_classes", None)
+    for split in splits:
+        if split.labels is None:
+            raise ConfigError(
+                f"{option('model', spec.model)} needs class labels; the {split.split} split of dataset "
+                f"{spec.data.dataset!r} has none"
+            )
+        top = int(split.labels.max()) if len(split.labels) else -1
+        if classes is not None and top >= classes:
+            raise ConfigError(
+                f"{option('num_classes', classes)}: the {split.split} split has label {top}; expected labels "
+                f"0..{classes - 1} (set {option('num_classes', top + 1)})"
+            )
 
 
 def _has_progress(run: RunDir) -> bool:
@@ -162,6 +176,11 @@ def resume_options(saved: RunSpec, given: dict, where: Path) -> dict:
         have[key], want[key] = _saved_and_typed(saved, key, value)
         if want[key] != have[key]:
             memory = isinstance(want[key], str) and want[key].startswith("memory:")
+            if memory and str(have[key]).startswith("memory:"):
+                raise ConfigError(
+                    f"{option('data')}: not the images the run {where} was trained on ({have[key]}, these are "
+                    f"{want[key]}); give the same images to continue it, or choose another {option('name')}"
+                )
             what = f"{option('data')} holds other images ({want[key]})" if memory else option(key, want[key])
             raise ConfigError(
                 f"{option(key)}: cannot change when resuming ({option('resume', True)} with {what} but the run "
@@ -215,7 +234,7 @@ def create_run(
                 f"{option('name')}"
             )
         train, val = load_splits(spec.data)
-        _check_labels(spec, train)
+        _check_labels(spec, train, val)
         _check_resources(spec, len(train), networks)
         if run.exists():
             print(f"{run.path}: holds a run that never reached a checkpoint; starting it afresh", file=sys.stderr)

@@ -123,7 +123,8 @@ class RunFigures:
         return self.model.probabilistic
 
     def out(self, filename: str) -> Path:
-        """``RUN/figures/<filename>``, the default place of a figure."""
+        """``RUN/figures/<filename>``, the default place of a figure (``ConfigError`` in a Hub cache snapshot)."""
+        self.run.check_writable("writing a figure into its figures/")
         return self.run.figures / filename
 
     def label_text(self) -> str:

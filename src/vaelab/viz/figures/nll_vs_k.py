@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.naming import flag_style
 from vaelab.viz.nll_k import nll_vs_k_figure
 from vaelab.viz.style import save_figure
 
@@ -32,7 +33,7 @@ def draw(figs, o, out: Path | None = None, write: bool = True) -> dict:
     """
     ev = figs.run.read_eval()
     if not ev or not ev.get("nll_vs_k"):
-        raise ConfigError(f"{figs.run.eval_path}: no NLL-vs-K values; run vaelab evaluate {figs.run.path} first")
+        raise ConfigError(f"{figs.run.eval_path}: no NLL-vs-K values; {_evaluate_first(figs.run.path)}")
     res = nll_vs_k_figure(ev, f"{figs.name}: test NLL vs K")
     files = [save_figure(res["figure"], out or figs.out("nll-vs-k.png"), figs.dpi)] if write else []
     return {
@@ -42,3 +43,8 @@ def draw(figs, o, out: Path | None = None, write: bool = True) -> dict:
         "nll": res["nll"],
         "nll_stderr": res["nll_stderr"],
     }
+
+
+def _evaluate_first(path) -> str:
+    """How to make the NLL-vs-K values, said as the caller knows it: the command, or the method."""
+    return f"run vaelab evaluate {path} first" if flag_style() else "run run.evaluate() first"
