@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import signal
 import sys
+from pathlib import Path
 
 from vaelab.cli import classifier, compare, evaluate, figures, images, relay, reproduce, share, train, web
 from vaelab.cli.parser import UsageError, VaelabParser, unknown_option
@@ -127,6 +128,16 @@ def _os_error_line(command: str, exc: OSError) -> str:
     return f"vaelab {command}: error: {where}{exc.strerror or exc}"
 
 
+def _unsaved(args) -> str:
+    """For a train stopped before its run was saved (no ``config.json`` yet): that nothing is saved, and how to start
+    it again (``--resume`` has nothing to continue)."""
+    run_dir = getattr(args, "run_dir", None)
+    if run_dir is None or (Path(run_dir) / "config.json").is_file():
+        return ""
+    again = " ".join(a for a in getattr(args, "raw_argv", []) if a != "--resume")
+    return f" before {run_dir} was saved; nothing to resume: run it again (vaelab {again})"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
@@ -144,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             _check_data_dir(args)
             return int(args.func(args) or 0)
     except SignalExit as exc:
-        print(f"vaelab {args.command}: stopped by {signal.Signals(exc.signum).name}", file=sys.stderr)
+        print(f"vaelab {args.command}: stopped by {signal.Signals(exc.signum).name}{_unsaved(args)}", file=sys.stderr)
         return 128 + exc.signum
     except UsageError as exc:
         print(exc.line(), file=sys.stderr)
@@ -156,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vaelab {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"vaelab {args.command}: interrupted", file=sys.stderr)
+        print(f"vaelab {args.command}: interrupted{_unsaved(args)}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return _stdout_closed()

@@ -263,6 +263,7 @@ def _cmd_train(args) -> int:
     else:
         spec = resolve(args.model, args.name, model_flags, train_flags, data_flags, args.config)
         run_dir = args.runs_dir / spec.name
+    args.run_dir = run_dir  # named by the stop message of a start stopped before it saved anything (cli.main)
     # under torchrun: join the job (gloo on CPU, nccl on CUDA); rank 0 creates / resumes and writes the run
     dist = init_from_environment(train_flags.get("device", "auto"), train_flags.get("dist_timeout", 120))
     if dist is not None and dist.is_main:

@@ -20,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.core.errors import CheckpointError, ConfigError, RunNotFoundError
+from vaelab.core.errors import CheckpointError, ConfigError, PackError, RunNotFoundError
 from vaelab.core.io import atomic_path, atomic_write_text, storage_error
 from vaelab.models import LatentModel, build_model
+from vaelab.runs.records import check_eval, check_metrics_record
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -59,7 +60,7 @@ def read_epoch_codes(path) -> dict | None:
     try:
         with np.load(path, allow_pickle=False) as f:
             out = {k: f[k] for k in f.files}
-    except (OSError, ValueError, EOFError):
+    except Exception:  # noqa: BLE001 - any damage (a bad zip, a bad member): the time-lapse is written again
         return None
     return out if {"codes", "epochs", "index"} <= set(out) else None
 
@@ -93,8 +94,28 @@ def model_with_weights(
     try:
         model.load_state_dict(weights)
     except RuntimeError as exc:
-        raise CheckpointError(f"{where}: weights do not fit model {family!r} ({exc})") from exc
+        lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()] or [str(exc)]
+        more = f"; and {len(lines) - 1} more" if len(lines) > 1 else ""
+        raise CheckpointError(f"{where}: weights do not fit model {family!r} ({lines[0].rstrip('.')}{more})") from exc
     return model.to(device).eval()
+
+
+def _read_text(path: Path) -> str:
+    """A run's text file (``CheckpointError``, one line, when it cannot be read or is not UTF-8)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise CheckpointError(f"{path}: not UTF-8 text; the file is damaged") from exc
+    except OSError as exc:
+        raise CheckpointError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+
+
+def _damaged_if(check, value, where: str) -> None:
+    """Run ``check(value, where)``; a malformed field of a run's own file is a damaged run (``CheckpointError``)."""
+    try:
+        check(value, where)
+    except PackError as exc:
+        raise CheckpointError(f"{exc}; the file is damaged") from exc
 
 
 class RunFiles:
@@ -190,25 +211,39 @@ class RunFiles:
         return config
 
     def read_metrics(self) -> list[dict]:
-        """The ``metrics.jsonl`` records, one per epoch. Raises ``CheckpointError`` for a line that is not JSON."""
+        """The ``metrics.jsonl`` records, one per epoch, each checked (``vaelab.runs.records``).
+
+        Raises:
+            CheckpointError: the file is not UTF-8 text, a line is not JSON, or a record is malformed (one line
+                naming the file, the line and the field).
+        """
         if not self.metrics_path.is_file():
             return []
         out = []
-        for i, line in enumerate(self.metrics_path.read_text().splitlines(), 1):
+        for i, line in enumerate(_read_text(self.metrics_path).splitlines(), 1):
             if line.strip():
                 try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError as exc:
+                    record = json.loads(line)
+                except (json.JSONDecodeError, RecursionError) as exc:
                     raise CheckpointError(f"{self.metrics_path}:{i}: not a JSON object") from exc
+                _damaged_if(check_metrics_record, record, f"{self.metrics_path}:{i}")
+                out.append(record)
         return out
 
     def read_eval(self) -> dict | None:
+        """``eval.json`` (None when absent), checked (``vaelab.runs.records.check_eval``).
+
+        Raises:
+            CheckpointError: not JSON, or a malformed field (one line naming the file and the field).
+        """
         if not self.eval_path.is_file():
             return None
         try:
-            return json.loads(self.eval_path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            ev = json.loads(_read_text(self.eval_path))
+        except (json.JSONDecodeError, RecursionError) as exc:
             raise CheckpointError(f"{self.eval_path}: cannot read it as JSON ({exc})") from exc
+        _damaged_if(check_eval, ev, str(self.eval_path))
+        return ev
 
     def save_eval(self, result: dict) -> None:
         atomic_write_text(self.eval_path, json.dumps(result, indent=2) + "\n")

@@ -20,26 +20,19 @@ from vaelab.core.errors import CheckpointError, ConfigError, PackError
 from vaelab.models import LatentModel, build_model
 from vaelab.runs.files import RunFiles, model_with_weights
 from vaelab.runs.pack_check import (
-    BOOL,
-    INT0,
-    INT1,
     MAPPING,
-    NUM,
     OPT_INT0,
     SCALAR,
-    SPLITS,
     STR,
     Fields,
     Kind,
     ListOf,
-    MapOf,
     as_pack_error,
     brief,
     check_links,
     check_tensors,
     check_value,
     is_int,
-    is_num,
     one_of,
     parse_json,
     read_json,
@@ -48,6 +41,7 @@ from vaelab.runs.pack_check import (
     read_text,
 )
 from vaelab.runs.packed import CARD_FILE, PACK_FORMAT, WEIGHTS_FILE
+from vaelab.runs.records import check_eval, check_metrics_record
 from vaelab.runs.spec import CONFIG_FORMAT, RUN_NAME, RunSpec
 
 CONFIG = Fields(
@@ -84,51 +78,6 @@ CONFIG = Fields(
         ),
     },
     required=("model", "model_config", "train", "dataset", "packed"),
-)
-_NUMBERS = ("nll", "nll_stderr", "elbo", "elbo_stderr", "elbo_gap", "recon_nll", "kl", "active_unit_threshold",
-            "sq_error", "mse_per_pixel", "psnr_db", "psnr_noisy_db", "psnr_denoised_db", "classifier_accuracy",
-            "seconds", "bits_per_dim", "bits_per_dim_stderr", "bits_per_dim_offset")  # fmt: skip
-_TEXTS = ("dataset", "likelihood", "binarization", "units", "checkpoint", "nll_vs_k_note", "bits_per_dim_note")
-_SCORES = {"frechet_distance": NUM, "precision": NUM, "recall": NUM}
-SAMPLE_SCORES = Fields(  # vaelab evaluate --samples (vaelab.evaluate.sample_quality)
-    {
-        **_SCORES,
-        "n_samples": INT1,
-        "n_test": INT1,
-        "k": INT1,
-        "name": STR,
-        "feature_space": STR,
-        "samples": STR,
-        "seed": INT0,
-        "seconds": NUM,
-        "classifier": STR,
-        "classifier_test_accuracy": Kind(lambda v: v is None or is_num(v), "a finite number or null"),
-        "reference": Fields({**_SCORES, "what": STR}, required=(*_SCORES, "what")),
-    },
-    required=(*_SCORES, "n_samples", "n_test", "k", "name", "reference"),
-)
-EVAL = Fields(
-    {
-        **dict.fromkeys(_NUMBERS, NUM),
-        **dict.fromkeys(_TEXTS, STR),
-        "k": INT1,
-        "n_images": INT1,
-        "latent_dim": INT1,
-        "active_units": INT0,
-        "seed": INT0,
-        "split": one_of(*SPLITS),
-        "nll_vs_k": ListOf(Fields({"k": INT1, "nll": NUM, "nll_stderr": NUM}, required=("k", "nll"))),
-        "layers": MapOf(Fields({"latent_dim": INT1, "active_units": INT0, "kl": NUM, "kl_per_dim": ListOf(NUM)})),
-        "warnings": ListOf(STR),
-        "samples": SAMPLE_SCORES,
-    },
-    required=("split", "n_images"),
-)
-EVAL_NLL = ("nll_stderr", "k", "elbo", "kl", "active_units", "binarization")  # stated with every NLL
-METRICS_RECORD = Fields(
-    {"epoch": INT1, "step": INT0, "time_s": NUM, "best": BOOL, "closed_form": BOOL, "early_stopped": BOOL},
-    required=("epoch",),
-    other=Kind(lambda v: is_num(v) or isinstance(v, bool), "a finite number"),
 )
 
 
@@ -179,11 +128,8 @@ def read_eval(path: Path) -> dict | None:
     where = path / "eval.json"
     if not where.exists() and not where.is_symlink():
         return None
-    ev = read_json(where, EVAL, "eval.json (the numbers of vaelab evaluate)")
-    if "nll" in ev:
-        for key in EVAL_NLL:
-            if key not in ev:
-                raise PackError(f"{where}: field {key}: missing (required with nll)")
+    ev = parse_json(read_text(where, "eval.json (the numbers of vaelab evaluate)"), str(where))
+    check_eval(ev, str(where))
     return ev
 
 
@@ -200,7 +146,7 @@ def read_metrics(path: Path) -> list[dict]:
     for i, line in enumerate(read_text(where, "metrics.jsonl (the training curves)").splitlines(), 1):
         if line.strip():
             record = parse_json(line, f"{where}:{i}")
-            check_value(record, METRICS_RECORD, f"{where}:{i}", "")
+            check_metrics_record(record, f"{where}:{i}")
             records.append(record)
     return records
 

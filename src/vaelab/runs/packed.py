@@ -25,12 +25,14 @@ state).
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
 from vaelab.core.errors import ConfigError
-from vaelab.core.io import atomic_write_bytes, atomic_write_text, storage_error
+from vaelab.core.io import TMP_SUFFIX, atomic_write_bytes, atomic_write_text, storage_error
 from vaelab.core.naming import flag_style
 from vaelab.runs.card import check_license, default_license, model_card
 from vaelab.runs.files import CONFIG_FILE, EPOCH_CODES_FILE, EPOCH_SAMPLES_FILE, EVAL_FILE, METRICS_FILE, RunFiles
@@ -96,7 +98,9 @@ def pack_run(run: RunFiles, out: str | Path, checkpoint: str = "best", license: 
         "packed": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "license": license,
     }
-    _write(out, tensors, config, card, run.path)
+    run.read_epoch_samples()  # a damaged array is named in the run, not in the pack
+    copied = [n for n in COPIED if (run.path / n).is_file() and (n != EPOCH_CODES_FILE or run.read_epoch_codes())]
+    _write(out, tensors, config, card, run.path, copied)
     return out
 
 
@@ -111,23 +115,39 @@ def refresh_card(pack: RunFiles) -> None:
     atomic_write_text(pack.path / CARD_FILE, card)
 
 
-def _write(out: Path, tensors: dict, config: dict, card: str, source: Path) -> None:
-    """Write the pack's files into ``out``: the weights (bytes from ``safetensors.torch.save``, written atomically
-    with mode 0644, not the 0600 of safetensors' own ``save_file``), ``config.json``, the card, and copies of
-    ``COPIED`` from ``source``."""
+def _write(out: Path, tensors: dict, config: dict, card: str, source: Path, copied: list[str]) -> None:
+    """Write the pack's files into a temporary folder beside ``out``, then rename it onto ``out`` (an empty folder
+    is replaced), so ``out`` never holds half a pack: the weights (bytes from ``safetensors.torch.save``, mode 0644,
+    not the 0600 of safetensors' own ``save_file``), ``config.json``, the card, and copies of ``copied`` (names in
+    ``COPIED``) from ``source``."""
     from safetensors.torch import save  # import cost: only packing needs it
 
-    out.mkdir(parents=True, exist_ok=True)
-    meta = {"format": f"vaelab-weights-{PACK_FORMAT}", "model": config["model"]}
-    atomic_write_bytes(out / WEIGHTS_FILE, save(tensors, metadata=meta))
-    atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
-    atomic_write_text(out / CARD_FILE, card)
-    for name in COPIED:
-        if (source / name).is_file():
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=TMP_SUFFIX, dir=out.parent))
+    except OSError as exc:
+        raise storage_error(out, exc) from exc
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes 0700
+        meta = {"format": f"vaelab-weights-{PACK_FORMAT}", "model": config["model"]}
+        atomic_write_bytes(tmp / WEIGHTS_FILE, save(tensors, metadata=meta))
+        atomic_write_text(tmp / CONFIG_FILE, json.dumps(config, indent=2, sort_keys=True) + "\n")
+        atomic_write_text(tmp / CARD_FILE, card)
+        for name in copied:
             try:
-                shutil.copyfile(source / name, out / name)
+                shutil.copyfile(source / name, tmp / name)
             except OSError as exc:
                 raise storage_error(out / name, exc) from exc
+        try:
+            if out.is_dir():
+                out.rmdir()  # empty (checked): replaced by the complete pack
+            os.replace(tmp, out)
+        except OSError as exc:
+            raise storage_error(out, exc) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 __all__ = ["CARD_FILE", "COPIED", "PACK_FORMAT", "WEIGHTS_FILE", "pack_run", "refresh_card"]

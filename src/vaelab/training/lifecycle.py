@@ -292,7 +292,8 @@ def resume_run(
     if not run.exists():
         raise ConfigError(
             f"{option('resume', True)}: {run.path} is not a run directory (no config.json); check "
-            f"{options('name', 'runs_dir')}"
+            f"{options('name', 'runs_dir')} (a start stopped before it saved anything has nothing to resume: start it "
+            f"again without {option('resume', True)})"
         )
     _refuse_packed(run)
     with run.lock():  # first: a second trainer is refused at once
