@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vaelab.core.io import atomic_path
+
 
 def save_latent_scatters(codes: list, labels, titles: list[str], path, point_size: float = 2.0) -> Path:
     """One scatter per entry of ``codes`` (each ``(N, D)``; the first two dimensions are drawn), coloured by
@@ -46,6 +48,7 @@ def save_latent_scatters(codes: list, labels, titles: list[str], path, point_siz
     if labels is not None and sc is not None:
         cb = fig.colorbar(sc, ax=axes[0].tolist(), ticks=range(10), shrink=0.85)
         cb.set_label("digit")
-    fig.savefig(path, dpi=80)
+    with atomic_path(Path(path)) as tmp:  # never a half-written figure (a stop mid-write)
+        fig.savefig(tmp, dpi=80, format=Path(path).suffix[1:].lower() or "png")
     plt.close(fig)
     return path

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vaelab.core.io import atomic_path
 from vaelab.core.paths import IMAGE_SUFFIXES, check_output_file
 
 
@@ -67,7 +68,8 @@ def save_image(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
         img = img.quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
-    img.save(path)
+    with atomic_path(path) as tmp:  # never a half-written image (a stop mid-write)
+        img.save(tmp, format=Image.registered_extensions()[path.suffix.lower()])
     return path
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.io import atomic_path
 from vaelab.core.naming import option
 from vaelab.viz.manifold import decode_codes, tile
 from vaelab.viz.style import Figure, new_figure, save_figure, styled
@@ -136,7 +137,9 @@ def save_gif(frames: list[np.ndarray], path: str | Path, duration_ms: int = 100,
     ims = [Image.fromarray(f) for f in frames]
     durations = [int(duration_ms)] * len(ims)
     durations[0] = durations[-1] = max(int(pause_ms), int(duration_ms))
-    ims[0].save(path, save_all=True, append_images=ims[1:], duration=durations, loop=0, optimize=False, disposal=1)
+    with atomic_path(path) as tmp:  # never a half-written GIF (a stop mid-write)
+        ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=durations, loop=0,
+                    optimize=False, disposal=1)  # fmt: skip
     return path
 
 

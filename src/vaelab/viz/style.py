@@ -24,6 +24,7 @@ if "ipykernel" not in sys.modules:
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from vaelab.core.io import atomic_path
 from vaelab.core.paths import FIGURE_SUFFIXES, check_output_file  # noqa: E402
 
 COLORBLIND10 = (
@@ -133,10 +134,11 @@ def save_figure(fig, path: str | Path, dpi: int = DEFAULT_DPI, compact: bool | N
             buf.seek(0)
             with Image.open(buf) as im:
                 info = {"dpi": im.info.get("dpi", (dpi, dpi))}
-                im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-                    path, optimize=True, **info
-                )
+                small = im.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+                with atomic_path(path) as tmp:  # never a half-written figure (a stop mid-write)
+                    small.save(tmp, format="PNG", optimize=True, **info)
         else:
-            fig.savefig(path, dpi=max(int(dpi), MIN_DPI))
+            with atomic_path(path) as tmp:
+                fig.savefig(tmp, dpi=max(int(dpi), MIN_DPI), format=path.suffix[1:].lower())
     plt.close(fig)
     return path
