@@ -130,3 +130,42 @@ def test_toml_config_and_flags(tmp_path, data_dir):
     assert cfg["model_config"]["latent_dim"] == 3 and cfg["model_config"]["hidden"] == [32]
     assert cfg["model_config"]["beta"] == 2.0  # the flag wins over the file
     assert cfg["train"]["batch_size"] == 50 and cfg["dataset"]["n_train"] == 200
+
+
+BIG = "99999999999999999999999"  # more than 64 bits: torch's manual_seed overflowed on it
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sample", "RUN", "--seed", BIG],
+        ["evaluate", "RUN", "--seed", "-1", "--limit", "5"],
+        ["evaluate", "RUN", "--seed", BIG, "--limit", "5"],
+        ["denoise", "RUN", "--seed", str(2**63)],
+        ["train", "--seed", BIG, "--epochs", "1"],
+        ["classifier", "train", "--seed", BIG, "--out", "OUT"],
+        ["compare", "RUN", "RUN", "--seed", "-5"],
+    ],
+)
+def test_every_seed_is_an_integer_from_0_to_2_63_minus_1(tmp_path, mnist_vae_run, capsys, monkeypatch, args):
+    argv = [str(mnist_vae_run.path) if a == "RUN" else str(tmp_path / "clf") if a == "OUT" else a for a in args]
+    before = sorted(p.name for p in mnist_vae_run.path.rglob("*"))
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--seed " in err and "expected an integer from 0 to 2**63 - 1" in err, err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert sorted(p.name for p in mnist_vae_run.path.rglob("*")) == before and not (tmp_path / "clf").exists()
+
+
+def test_python_seeds_are_checked_as_the_flags_are(mnist_vae_run):
+    import vaelab
+    from vaelab.core.errors import ConfigError
+    from vaelab.core.options import MAX_SEED
+
+    run = vaelab.load_run(mnist_vae_run.path)
+    assert run.sample(2, seed=MAX_SEED).shape[0] == 2  # the largest seed works
+    with pytest.raises(ConfigError, match=r"seed=9223372036854775808: expected an integer from 0 to 2\*\*63 - 1"):
+        run.sample(2, seed=MAX_SEED + 1)
+    with pytest.raises(ConfigError, match=r"seed=-1: expected an integer from 0 to 2\*\*63 - 1"):
+        vaelab.train(epochs=1, seed=-1)

@@ -82,7 +82,7 @@ def test_did_you_mean_in_python():
         (["sample", "RUN", "-n", "0"], "-n 0: expected an integer >= 1"),
         (["plot", "RUN", "manifold", "--dims", "0"], "--dims"),
         (["plot", "RUN", "latent", "--dpi", "50"], "--dpi 50: expected an integer >= 100"),
-        (["explore", "RUN", "--port", "70000"], "--port 70000: expected an integer <= 65535"),
+        (["explore", "RUN", "--port", "70000"], "--port 70000: expected an integer from 0 to 65535"),
         (["evaluate", "no/such/run"], "no/such/run: not a vaelab run directory (no such folder)"),
         (["evaluate"], "the following arguments are required: RUN"),
     ],

@@ -16,12 +16,14 @@ DATA_DIR_HELP = "folder holding <dataset>/<files> (default: as recorded in the r
 def cmd_compare(args) -> int:
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.io import atomic_write_text
+    from vaelab.core.options import check_seed
     from vaelab.core.paths import check_output_folder
     from vaelab.evaluate.latent_metrics import encode_means, latent_properties
     from vaelab.evaluate.reference_classifier import load_classifier
     from vaelab.runs.open import open_run
     from vaelab.viz.compare import save_latent_scatters
 
+    check_seed(args.seed)
     if args.out is not None:
         check_output_folder(args.out)  # before the models and the data are loaded
     runs = [open_run(args.run_a), open_run(args.run_b)]

@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, Field
 
-from vaelab.core.options import Bool, Cli, Float, Int, NonNegativeInt, Options, PositiveFloat, PositiveInt, Str
+from vaelab.core.options import Bool, Cli, Float, NonNegativeInt, Options, PositiveFloat, PositiveInt, Seed, Str
 
 Checkpoint = Literal["best", "last"]
 Split = Literal["test", "val", "train"]
@@ -42,7 +42,7 @@ class EvaluateOptions(Options):
     """images per batch (each with its K samples)"""
     checkpoint: Checkpoint = "best"
     """the parameters: best (best validation epoch) or last"""
-    seed: Int = 0
+    seed: Seed = 0
     """seed of the importance samples"""
     data_dir: Path | None = None
     """folder holding <dataset>/<files> (default: as recorded in the run, then $VAELAB_DATA)"""
@@ -64,7 +64,7 @@ class SampleOptions(Options):
 
     n: PositiveInt = 64
     """images decoded from prior samples z ~ p(z)"""
-    seed: Int = 0
+    seed: Seed = 0
     """seed of the prior samples"""
 
 
@@ -86,7 +86,7 @@ class DenoiseOptions(Options):
     """noisy | denoised | clean triplets per row"""
     limit: PositiveInt | None = None
     """PSNR over the first N test images only (default all)"""
-    seed: Int = 0
+    seed: Seed = 0
     """seed of the input noise"""
 
 
@@ -97,7 +97,7 @@ class GenerateOptions(Options):
     """the class to draw (default: a row for each class)"""
     n: PositiveInt = 10
     """images per class"""
-    seed: Int = 0
+    seed: Seed = 0
     """seed of the prior samples"""
     judge: Bool = False
     """also print the share of generated images the reference classifier labels as asked"""
@@ -134,7 +134,7 @@ class LatentPlot(Options):
     """2-D embedding of codes above 2-D (umap needs umap-learn)"""
     perplexity: PositiveFloat = 30.0
     """t-SNE perplexity"""
-    seed: Int = 0
+    seed: Seed = 0
     """random state of the embedding"""
 
 

@@ -48,6 +48,8 @@ PositiveFloat = Annotated[float, Field(strict=True, gt=0)]
 NonNegativeFloat = Annotated[float, Field(strict=True, ge=0)]
 Bool = Annotated[bool, Field(strict=True)]
 Str = Annotated[str, Field(strict=True)]
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes a signed 64-bit integer (larger ones overflow)
+Seed = Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)]  # every seed of every command and of training
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,9 @@ def _expected(cls: type[BaseModel], name: str, err: dict) -> str:
         return "expected a number"
     if kind == "finite_number":
         return "expected a finite number (not NaN or infinity)"
+    both = _bounds(field)
+    if kind in ("greater_than_equal", "less_than_equal") and len(both) == 2:
+        return f"expected {number} from {both[0]} to {both[1]}"
     if kind == "greater_than_equal":
         return f"expected {number} >= {ctx.get('ge')}"
     if kind == "greater_than":
@@ -228,6 +233,30 @@ def _expected(cls: type[BaseModel], name: str, err: dict) -> str:
     if kind in ("too_short", "too_long"):
         return f"expected {ctx.get('expected', '')} items".replace("  ", " ")
     return err["msg"]
+
+
+def check_seed(value, name: str = "seed") -> int:
+    """``value`` if it is a ``Seed`` (an integer from 0 to 2**63 - 1), for the few commands whose options are not
+    declared in an ``Options`` class.
+
+    Raises:
+        ConfigError: another value, naming the option (``seed=`` / ``--seed``).
+    """
+    from vaelab.core.naming import option
+
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
+        raise ConfigError(f"{option(name, value)}: expected an integer from 0 to 2**63 - 1")
+    return value
+
+
+def _bounds(field) -> tuple:
+    """A field's inclusive bounds ``(ge, le)`` as shown in a message (``2**63 - 1`` for ``MAX_SEED``), or ()."""
+    meta = {
+        k: getattr(m, k) for m in (field.metadata if field is not None else ()) for k in ("ge", "le") if hasattr(m, k)
+    }
+    if meta.get("ge") is None or meta.get("le") is None:
+        return ()
+    return meta["ge"], "2**63 - 1" if meta["le"] == MAX_SEED else meta["le"]
 
 
 def describe_errors(cls: type[BaseModel], exc: ValidationError, names: dict[str, str] | None = None) -> str:

@@ -38,6 +38,7 @@ from torch import nn
 from vaelab.core.errors import CheckpointError, ConfigError
 from vaelab.core.io import append_line, atomic_write_text, load_checkpoint, save_checkpoint
 from vaelab.core.naming import option
+from vaelab.core.options import check_seed
 from vaelab.core.paths import check_output_folder
 from vaelab.data import dataset_label, load_dataset_from_config
 from vaelab.data.catalog import cache_dir
@@ -221,10 +222,11 @@ def _check_training_options(epochs: int, batch_size: int, lr: float) -> None:
         raise ConfigError(f"{option('lr', lr)}: expected a finite learning rate > 0")
 
 
-def _check_start(out: Path, epochs: int, batch_size: int, lr: float, limit: int | None) -> Path:
+def _check_start(out: Path, epochs: int, batch_size: int, lr: float, limit: int | None, seed: int) -> Path:
     """Everything ``train_classifier`` refuses, checked before it writes anything."""
     check_output_folder(out)
     _check_training_options(epochs, batch_size, lr)
+    check_seed(seed)
     if limit is not None and int(limit) < 1:
         raise ConfigError(f"{option('limit', limit)}: expected an integer >= 1 (or no limit)")
     if (out / "checkpoints" / "best.pt").is_file():
@@ -256,11 +258,11 @@ def train_classifier(
     Returns: the ``eval.json`` dict (``test_accuracy`` on the full test split, ``val_accuracy``, epochs, seconds).
 
     Raises:
-        ConfigError: epochs or batch size < 1, a learning rate that is not finite and > 0, a limit < 1, an unlabelled
-            dataset, ``out_dir`` already holding a classifier (its checkpoint; a start that never reached one is
-            started afresh), or a file where ``out_dir`` or a folder above it should be.
+        ConfigError: epochs or batch size < 1, a seed outside 0..2**63 - 1, a learning rate that is not finite and
+            > 0, a limit < 1, an unlabelled dataset, ``out_dir`` already holding a classifier (its checkpoint; a start
+            that never reached one is started afresh), or a file where ``out_dir`` or a folder above it should be.
     """
-    out = _check_start(Path(out_dir), epochs, batch_size, lr, limit)  # laid out like a run folder
+    out = _check_start(Path(out_dir), epochs, batch_size, lr, limit, seed)  # laid out like a run folder
     ds = {"name": dataset, "val_size": val_size} if dataset_config is None else dict(dataset_config)
     ds.pop("limit", None)
     train, val, test = _splits(ds, data_dir, limit)

@@ -33,6 +33,7 @@ from vaelab.core.options import (
     Options,
     PositiveFloat,
     PositiveInt,
+    Seed,
     Str,
     describe_errors,
 )
@@ -54,7 +55,7 @@ class TrainConfig(Options):
     """images per Adam step"""
     lr: PositiveFloat = 1e-3
     """Adam's learning rate"""
-    seed: NonNegativeInt = 0
+    seed: Seed = 0
     """seeds the run's one generator (permutations, binarization, noise) and the initial weights"""
     binarize: Literal["dynamic", "static", "none"] | None = None
     """dynamic (a fresh Bernoulli sample per batch), static (one fixed sample) or none (grey pixels);

@@ -34,7 +34,7 @@ from vaelab.runs.relay import (
 )
 from vaelab.training.callbacks import Callback
 
-RESEED = 1_000_003  # generator seed at a move between device types: seed * RESEED + global step
+RESEED = 1_000_003  # generator seed at a move between device types: seed * RESEED + global step (mod 2**63)
 
 
 def _write_segments(run: RunDir, segments: list[dict]) -> None:
@@ -76,7 +76,7 @@ def _materialize(snap: Snapshot, run: RunDir, device: torch.device) -> None:
     state, segments = dict(snap.state), [dict(s) for s in snap.segments]
     previous = segments[-1].get("device", "cpu") if segments else "cpu"
     if torch.device(previous).type != device.type:
-        seed = int(snap.config["train"].get("seed", 0)) * RESEED + int(state.get("global_step", 0))
+        seed = (int(snap.config["train"].get("seed", 0)) * RESEED + int(state.get("global_step", 0))) % 2**63
         state["generator_state"] = torch.Generator(device=device).manual_seed(seed).get_state()
         segments.append({"reseeded": seed, "note": f"generator re-seeded at the move from {previous} to {device}"})
     run.save_config(snap.config)
