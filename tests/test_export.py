@@ -110,6 +110,63 @@ def test_export_difference_above_tolerance_is_an_error(mnist_vae_run, tmp_path, 
         export_onnx(mnist_vae_run.load_model(), tmp_path, torch.rand(4, 1, 28, 28))
 
 
+def _interrupt_export_call(monkeypatch, which: int) -> None:
+    """Make the ``which``-th ``torch.onnx.export`` call (0: the encoder's, 1: the decoder's) fail as torch.export
+    fails on a Ctrl-C during tracing: a ``TorchExportError``-like exception whose ``__cause__`` is the interrupt."""
+    real, calls = torch.onnx.export, []
+
+    def export(*args, **kwargs):
+        calls.append(1)
+        if len(calls) - 1 == which:
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt as exc:
+                raise RuntimeError("Failed to export the model with torch.export") from exc
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(torch.onnx, "export", export)
+
+
+def test_ctrl_c_during_the_onnx_export_is_an_interrupt_and_leaves_no_half_export(
+    exported, tmp_path, monkeypatch, capsys
+):
+    from vaelab.runs.open import open_run
+
+    run_path = tmp_path / "r"
+    shutil.copytree(exported, run_path)
+    before = {p.name: p.read_bytes() for p in (run_path / "export").iterdir() if p.is_file()}
+    _interrupt_export_call(monkeypatch, 0)  # during the encoder's export: the older export stays whole
+    assert main(["export", str(run_path)]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "vaelab export: interrupted" and "ONNX export failed" not in err
+    assert {p.name: p.read_bytes() for p in (run_path / "export").iterdir() if p.is_file()} == before
+    assert export_onnx_mod.export_is_current(open_run(run_path))
+
+    monkeypatch.undo()
+    _interrupt_export_call(monkeypatch, 1)  # during the decoder's: encoder.onnx is new, so the export is not current
+    assert main(["export", str(run_path)]) == 130
+    assert not list((run_path / "export").glob("*.tmp*"))
+    assert not export_onnx_mod.export_is_current(open_run(run_path))  # the next site / explore exports again
+    monkeypatch.undo()
+    assert main(["site", str(run_path), str(tmp_path / "site")]) == 0
+    assert export_onnx_mod.export_is_current(open_run(run_path))
+
+
+def test_an_interrupt_wrapped_as_the_context_of_another_error_is_raised_again():
+    from vaelab.core.errors import raise_if_interrupted
+
+    raise_if_interrupted(ValueError("plain"))  # nothing wrapped: returns
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise RuntimeError("while handling it") from None  # __context__ kept, __cause__ none
+    except RuntimeError as wrapped:
+        wrapped.__suppress_context__ = False
+        with pytest.raises(KeyboardInterrupt):
+            raise_if_interrupted(wrapped)
+
+
 class _Deterministic(VAE):
     """A VAE whose encoder is used deterministically: encode returns (mu, None), as autoencoders do."""
 

@@ -48,3 +48,21 @@ class ExportError(VaelabError):
     """A run cannot be exported for the browser: the ONNX export fails, onnxruntime disagrees with PyTorch by more
     than the tolerance, there is no current export of the run, or a file the explorer site needs is missing (names
     the file and, where there is one, the command that makes it)."""
+
+
+def raise_if_interrupted(exc: BaseException) -> None:
+    """Re-raise the Ctrl-C (``KeyboardInterrupt``) or stop signal that ``exc`` wraps, if any.
+
+    Some libraries catch everything and wrap it (``torch.export`` turns a Ctrl-C during tracing into a
+    ``TorchExportError`` whose ``__cause__`` is the ``KeyboardInterrupt``); code that turns a library's exceptions
+    into one line calls this first, so that an interrupt stays an interrupt (exit 130) and not a failure (exit 1).
+    Walks the ``__cause__`` / ``__context__`` chain; an exception that is not an ``Exception`` (``KeyboardInterrupt``,
+    the command line's signal stop) is raised as it is.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if not isinstance(current, Exception):
+            raise current.with_traceback(current.__traceback__) from None
+        current = current.__cause__ or current.__context__

@@ -34,7 +34,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from vaelab.core.errors import ExportError  # also imported from here: `from vaelab.export.onnx import ExportError`
+from vaelab.core.errors import (
+    ExportError,
+    raise_if_interrupted,
+)  # also imported from here: `from vaelab.export.onnx import ExportError`
 from vaelab.core.io import atomic_write_bytes, atomic_write_text
 from vaelab.data import load_dataset_from_config
 from vaelab.export.inputs import attribute_meta, preprocess_meta, write_pick
@@ -89,9 +92,15 @@ def _onnx_export(
                 opset_version=OPSET,
                 verbose=False,
             )
+        # the first file of a new export replaces one of an older export: that one is no longer whole, so its
+        # meta.json (written last, export_is_current's mark) goes; an export stopped before its own meta.json is
+        # then redone by the next command, never mixed with the older one's files (stopped during the ONNX export
+        # itself, the slow part, the older export stays whole)
+        path.with_name("meta.json").unlink(missing_ok=True)
         tmp.replace(path)
     except Exception as exc:  # the exporter raises many types
         tmp.unlink(missing_ok=True)
+        raise_if_interrupted(exc)  # torch.export wraps a Ctrl-C during tracing: it stays an interrupt (exit 130)
         raise ExportError(f"{path}: ONNX export failed ({type(exc).__name__}: {str(exc)[:300]})") from exc
     finally:
         for extra in path.parent.glob(tmp.name + "*"):  # stray external-data files, if any
@@ -140,6 +149,7 @@ def export_onnx(model, out_dir: str | Path, x_check: torch.Tensor) -> dict:
         enc = _session(out_dir / "encoder.onnx").run(None, {"x": x_check.float().numpy()})
         dec = _session(out_dir / "decoder.onnx").run(None, {"z": z.numpy()})
     except Exception as exc:  # onnxruntime raises its own exception types
+        raise_if_interrupted(exc)
         raise ExportError(
             f"{out_dir}: onnxruntime cannot run the exported models on a batch of {len(z)} "
             f"({type(exc).__name__}: {str(exc)[:300]})"
