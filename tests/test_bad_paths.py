@@ -249,3 +249,37 @@ def test_help_states_the_resume_rule_and_each_default_once(capsys):
     with pytest.raises(SystemExit):
         main(["report", "--help"])
     assert "--no-progress turn off: progress bars" in " ".join(capsys.readouterr().out.split())
+
+
+def _read_only(monkeypatch, folder: Path) -> None:
+    """Make ``folder`` refuse new files as a read-only mount does (chmod alone does not stop root, which runs the
+    tests on some machines); every other folder is left as it is."""
+    import errno
+    import tempfile
+
+    real = tempfile.TemporaryFile
+
+    def refuse(*args, dir=None, **kwargs):
+        if dir is not None and Path(dir).resolve() == folder.resolve():
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+
+
+def test_evaluate_checks_the_run_folder_can_be_written_before_evaluating(run_copy, monkeypatch, capsys):
+    import vaelab.api
+    from vaelab.core.errors import ConfigError
+
+    def evaluate_nothing(*args, **kwargs):
+        raise AssertionError("evaluated before finding that eval.json cannot be written")
+
+    monkeypatch.setattr(vaelab.api, "evaluate", evaluate_nothing)
+    before = _snapshot(run_copy)
+    _read_only(monkeypatch, run_copy)
+    rc, err = _run(capsys, "evaluate", run_copy, "--limit", "20", "-k", "2", "--no-progress")
+    assert rc == 2 and f"{run_copy}: cannot write eval.json into it: Read-only file system" in err, err
+    assert err.count("\n") == 0 or err.splitlines()[-1].startswith("vaelab evaluate: error:")
+    with pytest.raises(ConfigError, match="cannot write eval.json"):
+        vaelab.api.evaluate_run(run_copy, limit=20, k=2, progress=False)
+    assert _snapshot(run_copy) == before

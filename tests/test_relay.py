@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -182,6 +183,34 @@ def test_relay_refuses_a_shorter_protocol_and_bad_minutes(tmp_path, data_dir, re
     assert reproduce(recipes, tmp_path / "r", tmp_path / "relay", data_dir, "--relay-every", "0") == 2
     assert "--relay-every 0.0: expected minutes > 0" in capsys.readouterr().err
     assert not (tmp_path / "relay").exists()
+
+
+def test_a_relay_folder_that_cannot_be_written_is_refused_before_any_training(
+    tmp_path, data_dir, recipes, capsys, monkeypatch
+):
+    a_file = tmp_path / "passwd"
+    a_file.write_text("root:x:0:0\n")
+    assert reproduce(recipes, tmp_path / "r", a_file, data_dir) == 2
+    err = capsys.readouterr().err
+    assert f"--relay {a_file}: {a_file} is a file, not a folder" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()  # refused before the run folder was made (it used to train all epochs)
+
+    import errno
+    import tempfile
+
+    real, parent = tempfile.TemporaryFile, tmp_path / "mount"
+    parent.mkdir()
+
+    def read_only(*args, dir=None, **kwargs):  # as a read-only mount (chmod does not stop root)
+        if dir is not None and Path(dir) == parent:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    code = reproduce(recipes, tmp_path / "r", parent / "tiny" / "relay", data_dir)
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write the relay snapshot into it" in err and "Read-only file system" in err, err
+    assert not (tmp_path / "r").exists() and not (parent / "tiny").exists()
 
 
 @pytest.mark.skipif(

@@ -39,6 +39,7 @@ from vaelab.core.device import select_device
 from vaelab.core.errors import ConfigError
 from vaelab.core.naming import option
 from vaelab.core.options import keywords_from
+from vaelab.core.paths import check_can_write
 from vaelab.core.suggest import suggest
 from vaelab.data import load_dataset_from_config, memory
 from vaelab.evaluate import evaluate
@@ -312,11 +313,13 @@ def evaluate_run(run, **options) -> dict:
 
     Raises:
         ConfigError: an unknown option (with the closest name) or a bad value (K < 1, an unknown split or
-            checkpoint), naming the keyword. CheckpointError, DatasetError: as loading the run.
+            checkpoint), naming the keyword; a run folder that cannot be written into (read-only), before any
+            work. CheckpointError, DatasetError: as loading the run.
     """
     o = EvaluateOptions.from_dict(options, "evaluate: ")
     rd = _rundir(run)
     rd.check_writable("evaluate (it writes eval.json)")
+    check_can_write(rd.path, str(rd.path), "eval.json")  # a read-only folder: refused before the long NLL pass
     model = rd.load_model(o.checkpoint, select_device(o.device))
     data = load_dataset_from_config(rd.load_config()["dataset"], o.split, o.data_dir, o.limit)
     scores = None

@@ -187,6 +187,7 @@ def _relay(args, spec, recipe, not_applied, run_path: Path) -> int:
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.device import select_device
     from vaelab.core.errors import ConfigError
+    from vaelab.core.paths import check_can_write
     from vaelab.runs.folder import RunDir
     from vaelab.training.relay import RelayWriter, prepare_run
 
@@ -196,6 +197,9 @@ def _relay(args, spec, recipe, not_applied, run_path: Path) -> int:
         )
     if args.relay_every <= 0:
         raise ConfigError(f"--relay-every {args.relay_every}: expected minutes > 0")
+    # before any training: a file given as the folder, or one that cannot be written, was found only at the first
+    # snapshot (after all the epochs of a short run)
+    check_can_write(args.relay, f"--relay {args.relay}", "the relay snapshot")
     run = RunDir(run_path)
     device = select_device(args.device or spec.train.device)
     note = prepare_run(args.relay, recipe.name, run, device)

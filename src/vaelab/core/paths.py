@@ -5,6 +5,7 @@ minutes of rendering). Used by the writers (``vaelab.viz``, ``vaelab.export``) a
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from vaelab.core.errors import ConfigError
@@ -60,10 +61,38 @@ def check_output_folder(path: str | Path, name: str = "out", flag: str | None = 
     return path
 
 
+def check_can_write(folder: str | Path, shown: str, what: str) -> Path:
+    """Check that files can be written into ``folder`` (or, while it does not exist yet, into the nearest existing
+    folder above it, where it will be made) by creating and removing a nameless temporary file there: a read-only
+    mount, a folder without permission, or a file where a folder should be are found before any work.
+
+    Args:
+        folder: the folder that will be written into.
+        shown: how the message names it (an option with its value, or the path).
+        what: what would be written, for the message (e.g. ``eval.json``).
+
+    Returns:
+        ``folder`` as a ``Path``.
+
+    Raises:
+        ConfigError: one line naming ``shown``, the folder that refused, and why.
+    """
+    folder = Path(folder)
+    _check_folders_above(folder, shown)
+    existing = _nearest_existing(folder) or Path.cwd()
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        where = "" if existing == folder else f" (it would be made in {existing})"
+        raise ConfigError(f"{shown}: cannot write {what} into it{where}: {exc.strerror or exc}") from exc
+    return folder
+
+
 def _check_folders_above(folder: Path, shown: str) -> None:
     existing = _nearest_existing(folder)
     if existing is not None and not existing.is_dir():
         raise ConfigError(f"{shown}: {existing} is a file, not a folder")
 
 
-__all__ = ["FIGURE_SUFFIXES", "IMAGE_SUFFIXES", "check_output_file", "check_output_folder"]
+__all__ = ["FIGURE_SUFFIXES", "IMAGE_SUFFIXES", "check_can_write", "check_output_file", "check_output_folder"]
