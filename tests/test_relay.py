@@ -177,6 +177,70 @@ def test_relay_status_and_the_leaderboard_show_the_epoch_reached_and_the_eta(tmp
     assert "## In progress through the relay" in text and "| `tiny` | 1 of 2 | 30.0 s (cpu" in text
 
 
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("garbage", "unreadable (not JSON)"),
+        ("list", "expected a JSON object, found list"),
+        ("partial", "field epochs_done: missing"),
+        ("strings", 'field epochs_done: expected int, found "3"'),
+        ("folder", "unreadable (Is a directory)"),
+    ],
+)
+def test_relay_status_names_an_unusable_status_file_and_goes_on(tmp_path, snapshot, capsys, case, message):
+    results = tmp_path / "results"
+    shutil.copytree(snapshot, results / "good" / "relay")
+    shutil.copytree(snapshot, results / "tiny" / "relay")
+    status = results / "tiny" / "relay" / "status.json"
+    if case == "folder":
+        status.unlink()
+        status.mkdir()
+    else:
+        text = {
+            "garbage": "\x00\x93{not json",
+            "list": "[1, 2]",
+            "partial": '{"recipe": "tiny"}',
+            "strings": '{"recipe": "tiny", "epochs_done": "3", "epochs_total": "4", "seconds_per_epoch": "fast"}',
+        }[case]
+        status.write_text(text)
+    assert main(["relay", "status", "--results", str(results), "--runs-dir", str(tmp_path / "runs")]) == 1
+    out, err = capsys.readouterr()
+    assert err.strip() == f"vaelab relay: {status}: {message}; skipped (the next snapshot rewrites it)", err
+    assert "| tiny " in out and "0 of 2" in out  # the good folder's row (its status says recipe tiny)
+    board = tmp_path / "board.md"  # the leaderboard leaves the unusable one out
+    assert main(["leaderboard", "--runs-dir", str(results), "--out", str(board)]) == 0
+    assert board.read_text().count("| `tiny` | 0 of 2") == 1
+
+
+def _damage_segments(runs: Path) -> Path:
+    path = runs / "tiny" / "relay.json"
+    assert json.loads(path.read_text())["segments"]
+    path.write_text('{"segments": [1, "x"]}')
+    return path
+
+
+def test_a_damaged_relay_json_takes_the_segments_from_the_snapshot(tmp_path, data_dir, recipes, snapshot, capsys):
+    runs, relay = tmp_path / "runs", tmp_path / "results" / "tiny" / "relay"
+    shutil.copytree(snapshot.parent.parent / "runs", runs)
+    shutil.copytree(snapshot, relay)
+    path = _damage_segments(runs)
+    assert reproduce(recipes, runs, relay, data_dir) == 0
+    err = capsys.readouterr().err
+    assert f'{path}: damaged, expected {{"segments": [objects]}}' in err and "taking the segments from" in err, err
+    result = json.loads((tmp_path / "results" / "tiny" / "result.json").read_text())
+    assert [(s["from_epoch"], s["to_epoch"]) for s in result["segments"]] == [(0, 0), (0, 2)]
+
+    # without a snapshot to take them from: one line naming the file, exit 1, before any training
+    runs2 = tmp_path / "runs2"
+    shutil.copytree(snapshot.parent.parent / "runs", runs2)
+    path = _damage_segments(runs2)
+    before = (runs2 / "tiny" / "checkpoints" / "last.pt").read_bytes()
+    assert reproduce(recipes, runs2, tmp_path / "empty" / "relay", data_dir) == 1
+    err = capsys.readouterr().err
+    assert err.count("error:") == 1 and f"{path}: damaged" in err and "no relay snapshot in" in err, err
+    assert (runs2 / "tiny" / "checkpoints" / "last.pt").read_bytes() == before
+
+
 def test_relay_refuses_a_shorter_protocol_and_bad_minutes(tmp_path, data_dir, recipes, capsys):
     assert reproduce(recipes, tmp_path / "r", tmp_path / "relay", data_dir, "--epochs", "1") == 2
     assert "use --stop-after" in capsys.readouterr().err

@@ -183,7 +183,7 @@ def test_reproduce_list_and_bad_input(tmp_path):
     assert code == 2 and "--epochs 0: expected an integer >= 1" in err
 
 
-def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
+def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir, capsys):
     runs = tmp_path / "runs"
     common = ["--runs-dir", str(runs), "--data-dir", str(data_dir), "--limit", "100", "--eval-k", "12"]
     common += ["--eval-limit", "30"]
@@ -216,6 +216,7 @@ def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
     assert main(args) == 0
     reused = json.loads((run / "result.json").read_text())
     assert reused["nll"] == again["nll"] and reused["deviations"] == again["deviations"]
+    _unusable_files_for_reuse_eval(run, args, capsys)
 
     # the NLL-vs-K figure
     assert main(["plot", str(run), "nll-vs-k", "--data-dir", str(data_dir)]) == 0
@@ -237,6 +238,33 @@ def test_reproduce_a_short_run_then_the_leaderboard(tmp_path, data_dir):
     assert "83.89" in row and "(short run)" in row and "2 of 3,280 (shorter than the protocol)" in row
     assert "| 12 |" in row and "100 / 400 / 30 (test)" in row
     assert sum("not run yet" in r for r in rows) == 9
+
+
+def _unusable_files_for_reuse_eval(run, args, capsys) -> None:
+    """--reuse-eval on an eval.json it cannot use: one line naming the file (exit 1), result.json untouched; a
+    damaged result.json is rewritten, which is what --reuse-eval is for, saying so."""
+    capsys.readouterr()
+    good, result = (run / "eval.json").read_text(), (run / "result.json").read_text()
+    no_n = json.dumps({k: v for k, v in json.loads(good).items() if k != "n_images"})
+    text_k = json.dumps({**json.loads(good), "k": "12"})
+    for text, message in (
+        ("[1]", "expected a JSON object, found list"),
+        ('{"broken', "cannot read it as JSON"),
+        (no_n, "field n_images: expected an integer from 1 to 10,000, found nothing"),
+        (text_k, 'field k: expected an integer >= 1, found "12"'),
+    ):
+        (run / "eval.json").write_text(text)
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        line = err.splitlines()[-1]  # after resume's note that there is nothing left to train
+        assert line.startswith(f"vaelab reproduce: error: {run / 'eval.json'}: ") and message in line, err
+        assert err.count("error:") == 1 and "Traceback" not in err
+        assert (run / "result.json").read_text() == result and (run / "eval.json").read_text() == text
+    (run / "eval.json").write_text(good)
+    (run / "result.json").write_text('{"broken')
+    assert main(args) == 0
+    assert f"{run / 'result.json'}: unreadable (JSONDecodeError); rewriting it" in capsys.readouterr().err
+    assert json.loads((run / "result.json").read_text())["nll"] == json.loads(result)["nll"]
 
 
 def test_runs_outside_the_protocols_get_their_own_section_with_bits_per_dim_and_sample_scores(tmp_path):

@@ -148,31 +148,40 @@ def _lower_autogroup(pid: int) -> None:
 
 def _status(args) -> int:
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
-    from vaelab.runs.relay import format_duration, read_status
+    from vaelab.runs.relay import STATUS_FILE, RelayError, load_status
 
-    rows = []
+    rows, unusable = [], 0
     for folder in sorted(args.results.glob("*/relay")):
-        s = read_status(folder)
-        if s is None:
+        if not (folder / STATUS_FILE).exists():
             continue
-        rate = s.get("seconds_per_epoch")
-        running = "yes" if _busy(args.runs_dir / s["recipe"]) else "no"
-        rows.append(
-            [
-                s["recipe"],
-                f"{s['epochs_done']:,} of {s['epochs_total']:,}",
-                "?" if rate is None else f"{rate:.1f} s",
-                format_duration(s.get("eta_seconds")),
-                s.get("device") or "?",
-                running,
-                s.get("written", "?"),
-            ]
-        )
-    if not rows:
+        try:
+            s = load_status(folder)
+        except RelayError as exc:  # one line for this recipe, then the others
+            unusable += 1
+            print(f"vaelab relay: {exc}; skipped (the next snapshot rewrites it)", file=sys.stderr)
+            continue
+        rows.append(_status_row(s, args.runs_dir))
+    if rows:
+        print(table(rows, ["recipe", "epochs done", "per epoch", "ETA", "last device", "running here", "written"]))
+    elif not unusable:
         print(f"no relay snapshots under {args.results}/*/relay; start them with: make relay")
-        return 0
-    print(table(rows, ["recipe", "epochs done", "per epoch", "ETA", "last device", "running here", "written"]))
-    return 0
+    return 1 if unusable else 0
+
+
+def _status_row(s: dict, runs_dir: Path) -> list:
+    """One row of ``relay status`` from a checked ``status.json`` (``load_status``)."""
+    from vaelab.runs.relay import format_duration
+
+    rate = s.get("seconds_per_epoch")
+    return [
+        s["recipe"],
+        f"{s['epochs_done']:,} of {s['epochs_total']:,}",
+        "?" if rate is None else f"{rate:.1f} s",
+        format_duration(s.get("eta_seconds")),
+        s.get("device") or "?",
+        "yes" if _busy(runs_dir / s["recipe"]) else "no",
+        s.get("written", "?"),
+    ]
 
 
 COMMANDS = {"relay": (RELAY_HELP, _add_relay)}

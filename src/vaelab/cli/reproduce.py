@@ -267,7 +267,6 @@ def _evaluate(args, recipe, run) -> int:
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.evaluate import print_diagnostics
     from vaelab.core.device import select_device
-    from vaelab.core.errors import ConfigError
     from vaelab.core.io import atomic_write_text
     from vaelab.data import load_dataset
     from vaelab.evaluate import evaluate
@@ -281,15 +280,11 @@ def _evaluate(args, recipe, run) -> int:
     test = full.subset(args.eval_limit)
     hardware = hardware_description(device)
     if args.reuse_eval:  # rewrite result.json from the evaluation already there
-        evaluation = run.read_eval()
-        if not evaluation or evaluation.get("recipe") != recipe.name:
-            raise ConfigError(f"--reuse-eval: {run.eval_path} holds no evaluation of recipe {recipe.name}")
-        previous = run.path / RESULT_FILE
-        if previous.is_file():
-            hardware = json.loads(previous.read_text()).get("hardware", hardware)
-        test = full.subset(int(evaluation["n_images"]))
+        evaluation = _reusable_eval(run, recipe.name, len(full))
+        hardware = _previous_hardware(run.path / RESULT_FILE, hardware)
+        test = full.subset(evaluation["n_images"])
         args.eval_limit = evaluation["n_images"] if evaluation["n_images"] < len(full) else None
-        k = int(evaluation["k"])
+        k = evaluation["k"]
         which = evaluation.get("checkpoint", "last")
     else:
         which = recipe.checkpoint
@@ -320,6 +315,67 @@ def _evaluate(args, recipe, run) -> int:
     print(f"  {len(record['deviations'])} differences from the paper's protocol are listed in result.json")
     _draw_nll_vs_k(run)
     return 0
+
+
+def _reusable_eval(run, recipe: str, n_test: int) -> dict:
+    """``RUN/eval.json`` for ``--reuse-eval``: an evaluation of ``recipe`` with the fields result.json is made from.
+
+    Raises:
+        ConfigError: it holds no evaluation of this recipe. CheckpointError: it is unreadable, or a field is missing
+            or of another type (one line naming the file; run without --reuse-eval to evaluate again).
+    """
+    from vaelab.core.errors import CheckpointError, ConfigError
+
+    evaluation = run.read_eval()  # CheckpointError naming the file when it is not JSON
+    again = "run without --reuse-eval to evaluate again"
+    if evaluation is not None and not isinstance(evaluation, dict):
+        raise CheckpointError(f"{run.eval_path}: expected a JSON object, found {type(evaluation).__name__}; {again}")
+    if not evaluation or evaluation.get("recipe") != recipe:
+        raise ConfigError(f"--reuse-eval: {run.eval_path} holds no evaluation of recipe {recipe}")
+    fields = {
+        "n_images": (f"an integer from 1 to {n_test:,}", lambda v: _is_int(v) and 1 <= v <= n_test),
+        "k": ("an integer >= 1", lambda v: _is_int(v) and v >= 1),
+        "nll": ("a number", lambda v: _is_int(v) or isinstance(v, float)),
+        "nll_stderr": ("a number", lambda v: _is_int(v) or isinstance(v, float)),
+        "split": ("a string", lambda v: isinstance(v, str)),
+        "binarization": ("a string", lambda v: isinstance(v, str)),
+        "layers": (
+            "an object of {active_units, latent_dim} objects",
+            lambda v: (
+                v is None or (isinstance(v, dict) and all(_has(x, "active_units", "latent_dim") for x in v.values()))
+            ),
+        ),
+    }
+    for key, (expected, ok) in fields.items():
+        value = evaluation.get(key)
+        if not ok(value):
+            found = json.dumps(value)[:60] if key in evaluation else "nothing"
+            raise CheckpointError(f"{run.eval_path}: field {key}: expected {expected}, found {found}; {again}")
+    return evaluation
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _has(value, *keys: str) -> bool:
+    return isinstance(value, dict) and all(k in value for k in keys)
+
+
+def _previous_hardware(path: Path, hardware: str) -> str:
+    """Where the evaluation being reused ran, from the result.json it is rewriting (``hardware`` when there is none;
+    a damaged one is said on stderr: it is about to be rewritten)."""
+    if not path.is_file():
+        return hardware
+    try:
+        doc = json.loads(path.read_text())
+        return str(doc.get("hardware", hardware)) if isinstance(doc, dict) else hardware
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        print(
+            f"{path}: unreadable ({type(exc).__name__}); rewriting it, with this machine as its hardware",
+            file=sys.stderr,
+        )
+        return hardware
 
 
 def _draw_nll_vs_k(run) -> None:

@@ -217,6 +217,8 @@ def _check_consistent(snap: Snapshot) -> None:
         raise TypeError("config and state must be JSON objects")
     if snap.state.get("model") != snap.config.get("model"):
         raise ValueError(f"state holds model {snap.state.get('model')!r}, config {snap.config.get('model')!r}")
+    if not isinstance(snap.segments, list) or not all(isinstance(seg, dict) for seg in snap.segments):
+        raise TypeError("segments must be a list of JSON objects")
     epochs = [int(r["epoch"]) for r in snap.metrics]
     if epochs != list(range(1, snap.epochs_done + 1)):
         raise ValueError(f"metrics hold epochs {epochs[:1]}..{epochs[-1:]}, the state {snap.epochs_done} done")
@@ -226,13 +228,34 @@ def _check_consistent(snap: Snapshot) -> None:
 
 
 # status ------------------------------------------------------------------------------------------------
-def read_segments(run) -> list[dict]:
-    """The relay segments of ``run`` (a run folder: ``RUN/relay.json``), or [] when it has none."""
-    try:
-        doc = json.loads((Path(run.path) / SEGMENTS_FILE).read_text())
-    except (OSError, ValueError):
+def read_segments(run, strict: bool = False) -> list[dict]:
+    """The relay segments of ``run`` (a run folder: ``RUN/relay.json``), or [] when it has none.
+
+    Args:
+        strict: raise on a ``relay.json`` that is there but unusable (the relay's writer, which would otherwise
+            trip over it or overwrite the history); without it such a file counts as none, and only the
+            segments that are JSON objects are returned (reports).
+
+    Raises:
+        CheckpointError: with ``strict``, the file is unreadable or not ``{"segments": [objects]}`` (one line
+            naming it).
+    """
+    path = Path(run.path) / SEGMENTS_FILE
+    if not path.exists():
         return []
-    return doc.get("segments", []) if isinstance(doc, dict) else []
+    try:
+        doc = json.loads(path.read_text())
+        if not isinstance(doc, dict):
+            raise TypeError(f"found {type(doc).__name__}")
+        segments = doc["segments"]
+        if not isinstance(segments, list) or not all(isinstance(seg, dict) for seg in segments):
+            raise TypeError(f"found {json.dumps(segments)[:60]}")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        if not strict:
+            return []
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+        raise CheckpointError(f'{path}: damaged, expected {{"segments": [objects]}} ({why})') from exc
+    return segments
 
 
 def seconds_per_epoch(segments: list[dict]) -> float | None:
@@ -267,13 +290,56 @@ def relay_status(snap: Snapshot, nbytes: int | None = None) -> dict:
     }
 
 
-def read_status(folder: str | Path) -> dict | None:
-    """``folder/status.json`` as a dict, or None when absent or unreadable (it is only a summary)."""
+_NUMBER = (int, float)
+_STATUS_TYPES = {  # what relay_status writes; a field that is there must have its type
+    "recipe": (str,),
+    "epochs_done": (int,),
+    "epochs_total": (int,),
+    "step_in_epoch": (int,),
+    "seconds_per_epoch": (*_NUMBER, type(None)),
+    "eta_seconds": (*_NUMBER, type(None)),
+    "device": (str, type(None)),
+    "hardware": (str, type(None)),
+    "segments": (int,),
+    "written": (str,),
+}
+_STATUS_REQUIRED = ("recipe", "epochs_done", "epochs_total")
+
+
+def load_status(folder: str | Path) -> dict:
+    """``folder/status.json``, checked: an object with ``recipe``, ``epochs_done``, ``epochs_total`` and every
+    field of ``relay_status`` that it holds of the type that writes it.
+
+    Raises:
+        RelayError: the file is missing, unreadable (not JSON, a folder) or holds another shape (one line naming it
+            and the field).
+    """
+    path = Path(folder) / STATUS_FILE
     try:
-        doc = json.loads((Path(folder) / STATUS_FILE).read_text())
-    except (OSError, ValueError):
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not JSON"
+        raise RelayError(f"{path}: unreadable ({why})") from exc
+    if not isinstance(doc, dict):
+        raise RelayError(f"{path}: expected a JSON object, found {type(doc).__name__}")
+    for key in _STATUS_REQUIRED:
+        if key not in doc:
+            raise RelayError(f"{path}: field {key}: missing")
+    for key, types in _STATUS_TYPES.items():
+        value = doc.get(key)
+        if key in doc and (isinstance(value, bool) or not isinstance(value, types)):
+            wanted = " or ".join(sorted({"null" if t is type(None) else t.__name__ for t in types}))
+            raise RelayError(f"{path}: field {key}: expected {wanted}, found {json.dumps(value)[:40]}")
+    return doc
+
+
+def read_status(folder: str | Path) -> dict | None:
+    """``folder/status.json`` as ``load_status`` checks it, or None when absent or unusable (it is only a
+    summary, rewritten with the next snapshot)."""
+    try:
+        return load_status(folder)
+    except RelayError:
         return None
-    return doc if isinstance(doc, dict) else None
 
 
 def format_duration(seconds: float | None) -> str:

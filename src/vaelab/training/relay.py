@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from vaelab.core.errors import CheckpointError
 from vaelab.core.io import atomic_write_text, load_checkpoint, save_checkpoint
 from vaelab.core.version import __version__
 from vaelab.runs.folder import RunDir
@@ -103,13 +104,37 @@ class RelayWriter(Callback):
         self.segments: list[dict] | None = None
         self.t_start = self.t_last = time.monotonic()
         self.warned = False
+        self.previous = self._previous_segments()  # read now: a damaged relay.json is found before any training
+
+    def _previous_segments(self) -> list[dict]:
+        """``RUN/relay.json``'s segments; where that file is damaged, those of the snapshot, which carries them too
+        (saying so on stderr).
+
+        Raises:
+            CheckpointError: ``relay.json`` is damaged and there is no snapshot to take them from (one line).
+        """
+        try:
+            return read_segments(self.run, strict=True)
+        except CheckpointError as exc:
+            if not (self.relay_dir / SNAPSHOT_FILE).is_file():
+                raise CheckpointError(
+                    f"{exc}; no relay snapshot in {self.relay_dir} carries them either: remove the file to continue "
+                    "(the record of which epochs ran where is then lost)"
+                ) from exc
+            snap = load_snapshot(self.relay_dir, self.recipe)
+            print(
+                f"{exc}; taking the segments from {self.relay_dir / SNAPSHOT_FILE} (epoch {snap.epochs_done:,}), "
+                "which carries them too",
+                file=sys.stderr,
+            )
+            return [dict(seg) for seg in snap.segments]
 
     def on_epoch_start(self, trainer, steps: int) -> None:
         if self.segments is None:
             self._open_segment(trainer)
 
     def _open_segment(self, trainer) -> None:
-        segments = read_segments(self.run)
+        segments = [dict(seg) for seg in self.previous]
         pending = segments.pop() if segments and "from_epoch" not in segments[-1] else {}
         done = trainer.epoch
         if not segments and (done or trainer.step_in_epoch):
