@@ -169,3 +169,38 @@ def test_python_seeds_are_checked_as_the_flags_are(mnist_vae_run):
         run.sample(2, seed=MAX_SEED + 1)
     with pytest.raises(ConfigError, match=r"seed=-1: expected an integer from 0 to 2\*\*63 - 1"):
         vaelab.train(epochs=1, seed=-1)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sample", "RUN", "-n", "100000000"], "-n 100000000: 100,000,000 images of 1x28x28 need about"),
+        (["plot", "RUN", "manifold", "--size", "100000"], "--size 100000: 100,000 x 100,000 images need about"),
+        (["evaluate", "RUN", "-k", "99999999999", "--limit", "10"], "-k 99999999999: expected an integer from 1 to"),
+        (["reproduce", "burda-vae-1layer-k1", "--eval-k", "2000000"], "--eval-k 2000000: expected an integer from 1"),
+    ],
+)
+def test_sizes_that_cannot_fit_are_refused_before_any_work(tmp_path, mnist_vae_run, capsys, monkeypatch, args, message):
+    import vaelab.core.memory
+
+    monkeypatch.setattr(vaelab.core.memory, "available_memory", lambda: 2**30)  # 1 GiB, on any machine
+    monkeypatch.chdir(tmp_path)
+    before = sorted(p.name for p in mnist_vae_run.path.rglob("*"))
+    assert main([str(mnist_vae_run.path) if a == "RUN" else a for a in args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert sorted(p.name for p in mnist_vae_run.path.rglob("*")) == before and not list(tmp_path.iterdir())
+
+
+def test_python_sizes_that_cannot_fit_name_the_keyword(mnist_vae_run, monkeypatch):
+    import vaelab
+    import vaelab.core.memory
+    from vaelab.core.errors import ConfigError
+
+    monkeypatch.setattr(vaelab.core.memory, "available_memory", lambda: 2**30)
+    run = vaelab.load_run(mnist_vae_run.path)
+    with pytest.raises(ConfigError, match=r"^n=100000000: 100,000,000 images of 1x28x28 need about"):
+        run.sample(100_000_000)
+    with pytest.raises(ConfigError, match=r"k=2000000: expected an integer from 1 to 1000000"):
+        vaelab.api.evaluate_run(mnist_vae_run.path, k=2_000_000, limit=5, progress=False)
+    assert run.sample(4).shape[0] == 4

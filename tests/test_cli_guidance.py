@@ -77,7 +77,7 @@ def test_did_you_mean_in_python():
         (["train", "--epochs", "x"], "--epochs 'x': expected an integer"),
         (["train", "--hidden", "512;256"], "--hidden '512;256': expected comma-separated integers"),
         (["train", "--latent-dim", "0"], "--latent-dim 0: expected an integer >= 1"),
-        (["evaluate", "RUN", "--k", "0"], "-k 0: expected an integer >= 1"),
+        (["evaluate", "RUN", "--k", "0"], "-k 0: expected an integer from 1 to 1000000"),
         (["evaluate", "RUN", "--split", "tset"], "--split 'tset': expected one of test, val, train"),
         (["sample", "RUN", "-n", "0"], "-n 0: expected an integer >= 1"),
         (["plot", "RUN", "manifold", "--dims", "0"], "--dims"),

@@ -604,11 +604,14 @@ class Run:
         sample``; ``vaelab.core.commands.SampleOptions``).
 
         Raises:
-            ConfigError: n < 1 or a seed that is not an integer, naming the keyword.
+            ConfigError: n < 1, a seed that is not an integer, or more images than fit in memory, naming the keyword.
         """
         import torch
 
+        from vaelab.viz.gallery import check_samples_fit
+
         o = SampleOptions.from_dict({"n": n, "seed": seed}, "run.sample: ")
+        check_samples_fit(self.model, o.n)
         with torch.no_grad():
             return self.model.sample(o.n, generator=torch.Generator().manual_seed(o.seed))
 

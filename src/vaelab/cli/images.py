@@ -52,11 +52,13 @@ def cmd_sample(args) -> int:
 
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.runs.open import open_run
+    from vaelab.viz.gallery import check_samples_fit
     from vaelab.viz.grids import save_grid
 
     o = _options(args)
     run = open_run(args.run)
     model = run.load_model(args.checkpoint)
+    check_samples_fit(model, o.n)
     imgs = model.sample(o.n, generator=torch.Generator().manual_seed(o.seed))
     out = save_grid(imgs, args.out or _default_out(run) / "samples.png", nrow=int(math.ceil(math.sqrt(o.n))))
     print(out)

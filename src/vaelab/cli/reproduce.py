@@ -131,6 +131,7 @@ def _check_positive(value, flag: str) -> None:
 
 def cmd_reproduce(args) -> int:
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
+    from vaelab.core.commands import MAX_K
     from vaelab.core.errors import ConfigError
     from vaelab.runs.recipes import list_recipes, load_recipe, recipe_spec
 
@@ -142,6 +143,8 @@ def cmd_reproduce(args) -> int:
     for value, flag in ((args.epochs, "--epochs"), (args.eval_k, "--eval-k"), (args.limit, "--limit")):
         _check_positive(value, flag)
     _check_positive(args.eval_limit, "--eval-limit")
+    if args.eval_k is not None and args.eval_k > MAX_K:
+        raise ConfigError(f"--eval-k {args.eval_k}: expected an integer from 1 to {MAX_K:,}")
     if args.stop_after is not None and not args.stop_after > 0:
         raise ConfigError(f"--stop-after {args.stop_after}: expected minutes > 0")
     recipe = load_recipe(args.recipe, args.recipes)

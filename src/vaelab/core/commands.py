@@ -26,14 +26,17 @@ Index = Annotated[int, Field(strict=True, ge=0)]
 Dpi = Annotated[int, Field(strict=True, ge=100)]
 Port = Annotated[int, Field(strict=True, ge=0, le=65535)]
 AtLeast2 = Annotated[int, Field(strict=True, ge=2)]
+MAX_K = 1_000_000  # 200 times the literature's largest K (5000): above it an evaluation runs for days, not minutes
+ImportanceSamples = Annotated[int, Field(strict=True, ge=1, le=MAX_K)]
 
 
 # numbers ---------------------------------------------------------------------------------------------------------
 class EvaluateOptions(Options):
     """``vaelab evaluate`` / ``vaelab.api.evaluate_run`` / ``Run.evaluate``."""
 
-    k: PositiveInt = 1000
-    """importance samples K of the NLL estimate (Burda et al. 2016); 1000 is the literature's usual K"""
+    k: ImportanceSamples = 1000
+    """importance samples K of the NLL estimate (Burda et al. 2016); 1000 is the literature's usual K (at most
+    1,000,000)"""
     split: Split = "test"
     """the split evaluated"""
     limit: PositiveInt | None = None

@@ -12,7 +12,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vaelab.core.memory import check_fits_in_memory
+from vaelab.core.naming import option
 from vaelab.viz.grids import make_grid, save_grid
+
+
+def check_samples_fit(model, n: int, name: str = "n") -> None:
+    """Refuse ``n`` prior samples whose codes, decoded images and grid cannot fit in memory, before any is drawn
+    (one line naming the option: ``-n 100000000`` / ``n=100000000``)."""
+    pixels = int(math.prod(model.image_shape))  # float32 images, their grid (float, then uint8, enlarged): ~4 copies
+    shape = "x".join(map(str, model.image_shape))
+    check_fits_in_memory(
+        int(n) * (4 * model.latent_dim + 16 * pixels),
+        option(name, n, flag="-n" if name == "n" else None),
+        f"{n:,} images of {shape}",
+    )
 
 
 @torch.no_grad()
@@ -27,6 +41,7 @@ def sample_grid(model, n: int = 64, seed: int = 0) -> tuple[np.ndarray, torch.Te
         ``(grid, images)``: the uint8 ``make_grid`` picture (``ceil(sqrt(n))`` images per row, padding 2) and the
         ``(n, C, H, W)`` decoded pixel means on the CPU.
     """
+    check_samples_fit(model, n)
     imgs = model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
     return make_grid(imgs, nrow=int(math.ceil(math.sqrt(n)))), imgs
 
@@ -65,6 +80,7 @@ def save_samples(model, path: str | Path, n: int = 64, seed: int = 0) -> tuple[P
         ``(path, images)`` with ``images`` the ``(n, C, H, W)`` decoded pixel means on the CPU (clipped to [0, 1]
         in the picture only).
     """
+    check_samples_fit(model, n)
     imgs = model.sample(n, generator=torch.Generator().manual_seed(seed)).cpu()
     return save_grid(imgs, path, nrow=int(math.ceil(math.sqrt(n)))), imgs
 

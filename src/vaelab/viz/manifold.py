@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from vaelab.core.errors import ConfigError
+from vaelab.core.memory import check_fits_in_memory
 from vaelab.core.naming import option
 from vaelab.viz.style import PATH_COLOR, Figure, new_figure, save_figure, styled
 
@@ -138,8 +139,12 @@ def render_manifold(
         ``canvas`` is ``tile(images)``: float32 ``(n * H, n * W)`` in [0, 1].
 
     Raises:
-        ConfigError: a bad grid (see ``grid_values`` and ``manifold_codes``).
+        ConfigError: a bad grid (see ``grid_values`` and ``manifold_codes``), or one too large for the memory.
     """
+    with torch.no_grad():  # one decoded code gives the image size of any model (not all declare image_shape)
+        pixels = model.decode(torch.zeros(1, model.latent_dim, device=model.device)).numel()
+    # the images (float32), their list and the tiled canvas: ~3 copies
+    check_fits_in_memory(int(n) ** 2 * (4 * model.latent_dim + 12 * pixels), option("size", n), f"{n:,} x {n:,} images")
     codes = manifold_codes(model.latent_dim, n, lo, hi, spacing, dims)
     images = decode_codes(model, codes, progress=progress)
     return {
