@@ -248,10 +248,10 @@ def _unusable_files_for_reuse_eval(run, args, capsys) -> None:
     no_n = json.dumps({k: v for k, v in json.loads(good).items() if k != "n_images"})
     text_k = json.dumps({**json.loads(good), "k": "12"})
     for text, message in (
-        ("[1]", "expected a JSON object, found list"),
+        ("[1]", "field (top level): expected a mapping (JSON object), got list"),
         ('{"broken', "cannot read it as JSON"),
-        (no_n, "field n_images: expected an integer from 1 to 10,000, found nothing"),
-        (text_k, 'field k: expected an integer >= 1, found "12"'),
+        (no_n, "field n_images: missing (required)"),
+        (text_k, "field k: expected an integer >= 1, got str '12'"),
     ):
         (run / "eval.json").write_text(text)
         assert main(args) == 1
