@@ -25,10 +25,9 @@ from vaelab.models import VAE, VAEConfig
 def exported(mnist_vae_run, tmp_path_factory):
     run_path = tmp_path_factory.mktemp("export") / "vae2d"
     shutil.copytree(mnist_vae_run.path, run_path)
-    (run_path / "eval.json").write_text(
-        json.dumps({"nll": 150.25, "nll_stderr": 0.5, "k": 100, "split": "test", "elbo": -155.0, "n_images": 10000,
-                    "kl": 5.0, "active_units": 2, "binarization": "static"})  # fmt: skip
-    )
+    record = {"nll": 150.25, "nll_stderr": 0.5, "k": 100, "split": "test", "elbo": -155.0, "n_images": 10000}
+    record.update(kl=5.0, active_units=2, binarization="static")
+    (run_path / "eval.json").write_text(json.dumps(record))
     assert main(["export", str(run_path)]) == 0
     return run_path
 
