@@ -806,3 +806,20 @@ def test_rgb_model_decodes_in_colour_and_hides_drawing(open_page, site_rgb):
     frame = canvas_pixels(page, "#strip .frame:nth-child(2) canvas").reshape(16, 16, 4)[..., :3]
     ref = np.asarray(strip["images"][1]).reshape(3, 16, 16).transpose(1, 2, 0)
     assert np.abs(frame / 255 - ref).max() <= 0.5 / 255 + 1e-6
+
+
+# ---------------------------------------------------------------------------------------------------------
+# pointers, drops, interpolation captions, damaged sites
+@pytest.mark.parametrize("button", ["right", "middle"])
+def test_only_the_primary_button_draws(open_page, site2d, button):
+    page = open_page(site2d)
+    box = page.locator("#draw").bounding_box()
+    page.mouse.move(box["x"] + 70, box["y"] + 60)
+    page.mouse.down(button=button)
+    page.mouse.move(box["x"] + 210, box["y"] + 200, steps=6)
+    page.mouse.up(button=button)
+    idle(page)
+    assert canvas_pixels(page, "#draw")[:, :3].max() == 0  # no ink
+    assert page.evaluate("window.vaelab.state.drawSeq") == 0 and pstate(page, "input") is None
+    draw(page, SEVEN)  # the primary button still draws
+    assert canvas_pixels(page, "#draw")[:, :3].max() > 0 and pstate(page, "input") is not None

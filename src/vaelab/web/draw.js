@@ -1,5 +1,5 @@
-// The Draw panel: the drawing canvas (mouse, finger or pen: pointer events), its live analysis while drawing
-// (MNIST-style input -> every model's encoder -> code -> decoder -> reconstruction) and Clear.
+// The Draw panel: the drawing canvas (mouse, finger or pen: pointer events; only the primary button draws), its live
+// analysis while drawing (MNIST-style input -> every model's encoder -> code -> decoder -> reconstruction) and Clear.
 import { analyseInput } from "./analysis.js";
 import { $, $m, clearImage } from "./dom.js";
 import { drawOverlay } from "./map.js";
@@ -61,6 +61,9 @@ export function setupDrawing() {
     return [((ev.clientX - r.left) * canvas.width) / r.width, ((ev.clientY - r.top) * canvas.height) / r.height];
   };
   canvas.addEventListener("pointerdown", (ev) => {
+    // only the primary button draws (a mouse's left button, a finger, a pen's tip); not the right or middle
+    // button, a pen's eraser or a second finger
+    if (ev.button !== 0 || !ev.isPrimary) return;
     ev.preventDefault();
     canvas.setPointerCapture(ev.pointerId);
     last = pos(ev);
