@@ -823,3 +823,36 @@ def test_only_the_primary_button_draws(open_page, site2d, button):
     assert page.evaluate("window.vaelab.state.drawSeq") == 0 and pstate(page, "input") is None
     draw(page, SEVEN)  # the primary button still draws
     assert canvas_pixels(page, "#draw")[:, :3].max() > 0 and pstate(page, "input") is not None
+
+
+def test_interpolation_caption_follows_the_end_points(open_page, site3):
+    page = open_page(site3)
+    prompt = page.locator("#interp-code").inner_text()
+    assert prompt.startswith("choose A and B")
+
+    def click_map(i, fx, fy):
+        page.locator(f"#overlay-{i}").scroll_into_view_if_needed()
+        view = page.evaluate(f"window.vaelab.state.models[{i}].view")
+        box = page.locator(f"#overlay-{i}").bounding_box()
+        page.mouse.click(box["x"] + view["left"] + fx * view["side"], box["y"] + view["top"] + fy * view["side"])
+        idle(page)
+
+    click_map(0, 0.3, 0.3)
+    click_map(0, 0.7, 0.6)
+    caption = page.locator("#interp-code").inner_text()
+    assert "ae" in caption and "from A (map) to B (map)" in caption and page.locator("#strip .frame").count() == 10
+    # another model chosen: its end points are dropped, and so are the strip and the caption
+    page.select_option("#interp-model", "1")
+    idle(page)
+    assert page.locator("#interp-code").inner_text() == prompt
+    assert page.locator("#strip .frame").count() == 0 and page.evaluate("window.vaelab.state.strip") is None
+    # one end point in a third model: the caption shows it alone, nothing of the first pair
+    click_map(2, 0.5, 0.5)
+    a = page.evaluate("Array.from(window.vaelab.state.interp.A.z)")
+    caption = page.locator("#interp-code").inner_text()
+    assert page.input_value("#interp-model") == "2" and caption.startswith(prompt)
+    assert caption[len(prompt) :].strip() == f"A (map): z = [{a[0]:.3f}, {a[1]:.3f}] in pca"
+    assert page.locator("#strip .frame").count() == 0
+    click_map(2, 0.2, 0.8)
+    caption = page.locator("#interp-code").inner_text()
+    assert "pca" in caption and "from A (map) to B (map)" in caption and page.locator("#strip .frame").count() == 10

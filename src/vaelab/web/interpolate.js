@@ -3,12 +3,13 @@
 import { $, putImage, shortName, zText } from "./dom.js";
 import { drawOverlay } from "./map.js";
 import { decodeMany, latest } from "./ort.js";
-import { setEnd, setInterpModel, setStrip, state } from "./state.js";
+import { clearStrip, setEnd, setInterpModel, setStrip, state } from "./state.js";
 
 /** Fewest and most frames of the strip. */
 export const MIN_STEPS = 2,
   MAX_STEPS = 24;
 const DEFAULT_STEPS = 10;
+let prompt = ""; // the caption without end points: how to choose them (set by setupInterpolation)
 
 /**
  * The number of frames the steps field asks for, clamped to [MIN_STEPS, MAX_STEPS] (an empty or unreadable
@@ -26,15 +27,23 @@ function frameScale(H, W) {
 }
 
 /**
- * Decode the codes on the line from A to B into the strip; the steps field is set to the count used. Nothing until
- * both end points are set (latest request wins).
+ * Decode the codes on the line from A to B into the strip and describe them in the caption; the steps field is set
+ * to the count used. Until both end points are set, the strip is empty and the caption says how to choose them,
+ * with the end point already chosen (latest request wins).
  * @type {() => void}
  */
 export const interpolate = latest(async () => {
   const { A, B, model: i } = state.interp;
   const n = clampSteps($("steps").value);
   $("steps").value = String(n); // the field shows the value actually used
-  if (!A || !B) return;
+  if (!A || !B) {
+    clearStrip();
+    $("strip").textContent = "";
+    const [name, p] = A ? ["A", A] : B ? ["B", B] : [];
+    $("interp-code").textContent =
+      prompt + (p ? `\n${name} (${p.from}): ${zText(p.z)} in ${shortName(state.models[i].meta)}` : "");
+    return;
+  }
   const m = state.models[i],
     zs = [],
     ts = [];
@@ -93,13 +102,14 @@ export function setEndpoint(i, point, end) {
  * Fill the model choice and wire the "A ← drawing", "B ← drawing" buttons and the steps field.
  */
 export function setupInterpolation() {
+  prompt = $("interp-code").textContent;
   const sel = $("interp-model");
   for (const m of state.models) sel.add(new Option(shortName(m.meta), String(m.index)));
   sel.addEventListener("change", () => {
     const before = state.interp.model;
     setInterpModel(Number(sel.value));
     drawOverlay(before);
-    $("strip").textContent = "";
+    interpolate(); // no end points: the strip and the caption are emptied
   });
   const fromDrawing = (end) => {
     const i = state.interp.model;

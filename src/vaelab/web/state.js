@@ -266,6 +266,13 @@ export function setStrip(i, zs, images, ts) {
 }
 
 /**
+ * Remove the interpolation strip (its end points were dropped or one is missing).
+ */
+export function clearStrip() {
+  S.strip = null;
+}
+
+/**
  * Set the panel shown on narrow screens, and the model card shown there.
  * @param {{tab?: "draw"|"maps"|"interp", card?: number}} change
  */
