@@ -856,3 +856,36 @@ def test_interpolation_caption_follows_the_end_points(open_page, site3):
     click_map(2, 0.2, 0.8)
     caption = page.locator("#interp-code").inner_text()
     assert "pca" in caption and "from A (map) to B (map)" in caption and page.locator("#strip .frame").count() == 10
+
+
+def _png(path: Path, shape=(20, 24, 3), seed=0) -> Path:
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)).save(path)
+    return path
+
+
+def test_an_image_file_that_cannot_be_read_clears_the_previous_one(open_page, site_rgb, tmp_path):
+    page = open_page(site_rgb)
+    page.set_input_files("#file", str(_png(tmp_path / "good.png")))
+    page.wait_for_function("document.querySelector('#image-caption').textContent === 'good.png'")
+    idle(page)
+    assert pstate(page, "input") is not None and mstate(page, "mu") is not None and not page.is_disabled("#a-draw")
+    assert canvas_pixels(page, "#image-input")[:, :3].max() > 0 and canvas_pixels(page, "#recon-0")[:, :3].max() > 0
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 these bytes are no JPEG")
+    page.set_input_files("#file", str(bad))
+    page.wait_for_function("document.querySelector('#image-what').textContent.startsWith('bad.jpg')")
+    idle(page)
+    what = page.locator("#image-what")
+    assert "not an image this browser can decode" in what.inner_text() and "error" in what.get_attribute("class")
+    # nothing of good.png is left as if it were current
+    assert page.locator("#image-caption").inner_text() == "model input"
+    assert pstate(page, "input") is None and mstate(page, "mu") is None and mstate(page, "recon") is None
+    assert canvas_pixels(page, "#image-input")[:, :3].max() == 0 and canvas_pixels(page, "#recon-0")[:, :3].max() == 0
+    assert page.locator("#code-0").inner_text() == "pick or drop an image" and page.is_disabled("#a-draw")
+    # a good file again: shown, and the error goes
+    page.set_input_files("#file", str(_png(tmp_path / "again.png", seed=1)))
+    page.wait_for_function("document.querySelector('#image-caption').textContent === 'again.png'")
+    idle(page)
+    assert mstate(page, "mu") is not None and "error" not in (what.get_attribute("class") or "")

@@ -1,10 +1,11 @@
 // The analysis of an input image (a drawing, a picked test image or an image file): every model's encoder gives the
-// code (mu, sigma) and its decoder the reconstruction of mu; the page shows them and marks the code on the maps.
+// code (mu, sigma) and its decoder the reconstruction of mu; the page shows them and marks the code on the maps, or
+// clears them all when the input goes (Clear, an image file that cannot be read).
 import { resetAttributeSliders } from "./attributes.js";
-import { $, $m, codeText, putImage } from "./dom.js";
+import { $, $m, clearImage, codeText, putImage } from "./dom.js";
 import { drawOverlay } from "./map.js";
 import { decodeMany, encode } from "./ort.js";
-import { drawingCleared, setDrawing, setInput, state } from "./state.js";
+import { clearDrawing, drawingCleared, setDrawing, setInput, state } from "./state.js";
 
 /**
  * Encode an input in every model, decode its code, and show the results (unless Clear was pressed meanwhile).
@@ -36,4 +37,22 @@ export async function analyseInput(input, seq, canvas, what) {
   });
   $("a-draw").disabled = $("b-draw").disabled = false;
   return true;
+}
+
+/**
+ * Forget the analysed input and clear what shows it: the input canvas, every model's reconstruction and code (the
+ * code tables show a hint instead) and its mark on the maps; "A ← drawing" and "B ← drawing" are disabled. Analyses
+ * still running are dropped.
+ * @param {HTMLCanvasElement} canvas where the input was shown
+ * @param {string} hint the code tables' text, e.g. "draw a digit"
+ */
+export function clearAnalysis(canvas, hint) {
+  clearDrawing();
+  clearImage(canvas);
+  for (const m of state.models) {
+    clearImage($m(m.index, "recon"));
+    $m(m.index, "code").textContent = hint;
+    drawOverlay(m.index);
+  }
+  $("a-draw").disabled = $("b-draw").disabled = true;
 }

@@ -1,11 +1,10 @@
 // The Draw panel: the drawing canvas (mouse, finger or pen: pointer events; only the primary button draws), its live
 // analysis while drawing (MNIST-style input -> every model's encoder -> code -> decoder -> reconstruction) and Clear.
-import { analyseInput } from "./analysis.js";
-import { $, $m, clearImage } from "./dom.js";
-import { drawOverlay } from "./map.js";
+import { analyseInput, clearAnalysis } from "./analysis.js";
+import { $ } from "./dom.js";
 import { latest } from "./ort.js";
 import { mnistStyle } from "./preprocess.js";
-import { clearDrawing, nextDrawSeq, state } from "./state.js";
+import { nextDrawSeq } from "./state.js";
 
 const STROKE = 20; // pen width, canvas px (the canvas is 280 x 280: ten times MNIST's 28 x 28)
 let drawCtx = null;
@@ -95,14 +94,7 @@ export function setupDrawing() {
   canvas.addEventListener("pointercancel", end);
   $("clear").addEventListener("click", () => {
     reset();
-    clearDrawing();
-    clearImage($("input"));
-    for (const m of state.models) {
-      clearImage($m(m.index, "recon"));
-      $m(m.index, "code").textContent = "draw a digit";
-      drawOverlay(m.index);
-    }
-    $("a-draw").disabled = $("b-draw").disabled = true;
+    clearAnalysis($("input"), "draw a digit");
   });
   drawCtx = ctx;
 }

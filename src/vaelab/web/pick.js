@@ -1,7 +1,7 @@
 // The Image panel, for models of any images but MNIST's drawn digits: pick one of the run's test images (pick.bin,
 // exported with the run), or choose or drop an image file, which imagefile.js decodes and prepare.js turns into the
 // models' input exactly as the run's own images were made (meta.json's preprocess: size, channels, crop).
-import { analyseInput } from "./analysis.js";
+import { analyseInput, clearAnalysis } from "./analysis.js";
 import { $, putImage } from "./dom.js";
 import { decodeImageFile } from "./imagefile.js";
 import { latest } from "./ort.js";
@@ -17,9 +17,14 @@ const analyse = latest(async ({ input, caption, what }) => {
   canvas.height = H;
   if (await analyseInput(input, nextDrawSeq(), canvas, "image")) {
     $("image-caption").textContent = caption;
-    $("image-what").textContent = what;
+    showWhat(what, false);
   }
 });
+
+function showWhat(text, isError) {
+  $("image-what").textContent = text;
+  $("image-what").classList.toggle("error", isError);
+}
 
 /**
  * The models' input made from an image file's bytes (the page's preprocessing of a chosen or dropped file).
@@ -42,7 +47,7 @@ export async function prepareFile(bytes, type = "", pre = null) {
 
 /**
  * Analyse an image file: prepare it, then encode it in every model. A file that cannot be read is reported in the
- * panel (not as a page error).
+ * panel (not as a page error), and the image shown before it goes with its results: they are not this file's.
  * @param {File} file a chosen or dropped file
  * @returns {Promise<void>}
  */
@@ -51,7 +56,10 @@ export async function useFile(file) {
   try {
     prepared = await prepareFile(new Uint8Array(await file.arrayBuffer()), file.type);
   } catch (err) {
-    $("image-what").textContent = `${file.name}: ${err.message}`;
+    markPick(null);
+    clearAnalysis($("image-input"), "pick or drop an image");
+    $("image-caption").textContent = "model input";
+    showWhat(`${file.name}: ${err.message}`, true);
     return;
   }
   const { pixels, decoded } = prepared,
