@@ -889,3 +889,34 @@ def test_an_image_file_that_cannot_be_read_clears_the_previous_one(open_page, si
     page.wait_for_function("document.querySelector('#image-caption').textContent === 'again.png'")
     idle(page)
     assert mstate(page, "mu") is not None and "error" not in (what.get_attribute("class") or "")
+
+
+DROP_JS = """([bytes, name, selector]) => {
+    const dt = new DataTransfer(), target = document.querySelector(selector);
+    dt.items.add(new File([new Uint8Array(bytes)], name, { type: "image/png" }));
+    const fire = (type) =>
+        target.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    return [fire("dragenter"), fire("dragover"), fire("drop")]; // false: the browser's own action was stopped
+}"""
+
+
+def test_a_file_dropped_anywhere_is_the_input_and_the_page_stays(open_page, site_rgb, tmp_path):
+    page = open_page(site_rgb)
+    url = page.url
+    for k, selector in enumerate(["h1", "#cards", "#strip", "#drop"]):  # the header, a map card, anywhere; the zone
+        png = _png(tmp_path / f"dropped{k}.png", seed=k)
+        assert page.evaluate(DROP_JS, [list(png.read_bytes()), png.name, selector]) == [False, False, False]
+        page.wait_for_function(f"document.querySelector('#image-caption').textContent === '{png.name}'")
+        idle(page)
+        assert page.url == url and page.evaluate("window.vaelab.ready")
+        assert page.locator("#image-what").inner_text().startswith(f"{png.name}: 24×20 RGB")
+        assert mstate(page, "mu") is not None
+    assert "over" not in (page.get_attribute("#drop", "class") or "")
+
+
+def test_a_file_dropped_on_a_drawing_page_is_refused_in_the_status_line(open_page, site2d, tmp_path):
+    page = open_page(site2d)
+    png = _png(tmp_path / "photo.png")
+    assert page.evaluate(DROP_JS, [list(png.read_bytes()), png.name, "#draw"]) == [False, False, False]
+    assert page.url == site2d.url and pstate(page, "input") is None
+    assert page.locator("#status").inner_text().startswith("photo.png: not used; these models take drawings")

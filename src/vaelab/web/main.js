@@ -7,12 +7,13 @@ import { attributeCode, buildAttributeSliders } from "./attributes.js";
 import { refreshBackgrounds, tilesPerSide } from "./background.js";
 import { $, $m, clearImage, factsText, pageFacts, shortName } from "./dom.js";
 import { canvasRGBA, disableDrawing, setupDrawing } from "./draw.js";
+import { setDropHandler, setupDrops } from "./drop.js";
 import { generate, showStart } from "./generate.js";
 import { markReady, publish, reportError } from "./hooks.js";
 import { setupInterpolation, setEndpoint } from "./interpolate.js";
 import { buildLegend, codeAt, drawScatter, project, screenOf, setupPlane } from "./map.js";
 import { decodeMany, encode, loadModels } from "./ort.js";
-import { prepareFile, setupImagePanel, usePick } from "./pick.js";
+import { prepareFile, setupImagePanel, useFile, usePick } from "./pick.js";
 import { mnistStyle } from "./preprocess.js";
 import { buildSliders } from "./sliders.js";
 import { addModel, setBackground, setClassVisible, state } from "./state.js";
@@ -72,6 +73,7 @@ function wireMap(i) {
 }
 
 async function main() {
+  setupDrops(); // from the start: a file dropped while the models load does not replace the page
   const runs = await loadModels();
   for (const r of runs) addModel(r.meta, r.codeBytes, r.labelBytes, r.epochCodes);
   publish({ state });
@@ -80,10 +82,16 @@ async function main() {
   const drawable = shape[0] === 1 && shape[1] === 28 && shape[2] === 28;
   for (const m of state.models) buildCard(m, drawable);
   document.querySelector("main").dataset.n = String(state.models.length);
-  if (drawable) setupDrawing();
-  else {
+  if (drawable) {
+    setupDrawing();
+    setDropHandler((file) => {
+      $("status").textContent =
+        `${file.name}: not used; these models take drawings (1×28×28), not image files: draw a digit on the canvas`;
+    });
+  } else {
     disableDrawing(shape);
     setupImagePanel(runs[0].pickBytes);
+    setDropHandler(useFile);
   }
   setupTabs(relayout);
   selectTab(drawable ? "draw" : "maps", () => {});

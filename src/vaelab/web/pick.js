@@ -120,20 +120,12 @@ function buildPicks() {
   }
 }
 
+// The drop zone is highlighted while a file is dragged over it; dropped files, there or anywhere on the page, come
+// through drop.js (main.js hands them to useFile).
 function wireDrop() {
   const drop = $("drop");
-  for (const type of ["dragenter", "dragover"])
-    drop.addEventListener(type, (ev) => {
-      ev.preventDefault();
-      drop.classList.add("over");
-    });
-  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-  drop.addEventListener("drop", (ev) => {
-    ev.preventDefault();
-    drop.classList.remove("over");
-    const file = ev.dataTransfer && ev.dataTransfer.files[0];
-    if (file) useFile(file);
-  });
+  for (const type of ["dragenter", "dragover"]) drop.addEventListener(type, () => drop.classList.add("over"));
+  for (const type of ["dragleave", "drop"]) drop.addEventListener(type, () => drop.classList.remove("over"));
   $("file").addEventListener("change", (ev) => {
     const file = ev.target.files[0];
     if (file) useFile(file);
@@ -141,7 +133,8 @@ function wireDrop() {
 }
 
 /**
- * Set up the Image panel from model 0's export: the test images to pick and the file input and drop zone.
+ * Set up the Image panel from model 0's export: the test images to pick, the file input and the drop zone's
+ * highlight (a file dropped on the page is passed to useFile by main.js).
  * @param {?Uint8Array} pickBytes pick.bin (n x C x H x W uint8), or null when the export has none
  */
 export function setupImagePanel(pickBytes) {
