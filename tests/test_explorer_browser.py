@@ -920,3 +920,100 @@ def test_a_file_dropped_on_a_drawing_page_is_refused_in_the_status_line(open_pag
     assert page.evaluate(DROP_JS, [list(png.read_bytes()), png.name, "#draw"]) == [False, False, False]
     assert page.url == site2d.url and pstate(page, "input") is None
     assert page.locator("#status").inner_text().startswith("photo.png: not used; these models take drawings")
+
+
+# damaged sites: each file of the export that cannot be fetched or is malformed is named in the status line
+def _meta_without(field):
+    def damage(path):
+        meta = json.loads(path.read_text())
+        del meta[field]
+        path.write_text(json.dumps(meta))
+
+    return damage
+
+
+def _cut(n):
+    return lambda path: path.write_bytes(path.read_bytes()[:n] if n >= 0 else path.read_bytes()[:n])
+
+
+DAMAGES = {
+    "index-not-json": ("models/index.json", lambda p: p.write_text("{'models': "), ["models/index.json: not JSON"]),
+    "meta-missing": ("models/0/meta.json", Path.unlink, ["models/0/meta.json: HTTP 404", "no such file"]),
+    "meta-not-json": (
+        "models/0/meta.json",
+        lambda p: p.write_text("{ 'latent_dim': 2"),
+        ["models/0/meta.json: not JSON"],
+    ),
+    "meta-no-latent-dim": (
+        "models/0/meta.json",
+        _meta_without("latent_dim"),
+        ["models/0/meta.json: latent_dim missing; expected a whole number >= 1"],
+    ),
+    "meta-no-image-shape": (
+        "models/0/meta.json",
+        _meta_without("image_shape"),
+        ["models/0/meta.json: image_shape missing; expected [C, H, W]"],
+    ),
+    "encoder-truncated": (
+        "models/0/encoder.onnx",
+        _cut(1000),
+        ["models/0/encoder.onnx: 1000 bytes that onnxruntime-web cannot load as an ONNX model"],
+    ),
+    "decoder-missing": ("models/0/decoder.onnx", Path.unlink, ["models/0/decoder.onnx: HTTP 404"]),
+    "codes-short": (
+        "models/0/codes.bin",
+        _cut(-6),
+        ["models/0/codes.bin: {n8m6} bytes; expected {n8} bytes (n_codes x latent_dim x 4 = {n} x 2 x 4, float32)"],
+    ),
+    "labels-short": (
+        "models/0/labels.bin",
+        _cut(-1),
+        ["models/0/labels.bin: {nm1} bytes; expected {n} bytes (one uint8 label per code of codes.bin"],
+    ),
+    "labels-long": (
+        "models/0/labels.bin",
+        lambda p: p.write_bytes(p.read_bytes() + bytes(5)),
+        ["models/0/labels.bin: {np5} bytes; expected {n} bytes"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def damaged_copy(site2d, tmp_path_factory):
+    """``make_copy(name)`` -> the URL of a copy of site2d's folder, served by vaelab's server, with one file damaged."""
+    servers = []
+
+    def make_copy(name):
+        root = tmp_path_factory.mktemp(name) / "site"
+        shutil.copytree(site2d.root, root)
+        rel, damage, _ = DAMAGES[name]
+        damage(root / rel)
+        server = make_server(root)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}/"
+
+    yield make_copy
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("name", list(DAMAGES))
+def test_a_damaged_export_file_is_named_in_the_page(browser, site2d, damaged_copy, name):
+    url = damaged_copy(name)
+    page = browser.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("window.vaelab && window.vaelab.errors.length", timeout=30000)
+    n = site2d.metas[0]["n_codes"]
+    status = page.locator("#status").inner_text()
+    for part in DAMAGES[name][2]:
+        part = part.format(n=n, n8=8 * n, n8m6=8 * n - 6, nm1=n - 1, np5=n + 5)
+        assert part in status, status
+    assert status.startswith("error: ") and "vaelab explore RUN --export" in status
+    assert page.locator("#facts").inner_text() == "the models could not be loaded:"
+    assert not page.evaluate("window.vaelab.ready") and len(page.evaluate("window.vaelab.errors")) == 1
+    assert page.errors == []  # no uncaught exception or unhandled rejection besides the one reported
+    page.close()

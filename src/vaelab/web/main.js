@@ -74,7 +74,13 @@ function wireMap(i) {
 
 async function main() {
   setupDrops(); // from the start: a file dropped while the models load does not replace the page
-  const runs = await loadModels();
+  let runs;
+  try {
+    runs = await loadModels();
+  } catch (err) {
+    $("facts").textContent = "the models could not be loaded:";
+    throw err; // the status line names the file and what was expected
+  }
   for (const r of runs) addModel(r.meta, r.codeBytes, r.labelBytes, r.epochCodes);
   publish({ state });
   $("facts").textContent = pageFacts(state.models.map((m) => m.meta));

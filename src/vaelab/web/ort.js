@@ -1,11 +1,10 @@
-// onnxruntime-web: loading the runs' files, each model's two sessions, and request scheduling (one run at a time:
+// onnxruntime-web: each model's two sessions (made from the files files.js fetched and checked, with the inputs and
+// outputs the page runs checked too), the page's loading of every run, and request scheduling (one run at a time:
 // a session must not run twice at once, and the models share one WebAssembly instance; for live updates the latest
 // request wins). The networks run with the WebAssembly backend on one thread: the site needs no cross-origin
-// isolation, so it works on any static host. Files (written by `vaelab site`): models/index.json (the runs, in
-// order) and per run models/i/{encoder,decoder}.onnx, codes.bin (float32 LE, n x D), labels.bin (uint8),
-// meta.json, pick.bin (uint8 test images for the Image panel) and, for a 2-D run trained with the time-lapse,
-// epoch_codes.bin (float32 LE, epochs x n x 2) and epoch_labels.bin (uint8, n).
+// isolation, so it works on any static host.
 import * as ort from "./vendor/ort.wasm.min.mjs";
+import { fetchIndex, fetchRun, REDO } from "./files.js";
 import { busyEnd, busyStart, mark, recordTiming, reportError } from "./hooks.js";
 
 ort.env.wasm.numThreads = 1;
@@ -65,48 +64,49 @@ export function latest(fn) {
   };
 }
 
-async function fetchBytes(url) {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}; rebuild the site with \`vaelab site RUN OUT\``);
-  return new Uint8Array(await r.arrayBuffer());
-}
-
-async function fetchJSON(url) {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}; rebuild the site with \`vaelab site RUN OUT\``);
-  return r.json();
-}
-
-function fetchRun(dir) {
-  const base = dir.replace(/\/?$/, "/"),
-    meta = fetchJSON(base + "meta.json");
-  return {
-    meta,
-    enc: fetchBytes(base + "encoder.onnx"),
-    dec: fetchBytes(base + "decoder.onnx"),
-    codes: fetchBytes(base + "codes.bin"),
-    labels: meta.then((m) => (m.labels ? fetchBytes(base + m.labels.file) : null)),
-    pick: meta.then((m) => (m.pick ? fetchBytes(base + m.pick.file) : null)),
-    epochs: meta.then(async (m) => {
-      const ec = m.epoch_codes;
-      if (!ec) return null;
-      const [bytes, labels] = await Promise.all([
-        fetchBytes(base + ec.file),
-        ec.labels ? fetchBytes(base + ec.labels) : null,
-      ]);
-      const [E, n, two] = ec.shape,
-        codes = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-      if (codes.length !== E * n * two || two !== 2)
-        throw new Error(`${base}${ec.file}: ${codes.length} floats; expected ${ec.shape.join(" x ")}`);
-      return { epochs: ec.epochs, n, codes, labels };
-    }),
-  };
+/**
+ * A session of one of a run's networks, checked for the names the page runs it with.
+ * @param {string} url the .onnx file, for the messages
+ * @param {Uint8Array} bytes its content
+ * @param {string[]} inputs input names it must have
+ * @param {string[]} outputs output names it must have
+ * @returns {Promise<ort.InferenceSession>}
+ * @throws {Error} onnxruntime-web cannot load it, or its inputs or outputs are not the expected ones
+ */
+async function createSession(url, bytes, inputs, outputs) {
+  let session;
+  try {
+    session = await ort.InferenceSession.create(bytes, OPTIONS);
+  } catch (err) {
+    const message = String((err && err.message) || err);
+    // "no available backend found": the WebAssembly runtime did not start, which is not this file's fault
+    if (/backend/i.test(message))
+      throw new Error(`vendor/ort-wasm-simd-threaded.wasm: onnxruntime-web could not start (${message})`, {
+        cause: err,
+      });
+    throw new Error(
+      `${url}: ${bytes.byteLength} bytes that onnxruntime-web cannot load as an ONNX model (${message}); ` +
+        `expected the ONNX file written by vaelab export; ${REDO}`,
+      { cause: err },
+    );
+  }
+  const missing = [
+    ...inputs.filter((n) => !session.inputNames.includes(n)).map((n) => `input ${n}`),
+    ...outputs.filter((n) => !session.outputNames.includes(n)).map((n) => `output ${n}`),
+  ];
+  if (missing.length)
+    throw new Error(
+      `${url}: no ${missing.join(", no ")} (it has inputs ${session.inputNames.join(", ")}, outputs ` +
+        `${session.outputNames.join(", ")}); expected the ONNX file written by vaelab export; ${REDO}`,
+    );
+  return session;
 }
 
 /**
- * Fetch every run's files (relative to the page) and create each model's two sessions. All files are requested
- * at once; the first encoder's session is created as soon as its bytes are here (this loads and compiles
- * onnxruntime's WebAssembly) while the rest is still arriving.
+ * Fetch every run's files (relative to the page; files.js) and create each model's two sessions. All files are
+ * requested at once; the first encoder's session is created as soon as its bytes and meta.json are here (this
+ * loads and compiles onnxruntime's WebAssembly) while the rest is still arriving. The first file that fails
+ * (cannot be fetched, or is not what vaelab export writes) rejects with an Error naming it.
  * @returns {Promise<{meta: object, codeBytes: Uint8Array, labelBytes: ?Uint8Array, epochCodes: ?object,
  *   pickBytes: ?Uint8Array}[]>} per
  *   run: meta.json; codes.bin (float32 LE, n_codes x latent_dim); labels.bin (uint8, n_codes) or null when
@@ -114,21 +114,19 @@ function fetchRun(dir) {
  *   pick.bin (uint8, n x C x H x W test images) or null
  */
 export async function loadModels() {
-  const index = await fetchJSON("models/index.json");
-  if (!index.models || !index.models.length) throw new Error("models/index.json: no models");
-  const runs = index.models.map((entry) => fetchRun(entry.dir));
+  const runs = (await fetchIndex()).map((entry) => fetchRun(entry.dir));
   const out = [];
   for (const [i, r] of runs.entries()) {
-    const encoder = await ort.InferenceSession.create(await r.enc, OPTIONS);
+    const meta = await r.meta;
+    const encoder = await createSession(
+      r.base + "encoder.onnx",
+      await r.enc,
+      ["x"],
+      meta.probabilistic ? ["mu", "logvar"] : ["mu"],
+    );
     if (i === 0) mark("encoderSession");
-    const decoder = await ort.InferenceSession.create(await r.dec, OPTIONS);
-    const [meta, codeBytes, labelBytes, epochCodes, pickBytes] = await Promise.all([
-      r.meta,
-      r.codes,
-      r.labels,
-      r.epochs,
-      r.pick,
-    ]);
+    const decoder = await createSession(r.base + "decoder.onnx", await r.dec, ["z"], ["x_mean"]);
+    const [codeBytes, labelBytes, epochCodes, pickBytes] = await Promise.all([r.codes, r.labels, r.epochs, r.pick]);
     const shape = meta.image_shape;
     sessions.push({ encoder, decoder, shape, D: meta.latent_dim, P: shape[0] * shape[1] * shape[2] });
     out.push({ meta, codeBytes, labelBytes, epochCodes, pickBytes });
