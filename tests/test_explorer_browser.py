@@ -1017,3 +1017,68 @@ def test_a_damaged_export_file_is_named_in_the_page(browser, site2d, damaged_cop
     assert not page.evaluate("window.vaelab.ready") and len(page.evaluate("window.vaelab.errors")) == 1
     assert page.errors == []  # no uncaught exception or unhandled rejection besides the one reported
     page.close()
+
+
+# the boot watchdog (boot.js): a page that cannot start says why instead of "loading the models…" for ever
+def _served_copy(site, tmp_path, change=None):
+    root = tmp_path / "site"
+    shutil.copytree(site.root, root)
+    if change:
+        change(root)
+    server = make_server(root)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+
+
+def _boot_failure(page, timeout=15000):
+    page.wait_for_function("document.documentElement.dataset.boot === 'failed'", timeout=timeout)
+    assert page.locator("#facts").inner_text() == "the page did not start:"
+    return page.locator("#status").inner_text()
+
+
+def test_a_page_opened_as_a_file_says_it_must_be_served(browser, site2d):
+    page = browser.new_page()
+    page.goto((site2d.root / "index.html").as_uri())
+    status = _boot_failure(page, timeout=3000)  # at once, not after the watchdog's timeout
+    assert status.startswith("error: this page was opened as a file") and "run `vaelab explore RUN`" in status
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (lambda root: (root / "ticks.js").unlink(), "ticks.js: could not be loaded"),
+        (lambda root: (root / "vendor" / "ort.wasm.min.mjs").unlink(), "vendor/ort.wasm.min.mjs: could not be loaded"),
+        (lambda root: (root / "ticks.js").write_text("export const = 1;\n"), "ticks.js:1: "),
+    ],
+    ids=["module-missing", "vendor-missing", "module-syntax-error"],
+)
+def test_a_module_that_fails_is_named_in_the_page(browser, site2d, tmp_path, change, named):
+    server, url = _served_copy(site2d, tmp_path, change)
+    page = browser.new_page()
+    page.goto(url)
+    status = _boot_failure(page, timeout=5000)  # at once, not after the watchdog's timeout
+    assert status.startswith(f"error: {named}") and "the page cannot start" in status
+    assert "run `vaelab explore RUN`" in status
+    assert page.evaluate("window.vaelab === undefined || !window.vaelab.ready")
+    page.close()
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_page_whose_modules_do_not_arrive_says_so_and_recovers(browser, site2d, tmp_path):
+    server, url = _served_copy(site2d, tmp_path)
+    held = []
+    page = browser.new_page()
+    page.route("**/ticks.js", lambda route: held.append(route))  # answered only later: a stalled connection
+    page.goto(url, wait_until="commit")
+    status = _boot_failure(page)
+    assert "have not started after 8 s" in status and "vaelab explore RUN" in status
+    for route in held:
+        route.continue_()
+    page.wait_for_function("window.vaelab && window.vaelab.ready", timeout=30000)
+    assert page.locator("#status").inner_text() == "" and "model" in page.locator("#facts").inner_text()
+    assert page.evaluate("document.documentElement.dataset.boot") == "started"
+    page.close()
+    server.shutdown()
+    server.server_close()

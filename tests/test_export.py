@@ -232,7 +232,10 @@ def test_site_is_self_contained(exported, tmp_path, capsys):
     }
     index = (out / "index.html").read_text()
     for name in modules:  # every module is fetched at once (no import waterfall before onnxruntime starts)
-        assert name == "main.js" or f'<link rel="modulepreload" href="{name}" />' in index, name
+        assert name in ("main.js", "boot.js") or f'<link rel="modulepreload" href="{name}" />' in index, name
+    # but the boot watchdog, a classic script before them (it runs where modules cannot: a page opened as a file)
+    assert '<script src="boot.js"></script>' in index and '<link rel="modulepreload" href="boot.js" />' not in index
+    assert index.index('<script src="boot.js">') < index.index('<script type="module" src="main.js">')
     html = "".join((out / name).read_text() for name in ["index.html", *modules])
     assert "http://" not in html and "https://" not in html and "cdn" not in html.lower()
     assert (out / "vendor" / "ort-wasm-simd-threaded.wasm").read_bytes()[:4] == b"\0asm"

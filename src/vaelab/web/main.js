@@ -157,4 +157,7 @@ async function main() {
   document.body.dataset.ready = "1";
 }
 
+// every module has loaded and run: boot.js's watchdog stands down
+document.documentElement.dataset.boot = "started";
+window.dispatchEvent(new Event("vaelab:started"));
 main().catch(reportError);
