@@ -1,18 +1,22 @@
 """The explorer's static server: path-traversal refusals, MIME types, default 127.0.0.1 binding, idle connections
-closed after a timeout, a bounded number of handler threads."""
+closed after a timeout, a bounded number of handler threads, aborted downloads dropped without a traceback, Ctrl-C
+at any moment one line and exit 130."""
 
 from __future__ import annotations
 
 import http.client
 import os
 import socket
+import struct
+import sys
 import threading
 import time
 
 import pytest
 
 from vaelab.cli.main import parse
-from vaelab.export.serve import Refused, make_server, resolve_request_path
+import vaelab.export.serve as serve_module
+from vaelab.export.serve import CLIENT_GONE, Refused, make_server, resolve_request_path
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +169,71 @@ def test_handler_threads_are_bounded(site):
         assert srv.active == 0
     finally:
         _stop(srv)
+
+
+def _until_idle(srv, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while srv.active and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert srv.active == 0
+
+
+def _spy_errors(srv) -> list:
+    """Record the type of every error a handler ends with (then handled as the server does)."""
+    seen = []
+    handle = srv.handle_error
+
+    def spy(request, client_address):
+        seen.append(sys.exc_info()[0])
+        handle(request, client_address)
+
+    srv.handle_error = spy
+    return seen
+
+
+@pytest.mark.parametrize("reset", [False, True], ids=["close", "reset"])
+def test_aborted_downloads_are_dropped_silently(tmp_path, capfd, reset):
+    """A browser that leaves the page while a large ONNX file downloads: a client sends the GET and closes at once
+    (with SO_LINGER 0: a TCP reset). The server's write fails (BrokenPipeError / ConnectionResetError), nothing is
+    printed, and the server goes on serving."""
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_text("<!doctype html><title>x</title>")
+    (root / "decoder.onnx").write_bytes(os.urandom(32 * 2**20))  # more than the socket buffers hold
+    srv = _serving(root)
+    seen = _spy_errors(srv)
+    try:
+        for _ in range(3):
+            client = socket.create_connection(srv.server_address[:2], timeout=10)
+            if reset:
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.sendall(b"GET /decoder.onnx HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            client.close()
+            _until_idle(srv)
+        assert _get(srv, "/index.html")[0] == 200
+    finally:
+        _stop(srv)
+    assert seen and all(issubclass(t, CLIENT_GONE) for t in seen), seen  # the aborts happened, and only they
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "Exception occurred" not in err and "Error" not in err, err
+
+
+def test_other_handler_errors_are_still_reported(site, capfd, monkeypatch):
+    def broken(root, raw_path):
+        raise RuntimeError("resolver broke")
+
+    monkeypatch.setattr(serve_module, "resolve_request_path", broken)
+    srv = _serving(site)
+    try:
+        client = socket.create_connection(srv.server_address[:2], timeout=10)
+        client.sendall(b"GET /app.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert client.recv(1) == b""  # the connection is closed without an answer
+        client.close()
+        _until_idle(srv)
+    finally:
+        _stop(srv)
+    err = capfd.readouterr().err
+    assert "Traceback" in err and "RuntimeError: resolver broke" in err, err
 
 
 def test_max_threads_must_be_positive(site):

@@ -10,6 +10,10 @@ Connections are bounded: a connection that sends nothing for ``idle_timeout`` se
 a kept-alive connection) is closed, and at most ``max_threads`` connections are served at once (a further one
 waits in the listen queue until a handler thread is free; ``BoundedThreadingHTTPServer``).
 
+A connection the browser aborts (a page left while its ONNX files download, a closed tab) ends the handler with
+``BrokenPipeError``, ``ConnectionResetError`` or ``ConnectionAbortedError``; such a connection is dropped silently
+(``CLIENT_GONE``), while any other error in a handler is still reported on stderr with its traceback.
+
 No COOP/COEP headers are sent: the page runs onnxruntime-web single-threaded, so that the published static site
 behaves the same on hosts that cannot set headers (e.g. GitHub Pages).
 """
@@ -17,6 +21,7 @@ behaves the same on hosts that cannot set headers (e.g. GitHub Pages).
 from __future__ import annotations
 
 import posixpath
+import sys
 import threading
 import urllib.parse
 from functools import partial
@@ -88,6 +93,9 @@ def resolve_request_path(root: Path, raw_path: str) -> Path:
         real = real / "index.html"
     return real
 
+
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+"""What a handler raises when the client closed its connection first: not worth a traceback."""
 
 IDLE_TIMEOUT_S = 15.0  # an idle connection is closed after this many seconds
 MAX_THREADS = 16  # connections served at once
@@ -195,6 +203,13 @@ class BoundedThreadingHTTPServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._release()
+
+    def handle_error(self, request, client_address):
+        """Report an error of a handler on stderr (``socketserver``'s traceback), except a connection the client
+        aborted (``CLIENT_GONE``), which is dropped without a word."""
+        if isinstance(sys.exc_info()[1], CLIENT_GONE):
+            return
+        super().handle_error(request, client_address)
 
     def _release(self) -> None:
         with self._count_lock:
