@@ -294,6 +294,35 @@ def test_export_of_a_non_run_is_an_error(tmp_path, capsys):
     assert "not a vaelab run directory" in capsys.readouterr().err
 
 
+def test_explore_refusals_are_one_line_and_exit_2(digits_pack, tmp_path, capsys):
+    """`vaelab explore` on a missing folder, on a folder or file that is no run, and on a run with no export whose
+    port is in use: one line, exit status 2, no traceback; the port is checked before the (slow) export."""
+    import socket
+
+    run = tmp_path / "run"
+    shutil.copytree(digits_pack[0], run, ignore=shutil.ignore_patterns("site", "export"))
+    (tmp_path / "empty").mkdir()
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    try:
+        cases = {
+            "missing": ([str(tmp_path / "missing")], "no such folder"),
+            "empty": ([str(tmp_path / "empty")], "not a vaelab run directory"),
+            "file": ([str(run / "config.json")], "not a vaelab run directory"),
+            "busy": ([str(run), "--port", str(port)], f"--port {port}: cannot listen there"),
+        }
+        for what, (argv, expected) in cases.items():
+            assert main(["explore", *argv]) == 2, what
+            out, err = capsys.readouterr()
+            lines = err.strip().splitlines()
+            assert len(lines) == 1 and expected in lines[0] and "Traceback" not in out + err, (what, out, err)
+    finally:
+        busy.close()
+    assert not (run / "export").exists() and not (run / "site").exists()  # refused before any work
+
+
 FAMILY = {  # every model family, briefly trained on real data: export must work for each
     "pca": {"latent_dim": 3},
     "linear-ae": {"latent_dim": 3},

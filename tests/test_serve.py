@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from vaelab.cli.main import parse
 import vaelab.export.serve as serve_module
+from vaelab.cli.main import parse
 from vaelab.export.serve import CLIENT_GONE, Refused, make_server, resolve_request_path
 
 
@@ -241,27 +241,63 @@ def test_max_threads_must_be_positive(site):
         make_server(site, max_threads=0)
 
 
-def test_ctrl_c_stops_the_server_even_where_sigint_came_in_ignored(site):
-    """A job started with & by a non-interactive shell (a CI script) inherits SIGINT ignored; Ctrl-C / kill -INT
-    still stops the explorer, with exit status 0 and "stopped"."""
+# `vaelab explore` through the command line's main, with the run, the site build and the server stubbed or wrapped so
+# that Ctrl-C (SIGINT sent to itself) comes at a chosen moment; "-ignored": SIGINT came in ignored, as in a job
+# started with & by a non-interactive shell (a CI script)
+CTRL_C_AT = """
+import os, signal, sys, webbrowser
+from pathlib import Path
+import vaelab.export.serve as serve, vaelab.export.site as site_module, vaelab.runs.open as open_module
+moment, site = sys.argv[1], Path(sys.argv[2])
+if moment.endswith("-ignored"):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+ctrl_c = lambda: os.kill(os.getpid(), signal.SIGINT)
+make_server = serve.make_server
+def bind(*args, **kwargs):
+    server = make_server(*args, **kwargs)
+    if moment.startswith("bound"):  # the server has just started listening
+        ctrl_c()
+    return server
+def build_site(runs, out, export=None):
+    if moment.startswith("export"):
+        ctrl_c()
+    return site
+def open_page(url):  # right after the "serving ... at http://..." line (--open)
+    if moment.startswith("printed"):
+        ctrl_c()
+serve.make_server, site_module.build_site, webbrowser.open = bind, build_site, open_page
+open_module.open_run = lambda path: type("Run", (), {"path": site, "site": site})()
+from vaelab.cli.main import main
+sys.exit(main(["explore", str(site), "--port", "0", "--open"]))
+"""
+
+
+@pytest.mark.parametrize(
+    "moment", ["export", "bound", "bound-ignored", "printed", "printed-ignored", "serving", "serving-ignored"]
+)
+def test_ctrl_c_at_any_moment_is_one_line_and_exit_130(site, moment):
+    """Ctrl-C while the runs are exported, right after the port is bound, right after the "serving" line and while
+    serving: the server stops, one line on stderr, exit status 130 (as everywhere in the command line), never a
+    traceback; also where SIGINT came in ignored (there it was lost before the server had started serving)."""
     import signal
     import subprocess
-    import sys
 
-    code = (
-        "import signal, sys\n"
-        "from pathlib import Path\n"
-        "from types import SimpleNamespace\n"
-        "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-        "from vaelab.cli.web import _serve\n"
-        "args = SimpleNamespace(host='127.0.0.1', port=0, verbose=False, open=False)\n"
-        "sys.exit(_serve(Path(sys.argv[1]), args))\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CTRL_C_AT, moment, str(site)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    proc = subprocess.Popen([sys.executable, "-c", code, str(site)], stdout=subprocess.PIPE, text=True)
+    first = ""
     try:
-        assert "serving" in proc.stdout.readline()
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
+        if moment.startswith("serving"):
+            first = proc.stdout.readline()
+            assert "serving" in first
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        out = first + out
     finally:
         proc.kill()
-    assert proc.returncode == 0 and "stopped" in out, out
+    assert proc.returncode == 130 and err.splitlines() == ["vaelab explore: stopped"], (proc.returncode, out, err)
+    assert ("serving" in out) == (moment.split("-")[0] in ("printed", "serving")), out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import tempfile
 from pathlib import Path
 
@@ -72,6 +73,7 @@ def cmd_site(args) -> int:
 
 
 def cmd_explore(args) -> int:
+    """Serve the explorer until Ctrl-C; see ``_serve`` for how a stop ends (one line, exit status 130)."""
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import ExploreOptions
@@ -81,27 +83,62 @@ def cmd_explore(args) -> int:
     o = options_from(args, ExploreOptions)
     _check_count(args.runs)
     runs = [open_run(r) for r in args.runs]
-    with contextlib.ExitStack() as stack:
-        site_dir = o.site
-        if site_dir is None and len(runs) > 1:
-            site_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vaelab-site-")))
-        site = build_site(runs, site_dir, export=True if o.export else None)
-        return _serve(site, o)
+    previous = None
+    try:
+        # Ctrl-C stops the command even where SIGINT came in ignored (a job started with & by a non-interactive
+        # shell), from here on: before the port is bound, during the exports, around the "serving" line
+        previous = _stop_on_ctrl_c()
+        with contextlib.ExitStack() as stack:
+            site_dir = o.site
+            if site_dir is None and len(runs) > 1:
+                site_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="vaelab-site-")))
+            # the port is taken before the (slow) exports: a port in use is one line before any work
+            server = _listen(site_dir if site_dir is not None else runs[0].site, o)
+            stack.callback(server.server_close)
+            site = build_site(runs, site_dir, export=True if o.export else None)
+            _serve(server, site, o)
+    except KeyboardInterrupt:
+        with contextlib.suppress(ValueError):  # a second Ctrl-C while the line is printed adds nothing
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print(f"vaelab {args.command}: stopped", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    return 0  # serve_forever returns only when stopped by a signal
 
 
-def _serve(site: Path, args) -> int:
-    import webbrowser
+def _stop_on_ctrl_c():
+    """Make Ctrl-C (SIGINT) raise ``KeyboardInterrupt``, also where it came in ignored; returns the handler it
+    replaced (None outside the main thread, where only the main thread's handlers apply)."""
+    with contextlib.suppress(ValueError):
+        return signal.signal(signal.SIGINT, signal.default_int_handler)
+    return None
 
+
+def _listen(site: Path, args):
+    """The server of the site folder ``site`` (which may not exist yet), bound to ``--host`` / ``--port``.
+
+    Raises:
+        ConfigError: the address cannot be bound (in use, not an address of this machine).
+    """
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.export.serve import make_server
 
     try:
-        server = make_server(site, args.host, args.port, quiet=not args.verbose)
+        return make_server(site, args.host, args.port, quiet=not args.verbose)
     except OSError as exc:
         raise ConfigError(
             f"--host {args.host} --port {args.port}: cannot listen there ({exc.strerror or exc}); "
             "choose another --port (0 = any free port)"
         ) from None
+
+
+def _serve(server, site: Path, args) -> None:
+    """Print the page's address, open it (``--open``) and serve until Ctrl-C (``KeyboardInterrupt``, which the
+    caller turns into one line and exit status 130, as everywhere in the command line)."""
+    import webbrowser
+
     host, port = server.server_address[:2]
     url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/"
     print(f"serving {site}/ at {url}  (Ctrl-C stops)", flush=True)
@@ -109,19 +146,7 @@ def _serve(site: Path, args) -> int:
         print(f"warning: --host {args.host} makes the explorer reachable from other machines")
     if args.open:
         webbrowser.open(url)
-    # Ctrl-C stops the server even where SIGINT came in ignored (a job started with & by a non-interactive shell)
-    previous = None
-    with contextlib.suppress(ValueError):  # ValueError: not the main thread, where only the main thread's rules apply
-        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("stopped")
-    finally:
-        server.server_close()
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
-    return 0
+    server.serve_forever()
 
 
 def _add_export(p) -> None:
