@@ -323,6 +323,56 @@ def test_explore_refusals_are_one_line_and_exit_2(digits_pack, tmp_path, capsys)
     assert not (run / "export").exists() and not (run / "site").exists()  # refused before any work
 
 
+def test_public_dataset_name():
+    from vaelab.data import public_dataset_name
+
+    assert public_dataset_name("folder:/home/alice/photos/cats") == "folder:cats"
+    assert public_dataset_name("folder:/home/alice/photos/cats/") == "folder:cats"
+    assert public_dataset_name("folder:/") == "folder:images"
+    for name in ("mnist", "fashion-mnist", "frey-face", "olivetti-faces", "sklearn-digits", "emoji-faces", "celeba"):
+        assert public_dataset_name(name) == name
+
+
+def test_an_image_folder_is_published_by_its_name_not_its_path(tmp_path):
+    """meta.json of the export, the site (also from an export that still holds the path) and the model card name an
+    image folder ``folder:NAME``; the run's own config.json keeps the path (evaluating and resuming read it)."""
+    from PIL import Image
+
+    import vaelab
+    from vaelab.runs.card import model_card
+
+    private = tmp_path / "alice-private-photos" / "cats"
+    private.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(30):
+        Image.fromarray((rng.random((8, 8)) * 255).astype(np.uint8)).save(private / f"{i:02d}.png")
+    torch.set_num_threads(1)
+    run = vaelab.train("vae", name="cats", dataset=f"folder:{private}", runs_dir=tmp_path / "runs", latent_dim=2,
+                       hidden=(8,), epochs=1, batch_size=16, progress=False)  # fmt: skip
+    run.evaluate(k=2, limit=3)
+    config = json.loads((run.path / "config.json").read_text())
+    assert config["dataset"]["name"] == f"folder:{private}"  # what the run needs, unchanged
+    export_run(run.path)
+    meta_text = (run.path / "export" / "meta.json").read_text()
+    assert json.loads(meta_text)["dataset"] == "folder:cats" and "alice-private" not in meta_text
+    site = build_site(run.path, tmp_path / "site")
+    published = [p for p in site.rglob("*") if p.suffix in (".json", ".html", ".js")]
+    assert published and not [p for p in published if "alice-private" in p.read_text()]
+    assert json.loads((site / "models" / "0" / "meta.json").read_text())["dataset"] == "folder:cats"
+    # an export written before the name was published so: its site still says only the folder's name
+    old = json.loads(meta_text)
+    old["dataset"] = f"folder:{private}"
+    (run.path / "export" / "meta.json").write_text(json.dumps(old))
+    site_mod.write_site([run.path / "export"], tmp_path / "site2")
+    assert json.loads((tmp_path / "site2" / "models" / "0" / "meta.json").read_text())["dataset"] == "folder:cats"
+    card = model_card(config, json.loads((run.path / "eval.json").read_text()), [], 1)
+    assert "alice-private" not in card and "folder:cats" in card
+    pack = run.pack(tmp_path / "pack").path
+    readme = (pack / "README.md").read_text()
+    assert "alice-private" not in readme and "folder:cats" in readme
+    assert json.loads((pack / "config.json").read_text())["dataset"]["name"] == f"folder:{private}"  # documented
+
+
 FAMILY = {  # every model family, briefly trained on real data: export must work for each
     "pca": {"latent_dim": 3},
     "linear-ae": {"latent_dim": 3},

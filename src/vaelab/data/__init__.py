@@ -129,6 +129,27 @@ def check_dataset_name(name: str) -> str:
     )
 
 
+def public_dataset_name(name: str) -> str:
+    """The name of a dataset as it may be published (the explorer's ``meta.json`` and site, a model card for the
+    Hub): ``folder:NAME`` for an image folder, NAME being the folder's base name, so that no absolute path (your
+    user name, your folder layout) leaves the machine; any other name unchanged (``mnist``, ``fashion-mnist``,
+    ``frey-face``, ``sklearn-digits``, ``memory:<digest>``, ...).
+
+    Only for what is shown to others: training, resuming and evaluating read the recorded ``folder:PATH``.
+
+    Args:
+        name: a dataset name as recorded in a run's ``config.json`` (None is returned as it is).
+
+    Returns:
+        ``folder:NAME`` for ``folder:PATH`` (``folder:images`` for a path without a base name, such as ``/``),
+        else ``name``.
+    """
+    if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
+        path = name[len(FOLDER_PREFIX) :].replace("\\", "/").rstrip("/")
+        return FOLDER_PREFIX + (path.rsplit("/", 1)[-1] or "images")
+    return name
+
+
 def takes_image_size(name: str) -> bool:
     """Whether dataset ``name`` accepts an ``image_size`` (``folder:PATH``, the emoji sets, CelebA)."""
     return isinstance(name, str) and (name.startswith(FOLDER_PREFIX) or name in RESIZABLE)
@@ -347,6 +368,7 @@ __all__ = [
     "dataset_image_shape",
     "dataset_label",
     "load_dataset_from_config",
+    "public_dataset_name",
     "takes_image_size",
     "DatasetSpec",
     "ImageDataset",

@@ -39,7 +39,7 @@ from vaelab.core.errors import (
     raise_if_interrupted,
 )  # also imported from here: `from vaelab.export.onnx import ExportError`
 from vaelab.core.io import atomic_write_bytes, atomic_write_text
-from vaelab.data import load_dataset_from_config
+from vaelab.data import load_dataset_from_config, public_dataset_name
 from vaelab.export.inputs import attribute_meta, preprocess_meta, write_pick
 from vaelab.runs.files import RunFiles
 from vaelab.runs.open import open_run
@@ -281,7 +281,7 @@ def _meta(
         "run": info.get("run"),
         "model": info.get("model"),
         "model_config": info.get("model_config", {}),
-        "dataset": info.get("dataset"),
+        "dataset": public_dataset_name(info.get("dataset")),  # an image folder's base name, never its path
         "image_shape": list(model.image_shape),
         "latent_dim": int(codes.shape[1]),
         "probabilistic": check["probabilistic"],

@@ -9,7 +9,9 @@ run's export (``RUN/export``: ONNX models, codes, labels, meta, training time-la
                     [epoch_codes.bin  epoch_labels.bin]
     OUT/models/1/   ... (one folder per run, in the order given)
 
-The folder is self-contained (no CDN, no network): serve it with ``vaelab explore`` or any static host.
+The folder is self-contained (no CDN, no network): serve it with ``vaelab explore`` or any static host. It names
+an image-folder dataset by the folder's name, never its path (``vaelab.data.public_dataset_name``; also in the
+``meta.json`` of an export made before vaelab did so in the export itself).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 from vaelab.core.errors import ConfigError
 from vaelab.core.io import atomic_write_text
 from vaelab.core.paths import check_output_folder
+from vaelab.data import public_dataset_name
 from vaelab.export.assets import VENDOR_FILES, vendor_files, web_dir
 from vaelab.export.onnx import ExportError, export_is_current, export_run
 from vaelab.runs.files import RunFiles
@@ -108,7 +111,11 @@ def write_site(exports: Sequence[str | Path], out: str | Path, names: Sequence[s
                 _copy(exp / name, dst / name)
             else:
                 (dst / name).unlink(missing_ok=True)
-        run_name = names[i] if names else json.loads((exp / "meta.json").read_text()).get("run")
+        meta = json.loads((exp / "meta.json").read_text())
+        if meta.get("dataset") != public_dataset_name(meta.get("dataset")):  # an export of an older vaelab
+            meta["dataset"] = public_dataset_name(meta["dataset"])  # published: a folder's name, not its path
+            atomic_write_text(dst / "meta.json", json.dumps(meta, indent=1) + "\n")
+        run_name = names[i] if names else meta.get("run")
         entries.append({"dir": f"models/{i}", "run": run_name})
     for stale in (out / "models").glob("*"):  # models of an earlier site with more runs
         if stale.is_dir() and stale.name.isdigit() and int(stale.name) >= len(exports):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 
 from vaelab.core.errors import ConfigError
-from vaelab.data import dataset_label
+from vaelab.data import dataset_label, public_dataset_name
 from vaelab.models.registry import MODELS
 
 # The training data's terms (Hub licence id, the Hub's dataset id or None, where the terms are stated).
@@ -98,7 +98,7 @@ def _eval_results(config: dict, ev: dict | None, probabilistic: bool) -> list:
 
     if not ev:
         return []
-    name = config["dataset"]["name"]
+    name = public_dataset_name(config["dataset"]["name"])  # an image folder's base name, never its path
     hub_id = DATASET_TERMS.get(name, (None, None))[1]
     out = []
     for metric, key, label in METRICS:
@@ -149,7 +149,7 @@ def card_data(config: dict, ev: dict | None, metrics: list[dict], epoch: int | N
     """
     from huggingface_hub import ModelCardData
 
-    family, ds = config["model"], config["dataset"]["name"]
+    family, ds = config["model"], public_dataset_name(config["dataset"]["name"])
     probabilistic = bool(MODELS[family][1].probabilistic)
     kind = "variational-autoencoder" if probabilistic else "pca" if family == "pca" else "autoencoder"
     hub_id = DATASET_TERMS.get(ds, (None, None))[1]
@@ -173,7 +173,7 @@ def _vaelab_section(config: dict, ev: dict | None, metrics: list[dict], epoch: i
         "version": env.get("vaelab"),
         "model_family": config["model"],
         "run_name": config.get("name"),
-        "dataset": config["dataset"]["name"],
+        "dataset": public_dataset_name(config["dataset"]["name"]),
         "n_train": config["dataset"].get("n_train"),
         "image_shape": list(mc.get("image_shape", [])),
         "latent_dim": mc.get("latent_dim"),
