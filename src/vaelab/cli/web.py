@@ -73,7 +73,9 @@ def cmd_site(args) -> int:
 
 
 def cmd_explore(args) -> int:
-    """Serve the explorer until Ctrl-C; see ``_serve`` for how a stop ends (one line, exit status 130)."""
+    """Serve the explorer until Ctrl-C. Ctrl-C once the site is built is how the server is stopped: one line,
+    ``vaelab explore: stopped``, exit status 0. Ctrl-C before that (while the runs are exported) cuts the work short:
+    ``vaelab explore: interrupted``, exit status 130, as everywhere in the command line."""
     # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.cli.declared import options_from
     from vaelab.core.commands import ExploreOptions
@@ -83,7 +85,7 @@ def cmd_explore(args) -> int:
     o = options_from(args, ExploreOptions)
     _check_count(args.runs)
     runs = [open_run(r) for r in args.runs]
-    previous = None
+    previous, built = None, False
     try:
         # Ctrl-C stops the command even where SIGINT came in ignored (a job started with & by a non-interactive
         # shell), from here on: before the port is bound, during the exports, around the "serving" line
@@ -96,12 +98,13 @@ def cmd_explore(args) -> int:
             server = _listen(site_dir if site_dir is not None else runs[0].site, o)
             stack.callback(server.server_close)
             site = build_site(runs, site_dir, export=True if o.export else None)
+            built = True
             _serve(server, site, o)
     except KeyboardInterrupt:
         with contextlib.suppress(ValueError):  # a second Ctrl-C while the line is printed adds nothing
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-        print(f"vaelab {args.command}: stopped", file=sys.stderr)
-        return 130
+        print(f"vaelab {args.command}: {'stopped' if built else 'interrupted'}", file=sys.stderr)
+        return 0 if built else 130
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -136,7 +139,7 @@ def _listen(site: Path, args):
 
 def _serve(server, site: Path, args) -> None:
     """Print the page's address, open it (``--open``) and serve until Ctrl-C (``KeyboardInterrupt``, which the
-    caller turns into one line and exit status 130, as everywhere in the command line)."""
+    caller turns into one line and exit status 0: it is how the server is stopped)."""
     import webbrowser
 
     host, port = server.server_address[:2]
