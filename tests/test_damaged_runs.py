@@ -79,6 +79,24 @@ def test_a_damaged_time_lapse_never_blocks_resume(run):
     assert json.loads((run / "metrics.jsonl").read_text().splitlines()[-1])["epoch"] == 4
 
 
+def test_a_folder_where_a_run_file_belongs_is_named_not_its_temporary_file(run):
+    (run / "metrics.jsonl").unlink()
+    (run / "metrics.jsonl").mkdir()  # the resume writes metrics.jsonl again, through a temporary file
+    err = _one_line_failure(["train", "--name", run.name, "--runs-dir", run.parent, "--resume", "--epochs", "4",
+                             "--no-progress"], "metrics.jsonl: is a folder, expected a file")  # fmt: skip
+    assert ".tmp" not in err
+    assert not list(run.glob("*.tmp")) and (run / "checkpoints" / "last.pt").is_file()
+
+
+def test_a_file_where_the_tensorboard_folder_belongs_is_refused_before_training(run):
+    shutil.rmtree(run / "tensorboard", ignore_errors=True)
+    (run / "tensorboard").write_text("not a folder")
+    before = (run / "metrics.jsonl").read_bytes()
+    _one_line_failure(["train", "--name", run.name, "--runs-dir", run.parent, "--resume", "--epochs", "4",
+                       "--no-progress"], "tensorboard: is a file, expected the folder")  # fmt: skip
+    assert (run / "metrics.jsonl").read_bytes() == before  # refused before any epoch
+
+
 def test_a_pack_is_written_whole_or_not_at_all(run, tmp_path, monkeypatch):
     out = tmp_path / "pk"
     out.mkdir()  # an empty folder may be packed into

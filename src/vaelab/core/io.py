@@ -48,6 +48,8 @@ def storage_error(path: Path, exc: BaseException, needed: int | None = None) -> 
             f"{path}: disk full, cannot write it{need}{have}. Free some space; what was saved "
             f"before is intact (continue a run with {option('resume', True)})"
         )
+    if isinstance(exc, IsADirectoryError) or path.is_dir():
+        return StorageError(f"{path}: is a folder, expected a file there; move the folder away and run it again")
     if isinstance(exc, PermissionError):
         return StorageError(f"{path}: permission denied, cannot write it")
     return StorageError(f"{path}: cannot write it ({type(exc).__name__}: {exc})")
@@ -79,7 +81,10 @@ def atomic_path(path: Path):
         raise storage_error(path, exc) from exc
     try:
         yield Path(tmp)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # e.g. a folder where the file belongs: name the file, not the temporary one
+            raise storage_error(path, exc) from exc
     finally:
         Path(tmp).unlink(missing_ok=True)
 

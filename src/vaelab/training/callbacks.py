@@ -16,7 +16,7 @@ import time
 import numpy as np
 import torch
 
-from vaelab.core.errors import CheckpointError, VaelabError
+from vaelab.core.errors import CheckpointError, StorageError, VaelabError
 from vaelab.core.io import save_checkpoint
 from vaelab.core.naming import option
 from vaelab.data import load_dataset_from_config
@@ -128,7 +128,13 @@ class TensorBoardLog(Callback):
     TensorBoard scalars (``RUN/tensorboard``)."""
 
     def __init__(self, run: RunDir):
+        """Raises ``StorageError`` before any training when ``RUN/tensorboard`` is a file, not a folder."""
         self.run, self.writer = run, None
+        if run.tensorboard.exists() and not run.tensorboard.is_dir():
+            raise StorageError(
+                f"{run.tensorboard}: is a file, expected the folder of TensorBoard's logs; move the file away and run "
+                "it again"
+            )
 
     def on_epoch_end(self, trainer, record: dict) -> None:
         if self.writer is None:
