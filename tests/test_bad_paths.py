@@ -9,6 +9,7 @@ a refused ``classifier train`` that blocked the corrected one, a damaged ``epoch
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -135,6 +136,28 @@ def test_a_refused_classifier_train_writes_nothing_and_the_corrected_one_runs(tm
     assert len((out / "metrics.jsonl").read_text().splitlines()) == 1
     rc, err = _run(capsys, "classifier", "train", "--out", out, "--dataset", "sklearn-digits", "--epochs", 1)
     assert rc == 2 and "already holds a classifier" in err, err
+
+
+def test_a_classifier_train_stopped_at_its_last_writes_is_completed_by_running_it_again(tmp_path, capsys, monkeypatch):
+    import vaelab.evaluate.reference_classifier as rc_module
+
+    out = tmp_path / "clf"
+    write = rc_module.atomic_write_text
+
+    def stopped(path, text):  # Ctrl-C as eval.json (the test accuracy) is written
+        if path.name == "eval.json":
+            raise KeyboardInterrupt
+        write(path, text)
+
+    monkeypatch.setattr(rc_module, "atomic_write_text", stopped)
+    argv = ["classifier", "train", "--out", out, "--dataset", "sklearn-digits", "--epochs", 1, "--no-progress"]
+    rc, err = _run(capsys, *argv)
+    assert rc == 130 and not (out / "checkpoints" / "best.pt").exists(), err  # the checkpoint is the last write
+    monkeypatch.setattr(rc_module, "atomic_write_text", write)
+    rc, err = _run(capsys, *argv)  # not refused as 'already holds a classifier', which had no eval.json
+    assert rc == 0, err
+    assert (out / "checkpoints" / "best.pt").is_file()
+    assert json.loads((out / "eval.json").read_text())["test_accuracy"] > 0.5
 
 
 def test_not_a_run_is_bad_input_and_a_run_without_its_config_is_damaged(run_copy, tmp_path, capsys):

@@ -283,12 +283,14 @@ def train_classifier(
     )
     cfg = model.config.to_dict()
     atomic_write_text(out / "config.json", json.dumps({**config, "model_config": cfg}, indent=2, sort_keys=True) + "\n")
+    result = _test_result(model, ds["name"], test, records[-1], int(epochs), len(train), time.perf_counter() - t_start)
+    atomic_write_text(out / "eval.json", json.dumps(result, indent=2) + "\n")
+    # the checkpoint last: a stop before it leaves a start that never reached its checkpoint (started afresh when
+    # run again), never a classifier without its eval.json that a second run refuses to complete
     save_checkpoint(
         out / "checkpoints" / "best.pt",
         {"model": CLASSIFIER_NAME, "model_config": cfg, "model_state": model.state_dict()},
     )
-    result = _test_result(model, ds["name"], test, records[-1], int(epochs), len(train), time.perf_counter() - t_start)
-    atomic_write_text(out / "eval.json", json.dumps(result, indent=2) + "\n")
     return result
 
 
