@@ -361,7 +361,11 @@ def test_offline_error_lists_expected_files(tmp_path, monkeypatch):
     msg = str(err.value)
     for f in spec.files:
         assert f.name in msg
-    assert str(tmp_path / "mnist") in msg and "--data-dir" in msg
+    assert str(tmp_path / "mnist") in msg and "data_dir=" in msg  # Python names the keyword
+    from vaelab.core.naming import flag_names
+
+    with flag_names(), pytest.raises(DatasetError, match="--data-dir"):  # the command line names the flag
+        locate_file("mnist", spec.files[0], data_dir=tmp_path, allow_download=False)
 
 
 def test_lookup_order_and_corrupt_local_file(tmp_path, monkeypatch, data_dir):

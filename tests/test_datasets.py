@@ -330,7 +330,11 @@ def test_celeba_offline_without_files_is_one_line(tmp_path):
     with pytest.raises(DatasetError) as err:
         load_dataset("celeba", "train", tmp_path)
     msg = str(err.value)
-    assert "\n" not in msg and "list_attr_celeba.txt" in msg and "img_align_celeba/" in msg and "--data-dir" in msg
+    assert "\n" not in msg and "list_attr_celeba.txt" in msg and "img_align_celeba/" in msg and "data_dir=" in msg
+    from vaelab.core.naming import flag_names
+
+    with flag_names(), pytest.raises(DatasetError, match="--data-dir"):  # the command line names the flag
+        load_dataset("celeba", "train", tmp_path)
     with pytest.raises(ConfigError, match="strict_data="):
         load_dataset("celeba", "train", tmp_path, strict_data=True)
 

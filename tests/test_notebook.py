@@ -76,7 +76,7 @@ def test_tutorial_notebook_runs(tmp_path, data_dir, monkeypatch):
         assert len(cells) == 1, snippet
         return cells[0].outputs
 
-    for snippet in ('vae.plot("manifold", size=15, path_from', 'ae.plot("latent"', 'vae.plot("samples"'):
+    for snippet in ('vae.plot("manifold", size=15, from_digit', 'ae.plot("latent"', 'vae.plot("samples"'):
         shown = [o for o in outputs(snippet) if "image/png" in o.get("data", {})]
         assert len(shown) == 1, snippet  # the returned Figure is shown inline once
     text = "".join(o.get("text", "") for o in outputs("result = vae.evaluate("))

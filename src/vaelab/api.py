@@ -608,7 +608,7 @@ class Run:
         """
         import torch
 
-        from vaelab.viz.gallery import check_samples_fit
+        from vaelab.viz.gallery import check_samples_fit  # import cost: the figures' modules, for a sample only
 
         o = SampleOptions.from_dict({"n": n, "seed": seed}, "run.sample: ")
         check_samples_fit(self.model, o.n)

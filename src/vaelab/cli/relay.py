@@ -170,6 +170,7 @@ def _status(args) -> int:
 
 def _status_row(s: dict, runs_dir: Path) -> list:
     """One row of ``relay status`` from a checked ``status.json`` (``load_status``)."""
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.runs.relay import format_duration
 
     rate = s.get("seconds_per_epoch")

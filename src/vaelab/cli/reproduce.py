@@ -327,6 +327,7 @@ def _reusable_eval(run, recipe: str, n_test: int) -> dict:
         ConfigError: it holds no evaluation of this recipe. CheckpointError: it is unreadable, or a field is missing
             or of another type (one line naming the file; run without --reuse-eval to evaluate again).
     """
+    # import cost: the CLI builds only the command it runs (vaelab --help imports no torch)
     from vaelab.core.errors import CheckpointError, ConfigError
 
     evaluation = run.read_eval()  # CheckpointError naming the file when it is not JSON

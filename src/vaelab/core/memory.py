@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 
+from vaelab.core.errors import ConfigError
+
 
 def available_memory() -> int | None:
     """Bytes of memory available to a new allocation: ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the
@@ -33,8 +35,6 @@ def check_fits_in_memory(nbytes: int, shown: str, what: str) -> None:
     Raises:
         ConfigError: ``nbytes`` exceeds the available memory (one line naming the option; exit status 2).
     """
-    from vaelab.core.errors import ConfigError
-
     free = available_memory()
     if free is not None and nbytes > free:
         raise ConfigError(

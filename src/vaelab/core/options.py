@@ -36,7 +36,7 @@ from typing import Annotated, Any
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from vaelab.core.errors import ConfigError
-from vaelab.core.naming import flag_style
+from vaelab.core.naming import flag_style, option
 from vaelab.core.suggest import suggest
 
 # Strict scalar types: no coercion from bool, str or non-integral float.
@@ -242,8 +242,6 @@ def check_seed(value, name: str = "seed") -> int:
     Raises:
         ConfigError: another value, naming the option (``seed=`` / ``--seed``).
     """
-    from vaelab.core.naming import option
-
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEED:
         raise ConfigError(f"{option(name, value)}: expected an integer from 0 to 2**63 - 1")
     return value
@@ -251,9 +249,8 @@ def check_seed(value, name: str = "seed") -> int:
 
 def _bounds(field) -> tuple:
     """A field's inclusive bounds ``(ge, le)`` as shown in a message (``2**63 - 1`` for ``MAX_SEED``), or ()."""
-    meta = {
-        k: getattr(m, k) for m in (field.metadata if field is not None else ()) for k in ("ge", "le") if hasattr(m, k)
-    }
+    metadata = field.metadata if field is not None else ()
+    meta = {k: getattr(m, k) for m in metadata for k in ("ge", "le") if getattr(m, k, None) is not None}
     if meta.get("ge") is None or meta.get("le") is None:
         return ()
     return meta["ge"], "2**63 - 1" if meta["le"] == MAX_SEED else meta["le"]
