@@ -393,6 +393,20 @@ def test_readme_summary_renders_the_measured_rows():
     assert "| K = 1 | K = 5,000 |" in text and rows[2] == "| `burda-vae-1layer-k1` | 93.00 ± 0.30 | 88.00 ± 0.25 |"
 
 
+def test_a_row_carried_across_kinds_of_machine_names_each_with_its_epochs():
+    from vaelab.viz.leaderboard import render_summary
+
+    def seg(a, b, hw):
+        return {"from_epoch": a, "to_epoch": b, "device": "cpu", "hardware": hw}
+
+    segments = [seg(0, 1887, "CPU A"), seg(1887, 3032, "CPU A"), seg(3032, 3280, "CPU B")]
+    one_kind = [seg(0, 100, "CPU A"), seg(100, 3280, "CPU A")]
+    for segs, cell in ((segments, "| CPU A: epochs 1-3,032; CPU B: epochs 3,033-3,280 |"), (one_kind, "| CPU B |")):
+        record = _record("burda-vae-1layer-k1", 86.7, epochs_run=3280, hardware="CPU B", segments=segs)
+        row = [line for line in render_summary(list_recipes(RECIPES), [record]).splitlines() if "| 86.76 |" in line]
+        assert row and row[0].endswith(cell), row
+
+
 def test_readme_block_is_replaced_between_its_markers_or_refused(tmp_path):
     from vaelab.core.errors import ConfigError
     from vaelab.viz.leaderboard import README_BEGIN, README_END, replace_readme_block

@@ -30,6 +30,21 @@ def _count(value) -> str:
     return f"{value:,}" if isinstance(value, int) else "?"
 
 
+def _hardware(r: dict) -> str:
+    """Where a result ran: its ``hardware``, or, for a row carried by the relay across machines of different kinds,
+    each kind with the epochs it ran (``A: epochs 1-3,032; B: epochs 3,033-3,280``, consecutive segments merged)."""
+    spans: list[list] = []  # [hardware, first epoch, last epoch]
+    for seg in r.get("segments") or []:
+        hw, first, last = seg.get("hardware", "?"), int(seg["from_epoch"]) + 1, int(seg["to_epoch"])
+        if spans and spans[-1][0] == hw:
+            spans[-1][2] = last
+        else:
+            spans.append([hw, first, last])
+    if len(spans) < 2:
+        return str(r.get("hardware", "?"))
+    return "; ".join(f"{hw}: epochs {_count(a)}-{_count(b)}" for hw, a, b in spans)
+
+
 def sample_details(s: dict | None) -> list[str]:
     """A row's sample scores (``vaelab evaluate --samples``) as note text, each beside its floor (training images
     against the test images); empty without them."""
@@ -181,7 +196,7 @@ def render_leaderboard(
         binarization = f"{r.get('binarization_train', '?')}; {test_bin}"
         lines.append(
             f"| `{name}` | {paper}, {table} | {paper_cell} | **{nll}** | {_count(r['k'])} | {split} | {binarization} | "
-            f"{epochs} | {format_duration(r.get('wall_seconds'))} | {r.get('hardware', '?')} |"
+            f"{epochs} | {format_duration(r.get('wall_seconds'))} | {_hardware(r)} |"
         )
         details = _row_details(r)
         notes.append(f"- `{name}` ({'; '.join(details)}); differs from the paper's protocol in:")
@@ -281,7 +296,7 @@ def _summary_row(r: dict) -> str:
     time_cell = f"{format_duration(r.get('train_seconds'))} + {format_duration(r.get('eval_seconds'))}"
     return (
         f"| `{r['recipe']}` | {paper_cell} | {nll} | {diff} | {epochs} | {elbo_cell} | {gap} | {units} | "
-        f"{time_cell} | {r.get('hardware', '?')} |"
+        f"{time_cell} | {_hardware(r)} |"
     )
 
 
